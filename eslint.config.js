@@ -1,0 +1,48 @@
+// Lint rules, including the import boundaries between src/ areas. Each rule says why, so a
+// failing import explains the architecture instead of just refusing.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const layer = (files, patterns) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { patterns }] },
+});
+
+const pureMedia = (area) => [
+  { group: ['node:fs', 'node:fs/*', 'node:net', 'node:http', 'node:child_process', 'fs', 'http', 'net'], message: `${area} is pure media code: no I/O (it must stay unit-testable with inline bytes and movable to a worker thread).` },
+  { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/app.ts', '**/config.ts'], message: `${area} is a leaf: it may import only shared/ and other pure media areas.` },
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'data/**', 'test-artifacts/**', 'src/web/vendor/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', Buffer: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', fetch: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  { files: ['src/**/*.ts'], rules: { 'no-console': ['error'] } },
+  layer(['src/mkv/**/*.ts'], pureMedia('mkv')),
+  layer(['src/shared/**/*.ts'], [
+    { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/mkv/**', '**/app.ts'], message: 'shared/ is the bottom layer: it imports nothing internal.' },
+  ]),
+  layer(['src/store/**/*.ts'], [
+    { group: ['**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/mkv/**', '**/app.ts'], message: 'store/ keeps bytes and rows; it never parses media or knows HTTP.' },
+  ]),
+  layer(['src/ingest/**/*.ts', 'src/archive/**/*.ts', 'src/control/**/*.ts'], [
+    { group: ['**/api/**', '**/cli/**', '**/app.ts', 'express'], message: 'Use cases do not know HTTP: only api/ does.' },
+    { group: ['**/store/sqlite-*', '**/store/segment-store*'], message: 'Use cases depend on the store interfaces (store/types.ts), never on one implementation; app.ts picks it.' },
+  ]),
+  layer(['src/ingest/**/*.ts'], [
+    { group: ['**/archive/**', '**/control/**', '**/api/**', '**/cli/**', '**/app.ts', 'express', '**/store/sqlite-*', '**/store/segment-store*'], message: 'Use cases never import each other, HTTP, or a storage implementation.' },
+  ]),
+  layer(['src/archive/**/*.ts'], [
+    { group: ['**/ingest/**', '**/control/**', '**/api/**', '**/cli/**', '**/app.ts', 'express', '**/store/sqlite-*', '**/store/segment-store*'], message: 'Use cases never import each other, HTTP, or a storage implementation.' },
+  ]),
+  layer(['src/media-tools/**/*.ts', 'src/client/**/*.ts'], [
+    { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/app.ts'], message: 'Clients and tool wrappers stand apart from the server internals.' },
+  ]),
+);

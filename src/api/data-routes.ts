@@ -1,0 +1,138 @@
+/**
+ * Data-plane HTTP edge: PutMedia (streaming body in, ACK chunks out), GetMedia and
+ * GetMediaForFragmentList (streaming MKV out), ListFragments (JSON).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Request, type Response, type NextFunction } from 'express';
+import type { FragmentReader, ChunkSink } from '../archive/fragment-reader.ts';
+import { parseStartSelector } from '../archive/selectors.ts';
+import type { StreamService } from '../control/stream-service.ts';
+import type { IngestService } from '../ingest/ingest-service.ts';
+import { parseProducerStartTimestamp, parseTimecodeType } from '../ingest/producer-time.ts';
+import { invalidArgument } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { sendJson } from './respond.ts';
+import { jsonBody } from './json-body.ts';
+
+export interface DataPlaneDeps {
+  streams: StreamService;
+  ingest: IngestService;
+  reader: FragmentReader;
+  log: Logger;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => void h(req, res).catch(next);
+
+export function dataPlaneRouter(deps: DataPlaneDeps): express.Router {
+  const router = express.Router({ caseSensitive: true });
+  router.post('/putMedia', wrap((req, res) => putMedia(deps, req, res)));
+  router.post('/getMedia', jsonBody(), wrap((req, res) => getMedia(deps, req, res)));
+  router.post('/getMediaForFragmentList', jsonBody(), wrap((req, res) => getMediaForFragmentList(deps, req, res)));
+  router.post('/listFragments', jsonBody(), wrap(async (req, res) => {
+    const stream = await deps.streams.resolve(bodyOf(req));
+    sendJson(res, await deps.reader.listFragments(stream, bodyOf(req)));
+  }));
+  return router;
+}
+
+async function putMedia(deps: DataPlaneDeps, req: Request, res: Response): Promise<void> {
+  const name = header(req, 'x-amzn-stream-name');
+  const arn = header(req, 'x-amzn-stream-arn');
+  if (name !== undefined && arn !== undefined) throw invalidArgument('Send x-amzn-stream-name or x-amzn-stream-arn, not both.');
+  const stream = await deps.streams.resolve(name !== undefined ? { StreamName: name } : { StreamARN: arn });
+  const params = {
+    timecodeType: parseTimecodeType(header(req, 'x-amzn-fragment-timecode-type')),
+    producerStartMs: parseProducerStartTimestamp(header(req, 'x-amzn-producer-start-timestamp')),
+  };
+  const session = await deps.ingest.open(stream, params, {
+    write: (ack) => {
+      if (!res.writableEnded && !res.destroyed) res.write(ack);
+    },
+    end: () => endAfterBody(req, res),
+  });
+  res.status(200).set('content-type', 'application/json').set('transfer-encoding', 'chunked');
+  res.flushHeaders();
+  res.socket?.setNoDelay(true);
+  await deps.ingest.run(stream, session, req);
+}
+
+/**
+ * Ends the ACK stream. If the producer is still sending (we stopped after an ERROR), give it a
+ * moment to see the response, then drop the connection instead of reading an endless body.
+ */
+function endAfterBody(req: IncomingMessage, res: ServerResponse): void {
+  if (!res.writableEnded) res.end();
+  if (!req.complete) {
+    req.resume();
+    const timer = setTimeout(() => req.socket.destroy(), 2000);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+  }
+}
+
+async function getMedia(deps: DataPlaneDeps, req: Request, res: Response): Promise<void> {
+  const body = bodyOf(req);
+  const stream = await deps.streams.resolve(body);
+  const selector = parseStartSelector(body.StartSelector);
+  const release = deps.reader.admitGetMedia(stream);
+  try {
+    startMkvResponse(res);
+    await deps.reader.getMedia(stream, selector, responseSink(res));
+  } finally {
+    release();
+    if (!res.writableEnded) res.end();
+  }
+}
+
+async function getMediaForFragmentList(deps: DataPlaneDeps, req: Request, res: Response): Promise<void> {
+  const body = bodyOf(req);
+  const stream = await deps.streams.resolve(body);
+  await deps.reader.resolveFragmentList(stream, body.Fragments);
+  startMkvResponse(res);
+  await deps.reader.getMediaForFragmentList(stream, body.Fragments, responseSink(res));
+  if (!res.writableEnded) res.end();
+}
+
+function startMkvResponse(res: Response): void {
+  res.status(200).set('content-type', 'video/webm');
+  res.flushHeaders();
+  res.socket?.setNoDelay(true);
+}
+
+/** Adapts an HTTP response to the reader's sink, honouring backpressure. */
+export function responseSink(res: ServerResponse): ChunkSink {
+  return {
+    get closed() {
+      return res.destroyed || res.writableEnded;
+    },
+    onClose: (listener) => res.once('close', listener),
+    write: (parts) =>
+      new Promise<void>((resolve) => {
+        if (res.destroyed) return resolve();
+        res.cork();
+        let ok = true;
+        for (const p of parts) ok = res.write(p) && ok;
+        res.uncork();
+        if (ok) return resolve();
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.once('drain', done);
+        res.once('close', done);
+      }),
+  };
+}
+
+function bodyOf(req: Request): Record<string, unknown> {
+  const b: unknown = req.body ?? {};
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw invalidArgument('Request body must be a JSON object.');
+  return b as Record<string, unknown>;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

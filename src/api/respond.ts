@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, Response, NextFunction } from 'express';
+import { KvsError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+
+/** Writes a KVS-style error: status, x-amzn-ErrorType header, {"Message"} body (kvs-api.md §1.1). */
+export function sendKvsError(res: Response, err: KvsError): void {
+  if (res.headersSent) {
+    res.destroy(err);
+    return;
+  }
+  res
+    .status(err.status)
+    .set('x-amzn-ErrorType', `${err.kvsName}:http://internal.amazon.com/coral/com.amazonaws.kinesisvideo/`)
+    .type('application/json')
+    .send(JSON.stringify({ Message: err.message }));
+}
+
+export function sendJson(res: Response, body: unknown): void {
+  res.status(200).type('application/json').send(JSON.stringify(body ?? {}));
+}
+
+/** Every response carries a request id; the SDK reads it into $metadata.requestId. */
+export function requestId(_req: Request, res: Response, next: NextFunction): void {
+  res.set('x-amzn-RequestId', randomUUID());
+  next();
+}
+
+/** Express error handler: KvsErrors are expected (debug log); anything else is a 500 InternalFailure. */
+export function errorHandler(log: Logger) {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    if (err instanceof KvsError) {
+      log.debug({ err: err.message, name: err.kvsName }, 'request failed');
+      sendKvsError(res, err);
+      return;
+    }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e?.type === 'entity.parse.failed') {
+      sendKvsError(res, new KvsError('InvalidArgumentException', 'Request body is not valid JSON.'));
+      return;
+    }
+    if (e?.type === 'entity.too.large') {
+      sendKvsError(res, new KvsError('InvalidArgumentException', 'Request body is too large.'));
+      return;
+    }
+    log.error({ err }, 'unhandled error');
+    sendKvsError(res, new KvsError('InternalFailure', 'Internal server error.'));
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Composition root: builds every component from the config, wires them, and owns start/stop order.
+ * Nothing else in src/ constructs storage or services.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { KestrelConfig } from './config.ts';
+import type { Logger } from './shared/logger.ts';
+import { systemClock, type Clock } from './shared/clock.ts';
+import { openSqlite } from './store/sqlite-db.ts';
+import { SqliteStreamRepository } from './store/sqlite-streams.ts';
+import { SqliteFragmentIndex } from './store/sqlite-fragments.ts';
+import { SegmentMediaStore } from './store/segment-store.ts';
+import { LiveFeed } from './store/live-feed.ts';
+import { recoverStorage } from './store/recovery.ts';
+import { RetentionCleaner } from './store/retention.ts';
+import { StreamService } from './control/stream-service.ts';
+import { IngestService } from './ingest/ingest-service.ts';
+import { FragmentReader } from './archive/fragment-reader.ts';
+import { controlPlaneRouter } from './api/control-routes.ts';
+import { dataPlaneRouter } from './api/data-routes.ts';
+import { errorHandler, requestId, sendKvsError } from './api/respond.ts';
+import { KvsError } from './shared/errors.ts';
+
+export class KestrelServer {
+  private constructor(
+    readonly url: string,
+    private readonly httpServer: http.Server,
+    private readonly closers: Array<() => Promise<void> | void>,
+  ) {}
+
+  static async start(config: KestrelConfig, log: Logger, clock: Clock = systemClock): Promise<KestrelServer> {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    const db = openSqlite(path.join(config.dataDir, 'index.sqlite'));
+    const streams = new SqliteStreamRepository(db);
+    const index = new SqliteFragmentIndex(db);
+    const media = new SegmentMediaStore(path.join(config.dataDir, 'media'));
+    await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }) });
+
+    const feed = new LiveFeed();
+    let baseUrl = config.publicUrl ?? '';
+    const streamService = new StreamService({
+      repo: streams,
+      clock,
+      region: config.region,
+      accountId: config.accountId,
+      dataEndpoint: () => baseUrl,
+      onStreamDeleted: async (stream) => {
+        ingest.abortStream(stream.id);
+        feed.dropStream(stream.id);
+        await index.deleteStream(stream.id);
+        await media.removeStream(stream.id);
+      },
+    });
+    const ingest = new IngestService({
+      currentStream: (id) => streamService.getById(id),
+      index,
+      media,
+      feed,
+      clock,
+      limits: config.ingest,
+      log: log.child({ component: 'ingest' }),
+    });
+    const reader = new FragmentReader({ index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs });
+    const retention = new RetentionCleaner({
+      streams,
+      index,
+      media,
+      feed,
+      clock,
+      intervalMs: config.retentionSweepMs,
+      log: log.child({ component: 'retention' }),
+    });
+
+    const app = express();
+    app.disable('x-powered-by');
+    app.use(requestId);
+    app.use(dataPlaneRouter({ streams: streamService, ingest, reader, log: log.child({ component: 'data' }) }));
+    app.use(controlPlaneRouter(streamService));
+    app.use((_req, res) => sendKvsError(res, new KvsError('UnknownOperationException', 'Unknown operation.')));
+    app.use(errorHandler(log.child({ component: 'http' })));
+
+    const httpServer = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, app);
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => resolve());
+    });
+    const addr = httpServer.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `http://${host}:${addr.port}`;
+    baseUrl = (config.publicUrl ?? url).replace(/\/+$/, '');
+    retention.start();
+
+    const closers: Array<() => Promise<void> | void> = [
+      () => retention.stop(),
+      () => ingest.close(),
+      () => reader.close(),
+      () => media.close(),
+      () => index.close(),
+      () => {
+        db.close();
+      },
+    ];
+    return new KestrelServer(url, httpServer, closers);
+  }
+
+  /** Stops accepting, ends open sessions (producers get their last ACKs), then closes storage. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    for (const close of this.closers.slice(0, 3)) await close();
+    this.httpServer.closeAllConnections();
+    await closed;
+    for (const close of this.closers.slice(3)) await close();
+  }
+}

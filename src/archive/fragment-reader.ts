@@ -1,0 +1,213 @@
+/**
+ * Read use cases over the fragment index: GetMedia (archive catch-up, then live tail),
+ * GetMediaForFragmentList and ListFragments.
+ */
+import type { Clock } from '../shared/clock.ts';
+import { KvsError, invalidArgument } from '../shared/errors.ts';
+import type { LiveFeed, LiveFragment } from '../store/live-feed.ts';
+import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
+import { fragmentChunk } from './fragment-chunk.ts';
+import { decodeListToken, encodeListToken } from './list-token.ts';
+import { fragmentNumber, intInRange, parseFragmentSelector, type StartSelector } from './selectors.ts';
+
+/** Where a streaming read writes; `write` resolves once the transport has taken the bytes (backpressure). */
+export interface ChunkSink {
+  write(parts: Buffer[]): Promise<void>;
+  readonly closed: boolean;
+  onClose(listener: () => void): void;
+}
+
+export interface ReaderDeps {
+  index: FragmentIndex;
+  media: MediaStore;
+  feed: LiveFeed;
+  clock: Clock;
+  idleTimeoutMs: number;
+  maxGetMediaConnectionsPerStream?: number;
+}
+
+const BATCH = 64;
+
+export class FragmentReader {
+  private readonly readers = new Map<number, number>();
+  private readonly aborters = new Set<() => void>();
+
+  constructor(private readonly deps: ReaderDeps) {}
+
+  /** Throws before anything is written when the request cannot be served (so the API can answer an error). */
+  admitGetMedia(stream: StreamRecord): () => void {
+    const max = this.deps.maxGetMediaConnectionsPerStream ?? 3;
+    const n = this.readers.get(stream.id) ?? 0;
+    if (n >= max) {
+      throw new KvsError('ConnectionLimitExceededException', `Stream ${stream.name} already has ${max} GetMedia connections.`);
+    }
+    this.readers.set(stream.id, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.readers.get(stream.id) ?? 1) - 1;
+      if (left <= 0) this.readers.delete(stream.id);
+      else this.readers.set(stream.id, left);
+    };
+  }
+
+  /**
+   * Streams fragments from the selector on, then follows the stream live. Ends when the client
+   * goes away or nothing new arrives for idleTimeoutMs (consumers resume with the continuation token).
+   */
+  async getMedia(stream: StreamRecord, selector: StartSelector, sink: ChunkSink): Promise<void> {
+    const { feed } = this.deps;
+    const queued: LiveFragment[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = feed.subscribe(stream.id, (f) => {
+      queued.push(f);
+      wake?.();
+    });
+    const abort = () => wake?.();
+    this.aborters.add(abort);
+    sink.onClose(abort);
+    try {
+      let cursor = await this.startCursor(stream, selector);
+      const archived = stream.dataRetentionInHours > 0;
+      for (;;) {
+        if (sink.closed || !this.aborters.has(abort)) return;
+        // Catch up from the index (or the in-memory buffer for retention 0) in batches.
+        const batch = archived ? await this.deps.index.after(stream.id, cursor.after, BATCH) : this.fromBuffer(stream.id, cursor.after);
+        for (const record of batch) {
+          if (sink.closed) return;
+          const live = feed.recent(stream.id).find((f) => f.record.fragmentNumber === record.fragmentNumber);
+          const header = live?.header ?? (await this.deps.index.getHeader(record.headerId));
+          const body = live?.body ?? (await this.deps.media.read(stream.id, record.location));
+          await sink.write(fragmentChunk(record, header, body, { millisBehindNow: this.deps.clock.now() - record.serverTimestampMs }));
+          cursor = { after: record.fragmentNumber };
+        }
+        if (batch.length === BATCH) continue;
+        // Caught up: serve what the feed delivered meanwhile, then wait for more.
+        const pending = queued.splice(0).filter((f) => cursor.after === undefined || f.record.fragmentNumber > cursor.after);
+        for (const f of pending) {
+          if (sink.closed) return;
+          await sink.write(fragmentChunk(f.record, f.header, f.body, { millisBehindNow: this.deps.clock.now() - f.record.serverTimestampMs }));
+          cursor = { after: f.record.fragmentNumber };
+        }
+        if (pending.length) continue;
+        const gotMore = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), this.deps.idleTimeoutMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        wake = undefined;
+        if (!gotMore) return;
+      }
+    } finally {
+      unsubscribe();
+      this.aborters.delete(abort);
+    }
+  }
+
+  private fromBuffer(streamId: number, after: string | undefined): FragmentRecord[] {
+    return this.deps.feed
+      .recent(streamId)
+      .filter((f) => after === undefined || f.record.fragmentNumber > after)
+      .map((f) => f.record);
+  }
+
+  /** Returns the exclusive cursor to read after; undefined means "from the first fragment". */
+  private async startCursor(stream: StreamRecord, selector: StartSelector): Promise<{ after: string | undefined }> {
+    const { index, feed } = this.deps;
+    const archived = stream.dataRetentionInHours > 0;
+    const buffered = feed.recent(stream.id);
+    switch (selector.type) {
+      case 'EARLIEST':
+        return { after: undefined };
+      case 'FRAGMENT_NUMBER':
+      case 'CONTINUATION_TOKEN':
+        return { after: selector.after };
+      case 'NOW': {
+        const latest = archived ? await index.latest(stream.id) : buffered.at(-1)?.record;
+        return { after: latest ? before(latest.fragmentNumber) : undefined };
+      }
+      case 'SERVER_TIMESTAMP':
+      case 'PRODUCER_TIMESTAMP': {
+        const hit = archived
+          ? await index.atTimestamp(stream.id, selector.type, selector.atMs)
+          : bufferedAt(buffered, selector.type, selector.atMs);
+        if (hit) return { after: before(hit.fragmentNumber) };
+        // Nothing at or after the instant yet: follow live from the newest fragment on.
+        const latest = archived ? await index.latest(stream.id) : buffered.at(-1)?.record;
+        return { after: latest?.fragmentNumber };
+      }
+    }
+  }
+
+  async getMediaForFragmentList(stream: StreamRecord, fragments: unknown, sink: ChunkSink): Promise<void> {
+    const records = await this.resolveFragmentList(stream, fragments);
+    for (const record of records) {
+      if (sink.closed) return;
+      const header = await this.deps.index.getHeader(record.headerId);
+      const body = await this.deps.media.read(stream.id, record.location);
+      await sink.write(fragmentChunk(record, header, body, undefined));
+    }
+  }
+
+  /** Validates the whole list before the response starts, so a bad number is a clean 4xx. */
+  async resolveFragmentList(stream: StreamRecord, fragments: unknown): Promise<FragmentRecord[]> {
+    if (!Array.isArray(fragments) || fragments.length < 1 || fragments.length > 1000) {
+      throw invalidArgument('Fragments must be a list of 1 to 1000 fragment numbers.');
+    }
+    const records: FragmentRecord[] = [];
+    for (const [i, value] of fragments.entries()) {
+      const number = fragmentNumber(value, `Fragments[${i}]`);
+      const record = await this.deps.index.get(stream.id, number);
+      if (!record) throw new KvsError('ResourceNotFoundException', `Fragment ${number} was not found in stream ${stream.name}.`);
+      records.push(record);
+    }
+    return records;
+  }
+
+  async listFragments(stream: StreamRecord, body: Record<string, unknown>): Promise<unknown> {
+    const limit = intInRange(body.MaxResults, 'MaxResults', 1, 1000, 1000);
+    let selector;
+    let after: string | undefined;
+    if (body.NextToken !== undefined && body.NextToken !== null) {
+      const token = decodeListToken(body.NextToken, stream.id);
+      selector = token.selector;
+      after = token.after;
+    } else {
+      selector = parseFragmentSelector(body.FragmentSelector);
+    }
+    const rows = await this.deps.index.range({ streamId: stream.id, ...selector, afterFragmentNumber: after, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      Fragments: page.map((r) => ({
+        FragmentNumber: r.fragmentNumber,
+        FragmentSizeInBytes: r.sizeBytes,
+        ProducerTimestamp: r.producerTimestampMs / 1000,
+        ServerTimestamp: r.serverTimestampMs / 1000,
+        FragmentLengthInMilliseconds: r.durationMs,
+      })),
+      ...(rows.length > limit && last ? { NextToken: encodeListToken(stream.id, selector, last.fragmentNumber) } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const abort of [...this.aborters]) {
+      this.aborters.delete(abort);
+      abort();
+    }
+  }
+}
+
+/** The largest fragment number strictly below `n` as an exclusive cursor (numbers are fixed-width digits). */
+function before(n: string): string {
+  return (BigInt(n) - 1n).toString().padStart(n.length, '0');
+}
+
+function bufferedAt(buffered: readonly LiveFragment[], kind: 'SERVER_TIMESTAMP' | 'PRODUCER_TIMESTAMP', ms: number) {
+  const ts = (r: FragmentRecord) => (kind === 'SERVER_TIMESTAMP' ? r.serverTimestampMs : r.producerTimestampMs);
+  const containing = buffered.find((f) => ts(f.record) <= ms && ts(f.record) + f.record.durationMs > ms);
+  return (containing ?? buffered.find((f) => ts(f.record) >= ms))?.record;
+}

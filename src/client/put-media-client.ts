@@ -1,0 +1,386 @@
+/**
+ * Client side of KVS ingest: PutMedia over plain HTTP (there is no PutMedia in the JS SDK) plus
+ * the control-plane calls a producer makes first, through the real @aws-sdk/client-kinesis-video.
+ * Works against Kestrel and, modulo SigV4 on PutMedia, against the real service.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import {
+  CreateStreamCommand,
+  DescribeStreamCommand,
+  GetDataEndpointCommand,
+  KinesisVideoClient,
+  type APIName,
+} from '@aws-sdk/client-kinesis-video';
+
+/** One PutMedia acknowledgement, flat as on the wire (kvs-api.md §3.3). */
+export interface Ack {
+  EventType: 'BUFFERING' | 'RECEIVED' | 'PERSISTED' | 'ERROR' | 'IDLE' | (string & {});
+  FragmentTimecode?: number;
+  FragmentNumber?: string;
+  ErrorId?: number;
+  ErrorCode?: string;
+}
+
+/** A request the service refused: the KVS error name (x-amzn-ErrorType) and its message. */
+export class KvsClientError extends Error {
+  constructor(
+    readonly errorType: string,
+    readonly statusCode: number | undefined,
+    readonly serverMessage: string,
+  ) {
+    super(`${errorType}: ${serverMessage}${statusCode ? ` (HTTP ${statusCode})` : ''}`);
+    this.name = errorType;
+  }
+}
+
+/** The connection failed or broke (refused, reset, timed out); `summary` holds what happened so far. */
+export class PutMediaConnectionError extends Error {
+  constructor(
+    message: string,
+    readonly summary: PutMediaSummary,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PutMediaConnectionError';
+  }
+}
+
+/**
+ * Incremental ACK-stream parser. KVS writes one JSON object per event, normally newline-terminated,
+ * but chunk boundaries fall anywhere and some consumers see objects back to back, so this scans
+ * for balanced top-level objects instead of trusting newlines.
+ */
+export class AckStreamParser {
+  private readonly decoder = new StringDecoder('utf8');
+  private pending = '';
+  private junk = '';
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+
+  constructor(
+    private readonly onMalformed: (text: string) => void = () => {},
+    private readonly maxObjectChars = 64 * 1024,
+  ) {}
+
+  push(chunk: Buffer | string): Ack[] {
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const acks: Ack[] = [];
+    let start = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (this.depth === 0) {
+        if (c === '{') {
+          this.flushJunk();
+          this.depth = 1;
+          start = i;
+        } else if (c === '\n') this.flushJunk();
+        else if (c !== ' ' && c !== '\r' && c !== '\t') this.junk += c;
+        continue;
+      }
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === '\\') this.escaped = true;
+        else if (c === '"') this.inString = false;
+      } else if (c === '"') this.inString = true;
+      else if (c === '{') this.depth++;
+      else if (c === '}' && --this.depth === 0) {
+        const ack = this.parse(this.pending + text.slice(start, i + 1));
+        this.pending = '';
+        if (ack) acks.push(ack);
+      }
+    }
+    if (this.depth > 0) {
+      this.pending += text.slice(start);
+      if (this.pending.length > this.maxObjectChars) this.reset(this.pending);
+    }
+    return acks;
+  }
+
+  /** Call when the stream ends; a half-received object is reported as malformed. */
+  end(): Ack[] {
+    const acks = this.push(this.decoder.end());
+    if (this.depth > 0) this.reset(this.pending);
+    this.flushJunk();
+    return acks;
+  }
+
+  private parse(text: string): Ack | undefined {
+    try {
+      const v: unknown = JSON.parse(text);
+      if (v && typeof v === 'object' && typeof (v as Ack).EventType === 'string') return v as Ack;
+    } catch {
+      // fall through: reported below
+    }
+    this.onMalformed(text);
+    return undefined;
+  }
+
+  private reset(text: string): void {
+    this.onMalformed(text);
+    this.pending = '';
+    this.depth = 0;
+    this.inString = this.escaped = false;
+  }
+
+  private flushJunk(): void {
+    if (this.junk) this.onMalformed(this.junk);
+    this.junk = '';
+  }
+}
+
+export interface PutMediaOptions {
+  /** Data endpoint (GetDataEndpoint PUT_MEDIA), e.g. http://127.0.0.1:8080; a path prefix is kept. */
+  endpoint: string;
+  streamName: string;
+  /** MKV (or fragmented MP4) bytes; piped into the chunked request body. */
+  body: Readable;
+  /** Default: RELATIVE when producerStartMs is given, else ABSOLUTE. */
+  timecodeType?: 'ABSOLUTE' | 'RELATIVE';
+  /** Sent as x-amzn-producer-start-timestamp (decimal seconds, 3 fraction digits). */
+  producerStartMs?: number;
+  onAck?: (ack: Ack) => void;
+  /** The service accepted the request (HTTP 200); ACKs follow. */
+  onAccepted?: () => void;
+  /** Total request-body bytes handed to the socket so far. */
+  onBytesSent?: (total: number) => void;
+  /** Aborting destroys the request and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** How long to wait for the ACK stream to end after the body has been sent. */
+  drainTimeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+export interface PutMediaSummary {
+  acks: number;
+  buffering: number;
+  received: number;
+  persisted: number;
+  idle: number;
+  errors: Ack[];
+  /** Pieces of the response that were not ACK objects. */
+  malformed: number;
+  bytesSent: number;
+  /** False when the service ended the response before the body was fully sent (e.g. after an ERROR). */
+  bodyComplete: boolean;
+}
+
+/**
+ * Streams `body` to `${endpoint}/putMedia` and reads ACKs as they arrive. Resolves when the
+ * service ends the ACK stream; rejects with KvsClientError when it refuses the request (e.g.
+ * ResourceNotFoundException) and PutMediaConnectionError when the connection fails. If the
+ * response ends first, the body is unpiped but not destroyed: the caller owns its producer.
+ */
+export function putMedia(opts: PutMediaOptions): Promise<PutMediaSummary> {
+  const summary: PutMediaSummary = {
+    acks: 0, buffering: 0, received: 0, persisted: 0, idle: 0, errors: [], malformed: 0, bytesSent: 0, bodyComplete: false,
+  };
+  const url = new URL(joinUrl(opts.endpoint, 'putMedia'));
+  const timecodeType = opts.timecodeType ?? (opts.producerStartMs !== undefined ? 'RELATIVE' : 'ABSOLUTE');
+  const headers: Record<string, string> = {
+    // The C producer sends this content-type with its MKV body; services ignore it, so mirror the producer.
+    'content-type': 'application/json',
+    'x-amzn-stream-name': opts.streamName,
+    'x-amzn-fragment-timecode-type': timecodeType,
+    'x-amzn-fragment-acknowledgment-required': '1',
+    ...(opts.producerStartMs !== undefined ? { 'x-amzn-producer-start-timestamp': formatSeconds(opts.producerStartMs) } : {}),
+    ...opts.headers,
+  };
+  const { body } = opts;
+
+  return new Promise<PutMediaSummary>((resolve, reject) => {
+    let settled = false;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const finish = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(drainTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      body.off('data', countBytes);
+      body.unpipe(req);
+      if (err) reject(err);
+      else resolve(summary);
+      if (!req.destroyed && !req.writableFinished) req.destroy();
+    };
+    const connectionError = (what: string, cause?: unknown): PutMediaConnectionError => {
+      const detail = cause instanceof Error ? `: ${cause.message}` : '';
+      return new PutMediaConnectionError(`PutMedia to ${url.origin}: ${what}${detail}`, summary, { cause });
+    };
+    const onAbort = (): void => {
+      const reason: unknown = opts.signal?.reason;
+      finish(reason instanceof Error ? reason : new Error('PutMedia aborted'));
+    };
+    const countBytes = (chunk: Buffer): void => {
+      summary.bytesSent += chunk.length;
+      opts.onBytesSent?.(summary.bytesSent);
+    };
+
+    const transport = url.protocol === 'https:' ? https : http;
+    // No keep-alive agent: one PutMedia is one long-lived connection, and idle pooled sockets keep CLIs alive.
+    const req = transport.request(url, { method: 'POST', headers, agent: false });
+    req.setNoDelay(true);
+    let refused = false;
+    // Once a refusal is being read, a write error (EPIPE: the service stopped reading) is expected noise.
+    req.on('error', (err) => refused || finish(connectionError('request failed', err)));
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    req.on('finish', () => {
+      summary.bodyComplete = true;
+      const ms = opts.drainTimeoutMs ?? 60_000;
+      drainTimer = setTimeout(() => finish(connectionError(`no end of the ACK stream ${ms / 1000}s after the body ended`)), ms);
+    });
+    body.on('error', (err) => finish(connectionError('reading the media body failed', err)));
+    body.on('data', countBytes);
+    body.pipe(req);
+
+    req.on('response', (res) => {
+      if (res.statusCode !== 200) {
+        refused = true;
+        body.unpipe(req);
+        return readErrorResponse(res).then((e) => finish(e));
+      }
+      opts.onAccepted?.();
+      const parser = new AckStreamParser(() => summary.malformed++);
+      const deliver = (acks: Ack[]): void => {
+        for (const ack of acks) {
+          summary.acks++;
+          if (ack.EventType === 'BUFFERING') summary.buffering++;
+          else if (ack.EventType === 'RECEIVED') summary.received++;
+          else if (ack.EventType === 'PERSISTED') summary.persisted++;
+          else if (ack.EventType === 'IDLE') summary.idle++;
+          else if (ack.EventType === 'ERROR') summary.errors.push(ack);
+          opts.onAck?.(ack);
+        }
+      };
+      res.on('data', (chunk: Buffer) => deliver(parser.push(chunk)));
+      res.on('error', () => {}); // 'close' below reports it
+      res.on('close', () => {
+        if (!res.complete) return finish(connectionError('connection closed before the ACK stream ended'));
+        deliver(parser.end());
+        finish();
+      });
+    });
+  });
+}
+
+/** Reads a non-200 PutMedia answer into a KvsClientError ({"Message": ...} body, x-amzn-ErrorType header). */
+async function readErrorResponse(res: http.IncomingMessage): Promise<KvsClientError> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const c of res as AsyncIterable<Buffer>) {
+      chunks.push(c);
+      if (chunks.length > 64) break;
+    }
+  } catch {
+    // the connection may drop right after the error; the header alone is enough
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // not JSON
+  }
+  const header = res.headers['x-amzn-errortype'];
+  const rawType = (Array.isArray(header) ? header[0] : header) ?? stringField(body, 'code') ?? stringField(body, '__type');
+  const message = stringField(body, 'message') ?? stringField(body, 'Message') ?? (text.trim() || res.statusMessage || 'no message');
+  return new KvsClientError(sanitizeErrorType(rawType) ?? `HTTP${res.statusCode}`, res.statusCode, message);
+}
+
+function stringField(o: Record<string, unknown>, key: string): string | undefined {
+  const v = o[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The SDK's rule: cut at ',' then ':' and keep what follows '#'. */
+export function sanitizeErrorType(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const name = value.split(',')[0]!.split(':')[0]!.split('#').at(-1)!.trim();
+  return name || undefined;
+}
+
+/** Decimal seconds with zero-padded millis ("1704164645.005"), never the C producer's ambiguous "…645.5". */
+export function formatSeconds(ms: number): string {
+  const whole = Math.floor(ms);
+  return `${Math.floor(whole / 1000)}.${String(whole % 1000).padStart(3, '0')}`;
+}
+
+function joinUrl(base: string, op: string): string {
+  return `${base.replace(/\/+$/, '')}/${op}`;
+}
+
+/** Dummy credentials: Kestrel does not need real ones, and the SDK refuses to sign without any. */
+export const KESTREL_CREDENTIALS = { accessKeyId: 'kestrel', secretAccessKey: 'kestrel' };
+
+/** A control-plane client for `endpoint` (kept as given, minus a trailing slash that would give "//op"). */
+export function controlPlaneClient(endpoint: string): KinesisVideoClient {
+  return new KinesisVideoClient({
+    endpoint: endpoint.replace(/\/+$/, ''),
+    region: process.env.AWS_REGION || 'us-east-1',
+    credentials: KESTREL_CREDENTIALS,
+    maxAttempts: 2,
+  });
+}
+
+export interface EnsuredStream {
+  streamArn: string | undefined;
+  created: boolean;
+}
+
+/** DescribeStream; on ResourceNotFoundException creates it (24 h retention) when `create`, else throws it. */
+export async function ensureStream(endpoint: string, name: string, create: boolean): Promise<EnsuredStream> {
+  const kv = controlPlaneClient(endpoint);
+  try {
+    try {
+      const out = await kv.send(new DescribeStreamCommand({ StreamName: name }));
+      return { streamArn: out.StreamInfo?.StreamARN, created: false };
+    } catch (err) {
+      if (errorName(err) !== 'ResourceNotFoundException') throw err;
+      if (!create) {
+        throw new KvsClientError('ResourceNotFoundException', 404, `stream "${name}" does not exist at ${endpoint}`);
+      }
+    }
+    try {
+      const out = await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: 24 }));
+      return { streamArn: out.StreamARN, created: true };
+    } catch (err) {
+      // Another producer created it between our describe and create: that is what we wanted.
+      if (errorName(err) === 'ResourceInUseException') return { streamArn: undefined, created: false };
+      throw err;
+    }
+  } catch (err) {
+    throw asKvsClientError(err);
+  } finally {
+    kv.destroy();
+  }
+}
+
+/** GetDataEndpoint for `apiName`, without a trailing slash. */
+export async function dataEndpoint(endpoint: string, name: string, apiName: APIName | `${APIName}`): Promise<string> {
+  const kv = controlPlaneClient(endpoint);
+  try {
+    const out = await kv.send(new GetDataEndpointCommand({ StreamName: name, APIName: apiName as APIName }));
+    if (!out.DataEndpoint) throw new Error(`GetDataEndpoint(${apiName}) returned no DataEndpoint`);
+    return out.DataEndpoint.replace(/\/+$/, '');
+  } catch (err) {
+    throw asKvsClientError(err);
+  } finally {
+    kv.destroy();
+  }
+}
+
+function errorName(err: unknown): string | undefined {
+  return err instanceof Error ? err.name : undefined;
+}
+
+/** SDK service exceptions become KvsClientError (name + HTTP status); network errors pass through. */
+function asKvsClientError(err: unknown): unknown {
+  if (err instanceof KvsClientError || !(err instanceof Error)) return err;
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status === undefined || !('$fault' in err)) return err;
+  return new KvsClientError(err.name, status, err.message);
+}

@@ -1,0 +1,51 @@
+import path from 'node:path';
+
+/** Server configuration. One typed object, merged from defaults, env and CLI flags in the cli layer. */
+export interface KestrelConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Base URL clients use to reach this node (GetDataEndpoint returns it). Defaults to http://host:port. */
+  publicUrl?: string;
+  region: string;
+  accountId: string;
+  ingest: IngestLimits;
+  /** How often the retention cleaner runs. */
+  retentionSweepMs: number;
+  /** A GetMedia connection with nothing to send for this long is ended (consumers resume with a token). */
+  getMediaIdleTimeoutMs: number;
+}
+
+export interface IngestLimits {
+  maxFragmentBytes: number;
+  maxFragmentDurationMs: number;
+  maxTracks: number;
+  maxFragmentTags: number;
+  /** IDLE ACK cadence while a PutMedia body is quiet, and how long quiet is tolerated. */
+  idleAckIntervalMs: number;
+  idleTimeoutMs: number;
+  maxConnectionDurationMs: number;
+}
+
+export function defaultConfig(overrides: Partial<KestrelConfig> = {}): KestrelConfig {
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    dataDir: path.resolve('data'),
+    region: 'us-east-1',
+    accountId: '000000000000',
+    retentionSweepMs: 60_000,
+    getMediaIdleTimeoutMs: 30_000,
+    ...overrides,
+    ingest: {
+      maxFragmentBytes: 50 * 1024 * 1024,
+      maxFragmentDurationMs: 20_000,
+      maxTracks: 3,
+      maxFragmentTags: 10,
+      idleAckIntervalMs: 3_000,
+      idleTimeoutMs: 30_000,
+      maxConnectionDurationMs: 45 * 60_000,
+      ...overrides.ingest,
+    },
+  };
+}

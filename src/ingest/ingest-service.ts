@@ -1,0 +1,126 @@
+/**
+ * PutMedia use case: admits one producer per stream, numbers fragments, and makes each one
+ * durable (media bytes fsynced, then the index row committed) before PERSISTED goes out.
+ */
+import type { Readable } from 'node:stream';
+import type { IngestLimits } from '../config.ts';
+import { MkvStreamParser } from '../mkv/index.ts';
+import type { Clock } from '../shared/clock.ts';
+import { AckError, KvsError } from '../shared/errors.ts';
+import { makeFragmentNumber, nextSequence, sequenceOf } from '../shared/fragment-number.ts';
+import type { Logger } from '../shared/logger.ts';
+import { NO_ARCHIVE_BUFFER, TAIL_CACHE, type LiveFeed } from '../store/live-feed.ts';
+import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
+import type { CompletedFragment } from './fragment-assembler.ts';
+import { decoderForBody } from './body-decoder.ts';
+import { PutMediaSession, type AckSink, type FragmentPersister } from './put-media-session.ts';
+import type { TimecodeType } from './producer-time.ts';
+
+export interface IngestDeps {
+  index: FragmentIndex;
+  media: MediaStore;
+  feed: LiveFeed;
+  clock: Clock;
+  limits: IngestLimits;
+  log: Logger;
+  /** Current stream record (retention may change mid-session). */
+  currentStream: (id: number) => Promise<StreamRecord | undefined>;
+}
+
+export class IngestService {
+  private readonly active = new Map<number, PutMediaSession>();
+  private readonly lastSequence = new Map<number, bigint>();
+
+  constructor(private readonly deps: IngestDeps) {}
+
+  /** Claims the stream's single producer slot; throws ConnectionLimitExceededException when taken. */
+  async open(
+    stream: StreamRecord,
+    params: { timecodeType: TimecodeType; producerStartMs: number | undefined },
+    sink: AckSink,
+  ): Promise<PutMediaSession> {
+    if (this.active.has(stream.id)) {
+      throw new KvsError('ConnectionLimitExceededException', `Stream ${stream.name} already has an active PutMedia connection.`);
+    }
+    if (!this.lastSequence.has(stream.id)) {
+      const latest = await this.deps.index.latest(stream.id);
+      if (latest) this.lastSequence.set(stream.id, sequenceOf(latest.fragmentNumber));
+    }
+    if (this.active.has(stream.id)) {
+      throw new KvsError('ConnectionLimitExceededException', `Stream ${stream.name} already has an active PutMedia connection.`);
+    }
+    const log = this.deps.log.child({ stream: stream.name });
+    const session = new PutMediaSession(this.persisterFor(stream), sink, {
+      ...params,
+      limits: this.deps.limits,
+      clock: this.deps.clock,
+      log,
+      decoderFor: (head) => decoderForBody(head, () => new MkvStreamParser({ maxBlockSize: this.deps.limits.maxFragmentBytes, maxClusterSize: this.deps.limits.maxFragmentBytes })),
+    });
+    this.active.set(stream.id, session);
+    return session;
+  }
+
+  /** Runs an opened session to its end and frees the stream's producer slot. */
+  async run(stream: StreamRecord, session: PutMediaSession, body: Readable): Promise<void> {
+    try {
+      await session.run(body);
+    } finally {
+      if (this.active.get(stream.id) === session) this.active.delete(stream.id);
+    }
+  }
+
+  /** The stream was deleted: its producer gets STREAM_NOT_ACTIVE. */
+  abortStream(streamId: number): void {
+    this.active.get(streamId)?.abort(new AckError('STREAM_NOT_ACTIVE', 'The stream was deleted.'));
+    this.lastSequence.delete(streamId);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.active.values()) s.abort(new AckError('INTERNAL_ERROR', 'Server is shutting down.'));
+  }
+
+  private persisterFor(stream: StreamRecord): FragmentPersister {
+    const headerIds = new Map<Buffer, number>();
+    return {
+      number: (serverTimestampMs) => {
+        const seq = nextSequence(this.lastSequence.get(stream.id), serverTimestampMs);
+        this.lastSequence.set(stream.id, seq);
+        return makeFragmentNumber(seq, serverTimestampMs);
+      },
+      persist: async (f, fragmentNumber, serverTimestampMs) => {
+        const current = (await this.deps.currentStream(stream.id)) ?? stream;
+        const record: FragmentRecord = {
+          streamId: stream.id,
+          fragmentNumber,
+          producerTimestampMs: Math.round(f.producerTimestampMs),
+          serverTimestampMs,
+          durationMs: f.durationMs,
+          sizeBytes: f.byteLength,
+          headerId: 0,
+          location: { segment: '', offset: 0, length: f.byteLength },
+          tags: f.tags,
+          flags: f.flags,
+        };
+        if (current.dataRetentionInHours === 0) {
+          this.deps.feed.publish({ record, header: f.header, body: Buffer.concat(f.chunks) }, NO_ARCHIVE_BUFFER);
+          return false;
+        }
+        record.location = await this.deps.media.append(stream.id, f.chunks);
+        record.headerId = await this.headerId(stream.id, f, headerIds);
+        await this.deps.index.insert(record);
+        this.deps.feed.publish({ record, header: f.header, body: Buffer.concat(f.chunks) }, TAIL_CACHE);
+        return true;
+      },
+    };
+  }
+
+  private async headerId(streamId: number, f: CompletedFragment, cache: Map<Buffer, number>): Promise<number> {
+    let id = cache.get(f.header);
+    if (id === undefined) {
+      id = await this.deps.index.putHeader(streamId, f.header);
+      cache.set(f.header, id);
+    }
+    return id;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * One PutMedia connection: bytes in, ACKs out. Parses the body incrementally, assembles
+ * fragments, hands them to the persister, and writes BUFFERING → RECEIVED → PERSISTED per
+ * fragment (or one ERROR, after which the session ends as KVS does).
+ */
+import type { Readable } from 'node:stream';
+import { MkvError, type MkvEvent } from '../mkv/index.ts';
+import type { IngestLimits } from '../config.ts';
+import type { Clock } from '../shared/clock.ts';
+import { AckError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { formatAck, type AckEvent } from './acks.ts';
+import { FragmentAssembler, type AssemblerOutput, type CompletedFragment } from './fragment-assembler.ts';
+import type { TimecodeType } from './producer-time.ts';
+
+export interface AckSink {
+  /** Writes one ACK as its own HTTP chunk. */
+  write(ack: string): void;
+  end(): void;
+}
+
+/** Turns body bytes into MKV events; MKV is parsed directly, fMP4 is converted first. */
+export interface BodyDecoder {
+  push(chunk: Buffer): MkvEvent[];
+  end(): MkvEvent[];
+}
+
+export interface FragmentPersister {
+  /** Assigns the fragment number when a fragment starts arriving. */
+  number(serverTimestampMs: number): string;
+  /** Stores a completed fragment; resolves when durable. Returns false when nothing is archived (retention 0). */
+  persist(fragment: CompletedFragment, fragmentNumber: string, serverTimestampMs: number): Promise<boolean>;
+}
+
+export interface SessionOptions {
+  timecodeType: TimecodeType;
+  producerStartMs: number | undefined;
+  limits: IngestLimits;
+  clock: Clock;
+  log: Logger;
+  decoderFor: (firstBytes: Buffer) => BodyDecoder;
+}
+
+/** Persists queued beyond this make us stop reading the socket (TCP backpressure to the producer). */
+const MAX_IN_FLIGHT = 4;
+
+export class PutMediaSession {
+  private readonly assembler: FragmentAssembler;
+  private decoder: BodyDecoder | undefined;
+  private sniffed: Buffer[] = [];
+  private readonly meta = new Map<number, { fragmentNumber: string; serverTimestampMs: number }>();
+  private inFlight = new Set<Promise<void>>();
+  private persistChain: Promise<void> = Promise.resolve();
+  private failed: AckError | undefined;
+  private lastFragmentNumber: string | undefined;
+  private lastDataAt: number;
+  private lastIdleAckAt = 0;
+  private readonly startedAt: number;
+  private ended = false;
+  fragmentsPersisted = 0;
+
+  constructor(
+    private readonly persister: FragmentPersister,
+    private readonly sink: AckSink,
+    private readonly opts: SessionOptions,
+  ) {
+    this.assembler = new FragmentAssembler(opts.limits, opts.timecodeType, opts.producerStartMs);
+    this.startedAt = this.lastDataAt = opts.clock.now();
+  }
+
+  /** Runs until the body ends, an error ends the session, or it idles out. */
+  async run(body: Readable): Promise<void> {
+    const timer = setInterval(() => this.tick(body), Math.min(this.opts.limits.idleAckIntervalMs, 1000));
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (this.failed || this.ended) break;
+        this.lastDataAt = this.opts.clock.now();
+        this.handle(() => this.onChunk(chunk));
+        while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+      }
+      if (!this.failed && !this.ended) this.handle(() => this.onEnd());
+    } catch (err) {
+      // The producer went away mid-body; what was complete is still persisted below.
+      this.opts.log.debug({ err }, 'PutMedia body aborted');
+    } finally {
+      clearInterval(timer);
+    }
+    await this.persistChain;
+    this.ended = true;
+    this.sink.end();
+  }
+
+  /** Ends the session from outside (stream deleted, server shutting down). */
+  abort(error: AckError): void {
+    this.fail(error);
+  }
+
+  private tick(body: Readable): void {
+    if (this.failed || this.ended) return;
+    const now = this.opts.clock.now();
+    const { idleAckIntervalMs, idleTimeoutMs, maxConnectionDurationMs } = this.opts.limits;
+    if (now - this.startedAt > maxConnectionDurationMs) {
+      this.fail(new AckError('MAX_CONNECTION_DURATION_REACHED', 'PutMedia connection exceeded its maximum duration.'));
+      body.destroy();
+      return;
+    }
+    const quiet = now - this.lastDataAt;
+    if (quiet >= idleTimeoutMs) {
+      this.opts.log.info('PutMedia idle timeout; closing');
+      this.ended = true;
+      body.destroy();
+      return;
+    }
+    if (quiet >= idleAckIntervalMs && now - this.lastIdleAckAt >= idleAckIntervalMs) {
+      this.lastIdleAckAt = now;
+      this.ack({ EventType: 'IDLE', ...(this.lastFragmentNumber ? { FragmentNumber: this.lastFragmentNumber } : {}) });
+    }
+  }
+
+  private handle(step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.fail(toAckError(err));
+    }
+  }
+
+  private onChunk(chunk: Buffer): void {
+    if (!this.decoder) {
+      this.sniffed.push(chunk);
+      const head = Buffer.concat(this.sniffed);
+      if (head.length < 8) return;
+      this.sniffed = [];
+      this.decoder = this.opts.decoderFor(head);
+      chunk = head;
+    }
+    let events: MkvEvent[];
+    try {
+      events = this.decoder.push(chunk);
+    } catch (err) {
+      // Clusters that completed before the bad bytes still count: ACK them, then fail.
+      if (err instanceof MkvError) {
+        this.emit(this.assembler.accept(err.eventsBeforeError));
+        this.emit(this.assembler.flushComplete());
+      }
+      throw err;
+    }
+    this.emit(this.assembler.accept(events));
+    this.emit(this.assembler.flushComplete());
+  }
+
+  private onEnd(): void {
+    if (!this.decoder) {
+      const head = Buffer.concat(this.sniffed);
+      if (head.length === 0) return;
+      this.decoder = this.opts.decoderFor(head);
+      this.emit(this.assembler.accept(this.decoder.push(head)));
+    }
+    this.emit(this.assembler.accept(this.decoder.end()));
+    this.emit(this.assembler.finish());
+  }
+
+  private emit(outputs: AssemblerOutput[]): void {
+    for (const o of outputs) {
+      if (o.type === 'started') {
+        const serverTimestampMs = this.opts.clock.now();
+        const fragmentNumber = this.persister.number(serverTimestampMs);
+        this.meta.set(o.fragment.index, { fragmentNumber, serverTimestampMs });
+        this.lastFragmentNumber = fragmentNumber;
+        this.ack({ EventType: 'BUFFERING', FragmentTimecode: o.fragment.timecode, FragmentNumber: fragmentNumber });
+      } else {
+        this.onCompleted(o.fragment);
+      }
+    }
+  }
+
+  private onCompleted(fragment: CompletedFragment): void {
+    const m = this.meta.get(fragment.index)!;
+    this.meta.delete(fragment.index);
+    this.ack({ EventType: 'RECEIVED', FragmentTimecode: fragment.timecode, FragmentNumber: m.fragmentNumber });
+    const persist = this.persister.persist(fragment, m.fragmentNumber, m.serverTimestampMs);
+    // ACKs must leave in fragment order, so each PERSISTED waits for the ones before it.
+    const p: Promise<void> = Promise.all([persist, this.persistChain]).then(
+      ([archived]) => {
+        this.fragmentsPersisted++;
+        if (archived && !this.ended) {
+          this.ack({ EventType: 'PERSISTED', FragmentTimecode: fragment.timecode, FragmentNumber: m.fragmentNumber });
+        }
+      },
+      (err: unknown) => {
+        this.opts.log.error({ err, fragmentNumber: m.fragmentNumber }, 'failed to persist fragment');
+        this.fail(new AckError('ARCHIVAL_ERROR', 'Failed to persist the fragment.'), fragment.timecode, m.fragmentNumber);
+      },
+    );
+    this.persistChain = p;
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private fail(error: AckError, timecode?: number, fragmentNumber?: string): void {
+    if (this.failed || this.ended) return;
+    this.failed = error;
+    const open = this.assembler.open;
+    this.ack({
+      EventType: 'ERROR',
+      FragmentTimecode: timecode ?? open?.timecode ?? 0,
+      FragmentNumber: fragmentNumber ?? (open ? this.meta.get(open.index)?.fragmentNumber : undefined) ?? this.lastFragmentNumber ?? '0',
+      ErrorId: error.errorId,
+      ErrorCode: error.code,
+    });
+    this.opts.log.info({ code: error.code, reason: error.message }, 'PutMedia ERROR ACK');
+  }
+
+  private ack(event: AckEvent): void {
+    this.sink.write(formatAck(event));
+  }
+}
+
+function toAckError(err: unknown): AckError {
+  if (err instanceof AckError) return err;
+  if (err instanceof MkvError) {
+    return new AckError(err.kind === 'too-large' ? 'MAX_FRAGMENT_SIZE_REACHED' : 'INVALID_MKV_DATA', err.message);
+  }
+  return new AckError('INTERNAL_ERROR', err instanceof Error ? err.message : String(err));
+}

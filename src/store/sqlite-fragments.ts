@@ -1,0 +1,229 @@
+import { createHash } from 'node:crypto';
+import type { SqliteDb } from './sqlite-db.ts';
+import type { FragmentIndex, FragmentRangeQuery, FragmentRecord, TimestampKind } from './types.ts';
+
+interface Row {
+  stream_id: number;
+  fragment_number: string;
+  producer_ts: number;
+  server_ts: number;
+  duration_ms: number;
+  size_bytes: number;
+  header_id: number;
+  segment: string;
+  byte_offset: number;
+  byte_length: number;
+  tags: string | null;
+  flags: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS mkv_headers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  stream_id INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  bytes BLOB NOT NULL,
+  UNIQUE (stream_id, sha256)
+);
+CREATE TABLE IF NOT EXISTS fragments (
+  stream_id INTEGER NOT NULL,
+  fragment_number TEXT NOT NULL,
+  producer_ts INTEGER NOT NULL,
+  server_ts INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  header_id INTEGER NOT NULL,
+  segment TEXT NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  byte_length INTEGER NOT NULL,
+  tags TEXT,
+  flags INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (stream_id, fragment_number)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fragments_by_producer_ts ON fragments (stream_id, producer_ts);
+CREATE INDEX IF NOT EXISTS fragments_by_server_ts ON fragments (stream_id, server_ts);
+`;
+
+const COLUMN_BY_KIND: Record<TimestampKind, string> = { PRODUCER_TIMESTAMP: 'producer_ts', SERVER_TIMESTAMP: 'server_ts' };
+
+function toRecord(r: Row): FragmentRecord {
+  return {
+    streamId: r.stream_id,
+    fragmentNumber: r.fragment_number,
+    producerTimestampMs: r.producer_ts,
+    serverTimestampMs: r.server_ts,
+    durationMs: r.duration_ms,
+    sizeBytes: r.size_bytes,
+    headerId: r.header_id,
+    location: { segment: r.segment, offset: r.byte_offset, length: r.byte_length },
+    tags: r.tags ? (JSON.parse(r.tags) as Record<string, string>) : {},
+    flags: r.flags,
+  };
+}
+
+/**
+ * Embedded fragment index on SQLite (WAL, synchronous=FULL). Inserts that arrive in the same
+ * event-loop turn are committed in one transaction (group commit), so many concurrent
+ * producers share one fsync instead of paying one each.
+ */
+export class SqliteFragmentIndex implements FragmentIndex {
+  private pending: Array<{ f: FragmentRecord; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private flushScheduled = false;
+  private readonly stmts;
+  private readonly headerCache = new Map<number, Buffer>();
+
+  constructor(private readonly db: SqliteDb) {
+    db.exec(SCHEMA);
+    this.stmts = {
+      findHeader: db.prepare('SELECT id FROM mkv_headers WHERE stream_id = ? AND sha256 = ?'),
+      insertHeader: db.prepare('INSERT INTO mkv_headers (stream_id, sha256, bytes) VALUES (?, ?, ?)'),
+      getHeader: db.prepare('SELECT bytes FROM mkv_headers WHERE id = ?'),
+      insert: db.prepare(`INSERT INTO fragments (stream_id, fragment_number, producer_ts, server_ts, duration_ms,
+        size_bytes, header_id, segment, byte_offset, byte_length, tags, flags)
+        VALUES (@stream_id, @fragment_number, @producer_ts, @server_ts, @duration_ms, @size_bytes, @header_id,
+        @segment, @byte_offset, @byte_length, @tags, @flags)`),
+      get: db.prepare('SELECT * FROM fragments WHERE stream_id = ? AND fragment_number = ?'),
+      afterFirst: db.prepare('SELECT * FROM fragments WHERE stream_id = ? ORDER BY fragment_number LIMIT ?'),
+      after: db.prepare(
+        'SELECT * FROM fragments WHERE stream_id = ? AND fragment_number > ? ORDER BY fragment_number LIMIT ?',
+      ),
+      latest: db.prepare('SELECT * FROM fragments WHERE stream_id = ? ORDER BY fragment_number DESC LIMIT 1'),
+      deleteOlder: db.prepare('DELETE FROM fragments WHERE stream_id = ? AND server_ts < ?'),
+      deleteStream: db.prepare('DELETE FROM fragments WHERE stream_id = ?'),
+      deleteHeaders: db.prepare('DELETE FROM mkv_headers WHERE stream_id = ?'),
+      committedEnds: db.prepare(
+        'SELECT segment, MAX(byte_offset + byte_length) AS end FROM fragments WHERE stream_id = ? GROUP BY segment',
+      ),
+    };
+  }
+
+  async putHeader(streamId: number, bytes: Buffer): Promise<number> {
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const found = this.stmts.findHeader.get(streamId, sha) as { id: number } | undefined;
+    if (found) return found.id;
+    const id = Number(this.stmts.insertHeader.run(streamId, sha, bytes).lastInsertRowid);
+    this.headerCache.set(id, bytes);
+    return id;
+  }
+
+  async getHeader(headerId: number): Promise<Buffer> {
+    const cached = this.headerCache.get(headerId);
+    if (cached) return cached;
+    const row = this.stmts.getHeader.get(headerId) as { bytes: Buffer } | undefined;
+    if (!row) throw new Error(`MKV header ${headerId} is missing from the index`);
+    this.headerCache.set(headerId, row.bytes);
+    return row.bytes;
+  }
+
+  insert(fragment: FragmentRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ f: fragment, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    const insertAll = this.db.transaction((items: typeof batch) => {
+      for (const { f } of items) {
+        this.stmts.insert.run({
+          stream_id: f.streamId,
+          fragment_number: f.fragmentNumber,
+          producer_ts: f.producerTimestampMs,
+          server_ts: f.serverTimestampMs,
+          duration_ms: f.durationMs,
+          size_bytes: f.sizeBytes,
+          header_id: f.headerId,
+          segment: f.location.segment,
+          byte_offset: f.location.offset,
+          byte_length: f.location.length,
+          tags: Object.keys(f.tags).length ? JSON.stringify(f.tags) : null,
+          flags: f.flags,
+        });
+      }
+    });
+    try {
+      insertAll(batch);
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+
+  async get(streamId: number, fragmentNumber: string): Promise<FragmentRecord | undefined> {
+    const row = this.stmts.get.get(streamId, fragmentNumber) as Row | undefined;
+    return row && toRecord(row);
+  }
+
+  async after(streamId: number, afterFragmentNumber: string | undefined, limit: number): Promise<FragmentRecord[]> {
+    const rows = (
+      afterFragmentNumber === undefined
+        ? this.stmts.afterFirst.all(streamId, limit)
+        : this.stmts.after.all(streamId, afterFragmentNumber, limit)
+    ) as Row[];
+    return rows.map(toRecord);
+  }
+
+  async latest(streamId: number): Promise<FragmentRecord | undefined> {
+    const row = this.stmts.latest.get(streamId) as Row | undefined;
+    return row && toRecord(row);
+  }
+
+  async atTimestamp(streamId: number, kind: TimestampKind, ms: number): Promise<FragmentRecord | undefined> {
+    const col = COLUMN_BY_KIND[kind];
+    const containing = this.db
+      .prepare(
+        `SELECT * FROM fragments WHERE stream_id = ? AND ${col} <= ? AND ${col} + duration_ms > ?
+         ORDER BY ${col} DESC, fragment_number DESC LIMIT 1`,
+      )
+      .get(streamId, ms, ms) as Row | undefined;
+    if (containing) return toRecord(containing);
+    const next = this.db
+      .prepare(`SELECT * FROM fragments WHERE stream_id = ? AND ${col} >= ? ORDER BY ${col}, fragment_number LIMIT 1`)
+      .get(streamId, ms) as Row | undefined;
+    return next && toRecord(next);
+  }
+
+  async range(q: FragmentRangeQuery): Promise<FragmentRecord[]> {
+    const col = COLUMN_BY_KIND[q.kind];
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM fragments WHERE stream_id = ? AND ${col} BETWEEN ? AND ? AND fragment_number > ?
+         ORDER BY fragment_number LIMIT ?`,
+      )
+      .all(q.streamId, q.startMs, q.endMs, q.afterFragmentNumber ?? '', q.limit) as Row[];
+    return rows.map(toRecord);
+  }
+
+  async deleteOlderThan(streamId: number, beforeMs: number): Promise<number> {
+    return this.stmts.deleteOlder.run(streamId, beforeMs).changes;
+  }
+
+  async deleteStream(streamId: number): Promise<void> {
+    this.db.transaction(() => {
+      this.stmts.deleteStream.run(streamId);
+      this.stmts.deleteHeaders.run(streamId);
+    })();
+    for (const [id] of this.headerCache) this.headerCache.delete(id);
+  }
+
+  async committedEnds(streamId: number): Promise<Map<string, number>> {
+    const rows = this.stmts.committedEnds.all(streamId) as Array<{ segment: string; end: number }>;
+    return new Map(rows.map((r) => [r.segment, r.end]));
+  }
+
+  async deleteBeyond(streamId: number, segment: string, validLength: number): Promise<number> {
+    return this.db
+      .prepare('DELETE FROM fragments WHERE stream_id = ? AND segment = ? AND byte_offset + byte_length > ?')
+      .run(streamId, segment, validLength).changes;
+  }
+
+  async close(): Promise<void> {
+    if (this.pending.length) this.flush();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Storage contracts. Ingest and reads depend only on these interfaces; the embedded
+ * implementations (SQLite + local segment files) and later ones (PostgreSQL, S3) plug in behind them.
+ * All methods are async so that network-backed implementations fit without changing callers.
+ */
+
+export type StreamStatus = 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING';
+
+export interface StreamRecord {
+  /** Internal id; a stream deleted and re-created under the same name gets a new id. */
+  id: number;
+  name: string;
+  arn: string;
+  version: string;
+  status: StreamStatus;
+  creationTimeMs: number;
+  dataRetentionInHours: number;
+  mediaType: string | null;
+  deviceName: string | null;
+  kmsKeyId: string;
+  tags: Record<string, string>;
+  storageTier: 'HOT' | 'WARM';
+  imageGenerationConfig: unknown | null;
+  notificationConfig: unknown | null;
+}
+
+export interface ListStreamsQuery {
+  prefix?: string;
+  /** Exclusive: return names strictly greater than this. */
+  afterName?: string;
+  limit: number;
+}
+
+export interface StreamRepository {
+  /** Throws KvsError ResourceInUseException when the name exists. */
+  create(rec: Omit<StreamRecord, 'id'>): Promise<StreamRecord>;
+  getById(id: number): Promise<StreamRecord | undefined>;
+  getByName(name: string): Promise<StreamRecord | undefined>;
+  getByArn(arn: string): Promise<StreamRecord | undefined>;
+  list(query: ListStreamsQuery): Promise<StreamRecord[]>;
+  count(): Promise<number>;
+  /** Replaces the stored record (matched by id). */
+  save(rec: StreamRecord): Promise<void>;
+  remove(id: number): Promise<void>;
+}
+
+/** Where a fragment's bytes live in the media store. */
+export interface MediaLocation {
+  segment: string;
+  offset: number;
+  length: number;
+}
+
+export interface FragmentRecord {
+  streamId: number;
+  /** 47-digit decimal string; lexicographic order = ingestion order within a stream. */
+  fragmentNumber: string;
+  producerTimestampMs: number;
+  serverTimestampMs: number;
+  durationMs: number;
+  /** Size of the fragment as KVS reports it (the stored cluster + producer tags). */
+  sizeBytes: number;
+  /** Id of the MKV header block (EBML header + Segment children before the first Cluster). */
+  headerId: number;
+  location: MediaLocation;
+  /** Producer fragment metadata (user MKV tags), reserved AWS_ tags excluded. */
+  tags: Record<string, string>;
+  /** Bit flags: FRAGMENT_FLAG_IMAGE_GENERATION, FRAGMENT_FLAG_NOTIFICATION. */
+  flags: number;
+}
+
+export const FRAGMENT_FLAG_IMAGE_GENERATION = 1;
+export const FRAGMENT_FLAG_NOTIFICATION = 2;
+
+export type TimestampKind = 'PRODUCER_TIMESTAMP' | 'SERVER_TIMESTAMP';
+
+export interface FragmentRangeQuery {
+  streamId: number;
+  kind: TimestampKind;
+  /** Inclusive bounds on the fragment's start timestamp, in ms. */
+  startMs: number;
+  endMs: number;
+  /** Exclusive cursor on fragment number. */
+  afterFragmentNumber?: string;
+  limit: number;
+}
+
+export interface FragmentIndex {
+  /** Stores an MKV header block once (deduplicated by content) and returns its id. */
+  putHeader(streamId: number, bytes: Buffer): Promise<number>;
+  getHeader(headerId: number): Promise<Buffer>;
+  /** Resolves once the row is committed durably. */
+  insert(fragment: FragmentRecord): Promise<void>;
+  get(streamId: number, fragmentNumber: string): Promise<FragmentRecord | undefined>;
+  /** Fragments with number > afterFragmentNumber (or from the first), ascending. */
+  after(streamId: number, afterFragmentNumber: string | undefined, limit: number): Promise<FragmentRecord[]>;
+  latest(streamId: number): Promise<FragmentRecord | undefined>;
+  /** The fragment containing the instant, else the first one starting after it. */
+  atTimestamp(streamId: number, kind: TimestampKind, ms: number): Promise<FragmentRecord | undefined>;
+  range(query: FragmentRangeQuery): Promise<FragmentRecord[]>;
+  /** Deletes rows with serverTimestamp < beforeMs; returns how many were removed. */
+  deleteOlderThan(streamId: number, beforeMs: number): Promise<number>;
+  deleteStream(streamId: number): Promise<void>;
+  /** Per segment, the highest committed byte end (for crash recovery and segment cleanup). */
+  committedEnds(streamId: number): Promise<Map<string, number>>;
+  /** Removes rows whose bytes end beyond `validLength` in a segment (bytes lost or corrupted); returns count. */
+  deleteBeyond(streamId: number, segment: string, validLength: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface MediaStore {
+  /** Appends bytes for a stream; resolves when they are durable (fsynced). */
+  append(streamId: number, chunks: readonly Buffer[]): Promise<MediaLocation>;
+  read(streamId: number, location: MediaLocation): Promise<Buffer>;
+  /** Segments currently on disk for the stream, oldest first. */
+  segments(streamId: number): Promise<string[]>;
+  segmentSize(streamId: number, segment: string): Promise<number>;
+  /** Removes whole segments (never the one being appended to). */
+  removeSegments(streamId: number, segments: readonly string[]): Promise<void>;
+  /** Truncates a segment to `length` bytes (drops uncommitted tail after a crash). */
+  truncate(streamId: number, segment: string, length: number): Promise<void>;
+  removeStream(streamId: number): Promise<void>;
+  /** Stream ids that have media on disk (for orphan cleanup). */
+  streamIds(): Promise<number[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,67 @@
+import http from 'node:http';
+
+export interface Ack {
+  EventType: string;
+  FragmentTimecode?: number;
+  FragmentNumber?: string;
+  ErrorId?: number;
+  ErrorCode?: string;
+}
+
+export interface RawPutResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  acks: Ack[];
+  /** Raw response chunks as they arrived (each ACK should be its own chunk). */
+  chunks: string[];
+  body: string;
+}
+
+/**
+ * Sends a PutMedia request with a chunked body written piece by piece (as producers do) and
+ * collects the ACK stream. `pieces` may be an async iterable to pace the upload.
+ */
+export function rawPutMedia(
+  url: string,
+  streamName: string | undefined,
+  pieces: Iterable<Buffer> | AsyncIterable<Buffer>,
+  headers: Record<string, string> = {},
+): Promise<RawPutResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/putMedia`, {
+      method: 'POST',
+      headers: {
+        'transfer-encoding': 'chunked',
+        'x-amzn-fragment-timecode-type': 'ABSOLUTE',
+        ...(streamName ? { 'x-amzn-stream-name': streamName } : {}),
+        ...headers,
+      },
+    });
+    req.on('response', (res) => {
+      const chunks: string[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
+      res.on('end', () => {
+        const body = chunks.join('');
+        const acks = res.statusCode === 200 ? body.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Ack) : [];
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, acks, chunks, body });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', (err) => {
+      // The server may drop the connection after an ERROR ACK while we are still writing.
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as NodeJS.ErrnoException).code === 'EPIPE') return;
+      reject(err);
+    });
+    void (async () => {
+      try {
+        for await (const p of pieces as AsyncIterable<Buffer>) {
+          if (req.destroyed) return;
+          if (!req.write(p)) await new Promise((r) => req.once('drain', r));
+        }
+        req.end();
+      } catch (err) {
+        req.destroy(err as Error);
+      }
+    })();
+  });
+}
