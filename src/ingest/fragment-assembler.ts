@@ -75,9 +75,11 @@ export class FragmentAssembler {
     private readonly producerStartMs: number | undefined,
   ) {}
 
-  /** Feeds parser events; returns fragments started and completed, in order. Throws AckError. */
-  accept(events: readonly MkvEvent[]): AssemblerOutput[] {
-    const out: AssemblerOutput[] = [];
+  /**
+   * Feeds parser events; appends fragments started and completed, in order, to `out`.
+   * Throws AckError; what was appended before the throw still stands (those fragments are good).
+   */
+  accept(events: readonly MkvEvent[], out: AssemblerOutput[] = []): AssemblerOutput[] {
     for (const ev of events) this.onEvent(ev, out);
     return out;
   }

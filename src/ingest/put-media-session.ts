@@ -85,9 +85,18 @@ export class PutMediaSession {
     } finally {
       clearInterval(timer);
     }
-    await this.persistChain;
+    await this.drain();
     this.ended = true;
     this.sink.end();
+  }
+
+  /** Waits for every queued persist and ACK, including ones queued while waiting. */
+  private async drain(): Promise<void> {
+    let chain: Promise<void>;
+    do {
+      chain = this.persistChain;
+      await chain;
+    } while (chain !== this.persistChain);
   }
 
   /** Ends the session from outside (stream deleted, server shutting down). */
@@ -125,6 +134,16 @@ export class PutMediaSession {
     }
   }
 
+  /** Runs the assembler, emitting what it produced even when it throws part way. */
+  private assemble(events: readonly MkvEvent[]): void {
+    const out: AssemblerOutput[] = [];
+    try {
+      this.assembler.accept(events, out);
+    } finally {
+      this.emit(out);
+    }
+  }
+
   private onChunk(chunk: Buffer): void {
     if (!this.decoder) {
       this.sniffed.push(chunk);
@@ -140,12 +159,12 @@ export class PutMediaSession {
     } catch (err) {
       // Clusters that completed before the bad bytes still count: ACK them, then fail.
       if (err instanceof MkvError) {
-        this.emit(this.assembler.accept(err.eventsBeforeError));
+        this.assemble(err.eventsBeforeError);
         this.emit(this.assembler.flushComplete());
       }
       throw err;
     }
-    this.emit(this.assembler.accept(events));
+    this.assemble(events);
     this.emit(this.assembler.flushComplete());
   }
 
@@ -154,9 +173,9 @@ export class PutMediaSession {
       const head = Buffer.concat(this.sniffed);
       if (head.length === 0) return;
       this.decoder = this.opts.decoderFor(head);
-      this.emit(this.assembler.accept(this.decoder.push(head)));
+      this.assemble(this.decoder.push(head));
     }
-    this.emit(this.assembler.accept(this.decoder.end()));
+    this.assemble(this.decoder.end());
     this.emit(this.assembler.finish());
   }
 
@@ -201,14 +220,16 @@ export class PutMediaSession {
     if (this.failed || this.ended) return;
     this.failed = error;
     const open = this.assembler.open;
-    this.ack({
+    const ack: AckEvent = {
       EventType: 'ERROR',
       FragmentTimecode: timecode ?? open?.timecode ?? 0,
       FragmentNumber: fragmentNumber ?? (open ? this.meta.get(open.index)?.fragmentNumber : undefined) ?? this.lastFragmentNumber ?? '0',
       ErrorId: error.errorId,
       ErrorCode: error.code,
-    });
+    };
     this.opts.log.info({ code: error.code, reason: error.message }, 'PutMedia ERROR ACK');
+    // Fragments completed before the bad input still get their PERSISTED first; the ERROR is last.
+    this.persistChain = this.persistChain.then(() => this.ack(ack));
   }
 
   private ack(event: AckEvent): void {
