@@ -179,7 +179,7 @@ export class SqliteFragmentIndex implements FragmentIndex {
     const containing = this.db
       .prepare(
         `SELECT * FROM fragments WHERE stream_id = ? AND ${col} <= ? AND ${col} + duration_ms > ?
-         ORDER BY ${col} DESC, fragment_number DESC LIMIT 1`,
+         ORDER BY ${col} DESC, fragment_number ASC LIMIT 1`,
       )
       .get(streamId, ms, ms) as Row | undefined;
     if (containing) return toRecord(containing);
