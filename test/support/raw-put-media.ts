@@ -26,6 +26,7 @@ export function rawPutMedia(
   streamName: string | undefined,
   pieces: Iterable<Buffer> | AsyncIterable<Buffer>,
   headers: Record<string, string> = {},
+  onAck?: (ack: Ack) => void,
 ): Promise<RawPutResult> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${url}/putMedia`, {
@@ -39,13 +40,25 @@ export function rawPutMedia(
     });
     req.on('response', (res) => {
       const chunks: string[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
-      res.on('end', () => {
-        const body = chunks.join('');
-        const acks = res.statusCode === 200 ? body.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Ack) : [];
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, acks, chunks, body });
+      let pending = '';
+      res.on('data', (c: Buffer) => {
+        chunks.push(c.toString('utf8'));
+        if (res.statusCode !== 200 || !onAck) return;
+        pending += c.toString('utf8');
+        const lines = pending.split('\n');
+        pending = lines.pop()!;
+        for (const l of lines) if (l.trim()) onAck(JSON.parse(l) as Ack);
       });
-      res.on('error', reject);
+      const finish = () => {
+        const body = chunks.join('');
+        const complete = body.slice(0, body.lastIndexOf('\n') + 1);
+        const acks = res.statusCode === 200 ? complete.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Ack) : [];
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, acks, chunks, body });
+      };
+      res.on('end', finish);
+      // A server killed mid-response still leaves us the ACKs it sent.
+      res.on('error', finish);
+      res.on('aborted', finish);
     });
     req.on('error', (err) => {
       // The server may drop the connection after an ERROR ACK while we are still writing.
