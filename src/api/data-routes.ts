@@ -45,9 +45,18 @@ async function putMedia(deps: DataPlaneDeps, req: Request, res: Response): Promi
     timecodeType: parseTimecodeType(header(req, 'x-amzn-fragment-timecode-type')),
     producerStartMs: parseProducerStartTimestamp(header(req, 'x-amzn-producer-start-timestamp')),
   };
+  const acksWanted = wantsAcks(req);
+  let backlogLogged = false;
   const session = await deps.ingest.open(stream, params, {
     write: (ack) => {
-      if (!res.writableEnded && !res.destroyed) res.write(ack);
+      if (!acksWanted || res.writableEnded || res.destroyed) return;
+      // A producer that never reads its ACKs must not make us buffer them without bound.
+      if (res.writableLength > MAX_ACK_BACKLOG) {
+        if (!backlogLogged) deps.log.warn({ stream: stream.name }, 'producer is not reading ACKs; dropping them');
+        backlogLogged = true;
+        return;
+      }
+      res.write(ack);
     },
     end: () => endAfterBody(req, res),
   });
@@ -55,6 +64,18 @@ async function putMedia(deps: DataPlaneDeps, req: Request, res: Response): Promi
   res.flushHeaders();
   res.socket?.setNoDelay(true);
   await deps.ingest.run(stream, session, req);
+}
+
+const MAX_ACK_BACKLOG = 256 * 1024;
+
+/**
+ * ACKs are skipped when the producer says it does not want them, and for ffmpeg (user agent
+ * Lavf/...), which never reads the response while uploading: unread ACKs in its socket make its
+ * final close() a TCP reset, and a reset can discard the last fragment's bytes before we read them.
+ */
+function wantsAcks(req: IncomingMessage): boolean {
+  if (header(req, 'x-amzn-fragment-acknowledgment-required') === '0') return false;
+  return !/^Lavf\//.test(header(req, 'user-agent') ?? '');
 }
 
 /**

@@ -120,6 +120,16 @@ describe('PutMedia ACKs', () => {
   });
 });
 
+describe('PutMedia without ACKs', () => {
+  it('stores fragments but sends no ACKs when the producer asks for none (x-amzn-fragment-acknowledgment-required: 0)', async () => {
+    await createStream('noacks');
+    const res = await rawPutMedia(srv.url, 'noacks', [Buffer.concat([mkvHeader(), ...mkvClusters(2, 0)])], { 'x-amzn-fragment-acknowledgment-required': '0' });
+    expect(res.status).toBe(200);
+    expect(res.acks).toEqual([]);
+    expect(await listFragments('noacks')).toHaveLength(2);
+  });
+});
+
 describe('PutMedia HTTP errors', () => {
   it('answers 404 ResourceNotFoundException for an unknown stream before reading the body', async () => {
     const res = await rawPutMedia(srv.url, 'no-such-stream', [mkvHeader()]);
