@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MkvStreamParser, tagsElement } from '../../../src/mkv/index.ts';
 import { FragmentAssembler, type AssemblerOutput } from '../../../src/ingest/fragment-assembler.ts';
-import { AckError } from '../../../src/shared/errors.ts';
+import type { AckError } from '../../../src/shared/errors.ts';
 import { mkvCluster, mkvHeader, pieces } from '../../support/synthetic-mkv.ts';
 
 const limits = { maxFragmentBytes: 1_000_000, maxFragmentDurationMs: 20_000, maxTracks: 3, maxFragmentTags: 10 };

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { MkvError } from '../../../src/mkv/errors.ts';
+import type { MkvError } from '../../../src/mkv/errors.ts';
 import { MKV_ID } from '../../../src/mkv/ids.ts';
 import { encodeVint } from '../../../src/mkv/ebml.ts';
 import { blockGroup, clusterElement, ebmlHeader, element, segmentElement, simpleBlock } from '../../../src/mkv/writer.ts';
