@@ -26,6 +26,7 @@ export default tseslint.config(
   },
   { files: ['src/**/*.ts'], rules: { 'no-console': ['error'] } },
   layer(['src/mkv/**/*.ts'], pureMedia('mkv')),
+  layer(['src/mp4/**/*.ts'], pureMedia('mp4')),
   layer(['src/shared/**/*.ts'], [
     { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/mkv/**', '**/app.ts'], message: 'shared/ is the bottom layer: it imports nothing internal.' },
   ]),
