@@ -107,6 +107,17 @@ export class FragmentAssembler {
     return this.current;
   }
 
+  /**
+   * The fragment still arriving, as header + cluster children so far (Timecode first). Live
+   * readers that cannot wait for the whole fragment (LL-HLS parts) build on this.
+   */
+  openSnapshot(): { index: number; header: Buffer; children: readonly Buffer[]; blocks: number } | undefined {
+    const f = this.current;
+    if (!f || !this.header) return undefined;
+    const blocks = [...f.framesPerTrack.values()].reduce((a, b) => a + b, 0);
+    return { index: f.index, header: this.header, children: f.clusterChildren.slice(), blocks };
+  }
+
   private onEvent(ev: MkvEvent, out: AssemblerOutput[]): void {
     switch (ev.type) {
       case 'ebml-header':

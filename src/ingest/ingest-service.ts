@@ -83,6 +83,16 @@ export class IngestService {
   private persisterFor(stream: StreamRecord): FragmentPersister {
     const headerIds = new Map<Buffer, number>();
     return {
+      progress: (p) =>
+        this.deps.feed.publishProgress({
+          streamId: stream.id,
+          fragmentNumber: p.fragmentNumber,
+          serverTimestampMs: p.serverTimestampMs,
+          producerTimestampMs: Math.round(p.producerTimestampMs),
+          header: p.header,
+          clusterChildren: p.children,
+          blocks: p.blocks,
+        }),
       number: (serverTimestampMs) => {
         const seq = nextSequence(this.lastSequence.get(stream.id), serverTimestampMs);
         this.lastSequence.set(stream.id, seq);

@@ -26,6 +26,8 @@ export interface BodyDecoder {
 }
 
 export interface FragmentPersister {
+  /** Optional: told about the fragment still arriving after each read that added blocks. */
+  progress?(snapshot: { fragmentNumber: string; serverTimestampMs: number; producerTimestampMs: number; header: Buffer; children: readonly Buffer[]; blocks: number }): void;
   /** Assigns the fragment number when a fragment starts arriving. */
   number(serverTimestampMs: number): string;
   /** Stores a completed fragment; resolves when durable. Returns false when nothing is archived (retention 0). */
@@ -166,6 +168,21 @@ export class PutMediaSession {
     }
     this.assemble(events);
     this.emit(this.assembler.flushComplete());
+    this.reportProgress();
+  }
+
+  private lastProgress = { index: -1, blocks: 0 };
+
+  private reportProgress(): void {
+    if (!this.persister.progress) return;
+    const snap = this.assembler.openSnapshot();
+    if (!snap || snap.blocks === 0) return;
+    if (snap.index === this.lastProgress.index && snap.blocks === this.lastProgress.blocks) return;
+    this.lastProgress = { index: snap.index, blocks: snap.blocks };
+    const meta = this.meta.get(snap.index);
+    const open = this.assembler.open;
+    if (!meta || !open) return;
+    this.persister.progress({ ...meta, producerTimestampMs: open.producerTimestampMs, header: snap.header, children: snap.children, blocks: snap.blocks });
   }
 
   private onEnd(): void {

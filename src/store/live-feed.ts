@@ -18,10 +18,26 @@ export const TAIL_CACHE: RetainPolicy = { maxAgeMs: 60_000, maxBytes: 32 * 1024 
 /** Retention 0: KVS keeps fragments ~5 min / 200 MB in a buffer readable only by GetMedia. */
 export const NO_ARCHIVE_BUFFER: RetainPolicy = { maxAgeMs: 5 * 60_000, maxBytes: 200 * 1024 * 1024, maxCount: 10_000 };
 
+/**
+ * A fragment still arriving: its header and the cluster children received so far (the
+ * Timecode element first, then blocks). Published after every network read that added blocks.
+ */
+export interface FragmentProgress {
+  streamId: number;
+  fragmentNumber: string;
+  serverTimestampMs: number;
+  producerTimestampMs: number;
+  header: Buffer;
+  clusterChildren: readonly Buffer[];
+  blocks: number;
+}
+
 interface StreamFeed {
   items: LiveFragment[];
   bytes: number;
   listeners: Set<(f: LiveFragment) => void>;
+  progress?: FragmentProgress;
+  progressListeners: Set<(p: FragmentProgress) => void>;
 }
 
 /**
@@ -35,7 +51,7 @@ export class LiveFeed {
   private feed(streamId: number): StreamFeed {
     let f = this.streams.get(streamId);
     if (!f) {
-      f = { items: [], bytes: 0, listeners: new Set() };
+      f = { items: [], bytes: 0, listeners: new Set(), progressListeners: new Set() };
       this.streams.set(streamId, f);
     }
     return f;
@@ -43,6 +59,7 @@ export class LiveFeed {
 
   publish(fragment: LiveFragment, policy: RetainPolicy, now = Date.now()): void {
     const f = this.feed(fragment.record.streamId);
+    if (f.progress?.fragmentNumber === fragment.record.fragmentNumber) delete f.progress;
     f.items.push(fragment);
     f.bytes += fragment.body.length;
     while (
@@ -55,6 +72,24 @@ export class LiveFeed {
       f.bytes -= old.body.length;
     }
     for (const l of [...f.listeners]) l(fragment);
+  }
+
+  /** Reports the fragment currently arriving on a stream. */
+  publishProgress(p: FragmentProgress): void {
+    const f = this.feed(p.streamId);
+    f.progress = p;
+    for (const l of [...f.progressListeners]) l(p);
+  }
+
+  /** The fragment currently arriving, if any (cleared when it is published whole). */
+  progress(streamId: number): FragmentProgress | undefined {
+    return this.streams.get(streamId)?.progress;
+  }
+
+  subscribeProgress(streamId: number, listener: (p: FragmentProgress) => void): () => void {
+    const f = this.feed(streamId);
+    f.progressListeners.add(listener);
+    return () => f.progressListeners.delete(listener);
   }
 
   /** Buffered fragments, oldest first. */
@@ -82,6 +117,7 @@ export class LiveFeed {
     if (!f) return;
     f.items = [];
     f.bytes = 0;
-    if (f.listeners.size === 0) this.streams.delete(streamId);
+    delete f.progress;
+    if (f.listeners.size === 0 && f.progressListeners.size === 0) this.streams.delete(streamId);
   }
 }
