@@ -175,6 +175,9 @@ export class FragmentReader {
       const token = decodeListToken(body.NextToken, stream.id);
       selector = token.selector;
       after = token.after;
+    } else if (body.FragmentSelector === undefined || body.FragmentSelector === null) {
+      // Optional in KVS: without it every retained fragment is listed.
+      selector = { kind: 'SERVER_TIMESTAMP' as const, startMs: 0, endMs: Number.MAX_SAFE_INTEGER };
     } else {
       selector = parseFragmentSelector(body.FragmentSelector);
     }

@@ -5,8 +5,11 @@ import { createLogger } from '../shared/logger.ts';
 import { UsageError, parseArgs, stringFlag } from './args.ts';
 
 export const SERVE_USAGE = `kestrel serve [--host 127.0.0.1] [--port 8080] [--data ./data] [--public-url URL]
+             [--clip-max-fragments 200] [--clip-max-bytes 104857600]
   Runs the server with embedded storage (SQLite index, media on local disk under --data).
-  Env: KESTREL_HOST, KESTREL_PORT, KESTREL_DATA_DIR, KESTREL_PUBLIC_URL, KESTREL_LOG_LEVEL.`;
+  GetClip stops at --clip-max-fragments fragments or --clip-max-bytes bytes (KVS: 200 / 100 MB).
+  Env: KESTREL_HOST, KESTREL_PORT, KESTREL_DATA_DIR, KESTREL_PUBLIC_URL, KESTREL_LOG_LEVEL,
+  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES.`;
 
 export async function serve(argv: readonly string[]): Promise<void> {
   const args = parseArgs(argv);
@@ -18,6 +21,8 @@ export async function serve(argv: readonly string[]): Promise<void> {
     port,
     dataDir: path.resolve(stringFlag(args, 'data', 'KESTREL_DATA_DIR', './data')!),
     ...(publicUrl ? { publicUrl } : {}),
+    clipMaxFragments: positiveInt(args, 'clip-max-fragments', 'KESTREL_CLIP_MAX_FRAGMENTS', 200),
+    clipMaxBytes: positiveInt(args, 'clip-max-bytes', 'KESTREL_CLIP_MAX_BYTES', 100 * 1024 * 1024),
   });
   const log = createLogger();
   const server = await KestrelServer.start(config, log);
@@ -37,4 +42,10 @@ export async function serve(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function positiveInt(args: ReturnType<typeof parseArgs>, flag: string, env: string, fallback: number): number {
+  const n = Number(stringFlag(args, flag, env, String(fallback)));
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer`);
+  return n;
 }

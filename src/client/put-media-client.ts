@@ -36,6 +36,16 @@ export class KvsClientError extends Error {
   }
 }
 
+/** ensureStream without `create` found no such stream. */
+export class StreamNotFoundError extends KvsClientError {
+  constructor(
+    readonly streamName: string,
+    endpoint: string,
+  ) {
+    super('ResourceNotFoundException', 404, `stream "${streamName}" does not exist at ${endpoint}`);
+  }
+}
+
 /** The connection failed or broke (refused, reset, timed out); `summary` holds what happened so far. */
 export class PutMediaConnectionError extends Error {
   constructor(
@@ -183,6 +193,10 @@ export function putMedia(opts: PutMediaOptions): Promise<PutMediaSummary> {
   const headers: Record<string, string> = {
     // The C producer sends this content-type with its MKV body; services ignore it, so mirror the producer.
     'content-type': 'application/json',
+    // As the producer does. With "close" (Node's default without an agent) a server may shut the
+    // socket right after an early ERROR response; our next write then draws a RST that can discard
+    // the unread ACKs. Keep-alive makes servers drain the rest of the body instead.
+    connection: 'keep-alive',
     'x-amzn-stream-name': opts.streamName,
     'x-amzn-fragment-timecode-type': timecodeType,
     'x-amzn-fragment-acknowledgment-required': '1',
@@ -206,7 +220,8 @@ export function putMedia(opts: PutMediaOptions): Promise<PutMediaSummary> {
       if (!req.destroyed && !req.writableFinished) req.destroy();
     };
     const connectionError = (what: string, cause?: unknown): PutMediaConnectionError => {
-      const detail = cause instanceof Error ? `: ${cause.message}` : '';
+      // Node's happy-eyeballs AggregateError carries only a code.
+      const detail = cause instanceof Error ? `: ${cause.message || (cause as { code?: string }).code || cause.name}` : '';
       return new PutMediaConnectionError(`PutMedia to ${url.origin}: ${what}${detail}`, summary, { cause });
     };
     const onAbort = (): void => {
@@ -222,9 +237,10 @@ export function putMedia(opts: PutMediaOptions): Promise<PutMediaSummary> {
     // No keep-alive agent: one PutMedia is one long-lived connection, and idle pooled sockets keep CLIs alive.
     const req = transport.request(url, { method: 'POST', headers, agent: false });
     req.setNoDelay(true);
-    let refused = false;
-    // Once a refusal is being read, a write error (EPIPE: the service stopped reading) is expected noise.
-    req.on('error', (err) => refused || finish(connectionError('request failed', err)));
+    let responded = false;
+    // Once a response is being read, a write error (EPIPE: the service stopped reading, e.g. after an
+    // ERROR ACK) is expected; whether the response itself completed decides the outcome.
+    req.on('error', (err) => responded || finish(connectionError('request failed', err)));
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -236,10 +252,12 @@ export function putMedia(opts: PutMediaOptions): Promise<PutMediaSummary> {
     body.on('error', (err) => finish(connectionError('reading the media body failed', err)));
     body.on('data', countBytes);
     body.pipe(req);
+    // Send the headers now: refusals (unknown stream, second producer) arrive before any media is ready.
+    req.flushHeaders();
 
     req.on('response', (res) => {
+      responded = true;
       if (res.statusCode !== 200) {
-        refused = true;
         body.unpipe(req);
         return readErrorResponse(res).then((e) => finish(e));
       }
@@ -247,12 +265,7 @@ export function putMedia(opts: PutMediaOptions): Promise<PutMediaSummary> {
       const parser = new AckStreamParser(() => summary.malformed++);
       const deliver = (acks: Ack[]): void => {
         for (const ack of acks) {
-          summary.acks++;
-          if (ack.EventType === 'BUFFERING') summary.buffering++;
-          else if (ack.EventType === 'RECEIVED') summary.received++;
-          else if (ack.EventType === 'PERSISTED') summary.persisted++;
-          else if (ack.EventType === 'IDLE') summary.idle++;
-          else if (ack.EventType === 'ERROR') summary.errors.push(ack);
+          tally(summary, ack);
           opts.onAck?.(ack);
         }
       };
@@ -267,6 +280,14 @@ export function putMedia(opts: PutMediaOptions): Promise<PutMediaSummary> {
   });
 }
 
+const COUNTERS = { BUFFERING: 'buffering', RECEIVED: 'received', PERSISTED: 'persisted', IDLE: 'idle' } as const;
+
+function tally(s: PutMediaSummary, ack: Ack): void {
+  s.acks++;
+  if (ack.EventType === 'ERROR') s.errors.push(ack);
+  else if (Object.hasOwn(COUNTERS, ack.EventType)) s[COUNTERS[ack.EventType as keyof typeof COUNTERS]]++;
+}
+
 /** Reads a non-200 PutMedia answer into a KvsClientError ({"Message": ...} body, x-amzn-ErrorType header). */
 async function readErrorResponse(res: http.IncomingMessage): Promise<KvsClientError> {
   const chunks: Buffer[] = [];
@@ -279,16 +300,20 @@ async function readErrorResponse(res: http.IncomingMessage): Promise<KvsClientEr
     // the connection may drop right after the error; the header alone is enough
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  let body: Record<string, unknown> = {};
-  try {
-    body = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // not JSON
-  }
+  const body = parseObject(text);
   const header = res.headers['x-amzn-errortype'];
   const rawType = (Array.isArray(header) ? header[0] : header) ?? stringField(body, 'code') ?? stringField(body, '__type');
   const message = stringField(body, 'message') ?? stringField(body, 'Message') ?? (text.trim() || res.statusMessage || 'no message');
   return new KvsClientError(sanitizeErrorType(rawType) ?? `HTTP${res.statusCode}`, res.statusCode, message);
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {}; // not JSON: the message falls back to the raw text
+  }
 }
 
 function stringField(o: Record<string, unknown>, key: string): string | undefined {
@@ -318,6 +343,8 @@ export const KESTREL_CREDENTIALS = { accessKeyId: 'kestrel', secretAccessKey: 'k
 
 /** A control-plane client for `endpoint` (kept as given, minus a trailing slash that would give "//op"). */
 export function controlPlaneClient(endpoint: string): KinesisVideoClient {
+  // The SDK's multi-line "upgrade to Node 22" warning is noise to a CLI user on Node 20; an explicit env value wins.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new KinesisVideoClient({
     endpoint: endpoint.replace(/\/+$/, ''),
     region: process.env.AWS_REGION || 'us-east-1',
@@ -341,7 +368,7 @@ export async function ensureStream(endpoint: string, name: string, create: boole
     } catch (err) {
       if (errorName(err) !== 'ResourceNotFoundException') throw err;
       if (!create) {
-        throw new KvsClientError('ResourceNotFoundException', 404, `stream "${name}" does not exist at ${endpoint}`);
+        throw new StreamNotFoundError(name, endpoint);
       }
     }
     try {

@@ -126,6 +126,11 @@ describe('ListFragments and GetMediaForFragmentList through the AWS SDK', () => 
     expect(server.Fragments!.map((f) => f.FragmentNumber)).toContain(numbers[1]);
   });
 
+  it('lists every fragment when no FragmentSelector is given', async () => {
+    const all = await archive.send(new ListFragmentsCommand({ StreamName: 'cam' }));
+    expect(all.Fragments!.map((f) => f.FragmentNumber).sort()).toEqual([...numbers].sort());
+  });
+
   it('rejects bad ranges, page sizes and tokens', async () => {
     const sel = { FragmentSelectorType: 'SERVER_TIMESTAMP' as const, TimestampRange: { StartTimestamp: new Date(5000), EndTimestamp: new Date(1000) } };
     await expect(archive.send(new ListFragmentsCommand({ StreamName: 'cam', FragmentSelector: sel }))).rejects.toMatchObject({ name: 'InvalidArgumentException' });
