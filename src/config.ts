@@ -14,6 +14,9 @@ export interface KestrelConfig {
   retentionSweepMs: number;
   /** A GetMedia connection with nothing to send for this long is ended (consumers resume with a token). */
   getMediaIdleTimeoutMs: number;
+  /** GetClip truncation (KVS: 200 fragments, 100 MB); raise for longer clips (docs/COMPATIBILITY.md). */
+  clipMaxFragments: number;
+  clipMaxBytes: number;
 }
 
 export interface IngestLimits {
@@ -36,6 +39,8 @@ export function defaultConfig(overrides: Partial<KestrelConfig> = {}): KestrelCo
     accountId: '000000000000',
     retentionSweepMs: 60_000,
     getMediaIdleTimeoutMs: 30_000,
+    clipMaxFragments: 200,
+    clipMaxBytes: 100 * 1024 * 1024,
     ...overrides,
     ingest: {
       maxFragmentBytes: 50 * 1024 * 1024,
