@@ -25,8 +25,28 @@ export default tseslint.config(
     },
   },
   { files: ['src/**/*.ts'], rules: { 'no-console': ['error'] } },
+  // The web viewer: plain browser ES modules (no build step); it never imports server code.
+  {
+    files: ['src/web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'history', 'navigator', 'localStorage', 'fetch', 'URL', 'URLSearchParams', 'Blob', 'atob',
+          'AbortController', 'HTMLElement', 'Node', 'getComputedStyle', 'requestAnimationFrame', 'cancelAnimationFrame', 'ResizeObserver',
+          'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console'].map((g) => [g, 'readonly']),
+      ),
+    },
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/*.ts', 'node:*'], message: 'The viewer runs in the browser: it talks to the server over HTTP only.' }] }] },
+  },
   layer(['src/mkv/**/*.ts'], pureMedia('mkv')),
   layer(['src/mp4/**/*.ts'], pureMedia('mp4')),
+  layer(['src/codec/**/*.ts'], pureMedia('codec')),
+  layer(['src/ts/**/*.ts'], pureMedia('ts')),
+  layer(['src/media/**/*.ts'], pureMedia('media')),
+  layer(['src/hls/**/*.ts'], [
+    ...pureMedia('hls'),
+    { group: ['**/mkv/**', '**/mp4/**', '**/ts/**', '**/codec/**', '**/media/**'], message: 'hls/ renders playlists from plain descriptions: it imports nothing internal (the archive use case feeds it).' },
+  ]),
   layer(['src/shared/**/*.ts'], [
     { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/mkv/**', '**/app.ts'], message: 'shared/ is the bottom layer: it imports nothing internal.' },
   ]),
