@@ -1,0 +1,19 @@
+/** Benchmark child: one Kestrel server on an ephemeral loopback port. Prints {"url","pid"} when listening. */
+import { KestrelServer } from '../src/app.ts';
+import { defaultConfig } from '../src/config.ts';
+import { silentLogger } from '../src/shared/logger.ts';
+
+const dataDir = process.argv[2];
+if (!dataDir) throw new Error('usage: server-child.ts <dataDir>');
+
+const server = await KestrelServer.start(defaultConfig({ port: 0, host: '127.0.0.1', dataDir }), silentLogger());
+process.stdout.write(JSON.stringify({ url: server.url, pid: process.pid }) + '\n');
+
+let closing = false;
+process.on('SIGTERM', () => {
+  if (closing) return;
+  closing = true;
+  const force = setTimeout(() => process.exit(1), 10_000);
+  force.unref();
+  void server.close().finally(() => process.exit(0));
+});
