@@ -74,11 +74,13 @@ export class FragmentReader {
         if (sink.closed || !this.aborters.has(abort)) return;
         // Catch up from the index (or the in-memory buffer for retention 0) in batches.
         const batch = archived ? await this.deps.index.after(stream.id, cursor.after, BATCH) : this.fromBuffer(stream.id, cursor.after);
-        for (const record of batch) {
+        // Read the next fragment from disk while the current one is being sent.
+        let next = batch[0] ? this.prefetch(stream.id, batch[0]) : undefined;
+        for (const [i, record] of batch.entries()) {
           if (sink.closed) return;
-          const live = feed.recent(stream.id).find((f) => f.record.fragmentNumber === record.fragmentNumber);
-          const header = live?.header ?? (await this.deps.index.getHeader(record.headerId));
-          const body = live?.body ?? (await this.deps.media.read(stream.id, record.location));
+          const { header, body } = await next!;
+          const following = batch[i + 1];
+          next = following ? this.prefetch(stream.id, following) : undefined;
           await sink.write(fragmentChunk(record, header, body, { millisBehindNow: this.deps.clock.now() - record.serverTimestampMs }));
           cursor = { after: record.fragmentNumber };
         }
@@ -105,6 +107,20 @@ export class FragmentReader {
       unsubscribe();
       this.aborters.delete(abort);
     }
+  }
+
+  /** Starts loading a fragment; a load nobody awaits (the client left) must not become an unhandled rejection. */
+  private prefetch(streamId: number, record: FragmentRecord): Promise<{ header: Buffer; body: Buffer }> {
+    const p = this.load(streamId, record);
+    p.catch(() => undefined);
+    return p;
+  }
+
+  private async load(streamId: number, record: FragmentRecord): Promise<{ header: Buffer; body: Buffer }> {
+    const live = this.deps.feed.find(streamId, record.fragmentNumber);
+    if (live) return { header: live.header, body: live.body };
+    const [header, body] = await Promise.all([this.deps.index.getHeader(record.headerId), this.deps.media.read(streamId, record.location)]);
+    return { header, body };
   }
 
   private fromBuffer(streamId: number, after: string | undefined): FragmentRecord[] {
@@ -144,10 +160,12 @@ export class FragmentReader {
 
   async getMediaForFragmentList(stream: StreamRecord, fragments: unknown, sink: ChunkSink): Promise<void> {
     const records = await this.resolveFragmentList(stream, fragments);
-    for (const record of records) {
-      if (sink.closed) return;
-      const header = await this.deps.index.getHeader(record.headerId);
-      const body = await this.deps.media.read(stream.id, record.location);
+    let next = records[0] ? this.prefetch(stream.id, records[0]) : undefined;
+    for (const [i, record] of records.entries()) {
+      if (sink.closed) break;
+      const { header, body } = await next!;
+      const following = records[i + 1];
+      next = following ? this.prefetch(stream.id, following) : undefined;
       await sink.write(fragmentChunk(record, header, body, undefined));
     }
   }

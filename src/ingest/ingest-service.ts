@@ -9,7 +9,7 @@ import type { Clock } from '../shared/clock.ts';
 import { AckError, KvsError } from '../shared/errors.ts';
 import { makeFragmentNumber, nextSequence, sequenceOf } from '../shared/fragment-number.ts';
 import type { Logger } from '../shared/logger.ts';
-import { NO_ARCHIVE_BUFFER, TAIL_CACHE, type LiveFeed } from '../store/live-feed.ts';
+import { NO_ARCHIVE_BUFFER, TAIL_CACHE, lazyLiveFragment, type LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
 import type { CompletedFragment } from './fragment-assembler.ts';
 import { decoderForBody } from './body-decoder.ts';
@@ -83,6 +83,7 @@ export class IngestService {
   private persisterFor(stream: StreamRecord): FragmentPersister {
     const headerIds = new Map<Buffer, number>();
     return {
+      wantsProgress: () => this.deps.feed.progressWanted(stream.id),
       progress: (p) =>
         this.deps.feed.publishProgress({
           streamId: stream.id,
@@ -113,13 +114,13 @@ export class IngestService {
           flags: f.flags,
         };
         if (current.dataRetentionInHours === 0) {
-          this.deps.feed.publish({ record, header: f.header, body: Buffer.concat(f.chunks) }, NO_ARCHIVE_BUFFER);
+          this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), NO_ARCHIVE_BUFFER);
           return false;
         }
         record.location = await this.deps.media.append(stream.id, f.chunks);
         record.headerId = await this.headerId(stream.id, f, headerIds);
         await this.deps.index.insert(record);
-        this.deps.feed.publish({ record, header: f.header, body: Buffer.concat(f.chunks) }, TAIL_CACHE);
+        this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), TAIL_CACHE);
         return true;
       },
     };

@@ -26,6 +26,8 @@ export interface BodyDecoder {
 }
 
 export interface FragmentPersister {
+  /** Optional: whether anyone currently wants progress reports (skips the snapshot work when not). */
+  wantsProgress?(): boolean;
   /** Optional: told about the fragment still arriving after each read that added blocks. */
   progress?(snapshot: { fragmentNumber: string; serverTimestampMs: number; producerTimestampMs: number; header: Buffer; children: readonly Buffer[]; blocks: number }): void;
   /** Assigns the fragment number when a fragment starts arriving. */
@@ -174,7 +176,7 @@ export class PutMediaSession {
   private lastProgress = { index: -1, blocks: 0 };
 
   private reportProgress(): void {
-    if (!this.persister.progress) return;
+    if (!this.persister.progress || this.persister.wantsProgress?.() === false) return;
     const snap = this.assembler.openSnapshot();
     if (!snap || snap.blocks === 0) return;
     if (snap.index === this.lastProgress.index && snap.blocks === this.lastProgress.blocks) return;

@@ -14,9 +14,29 @@ export interface RetainPolicy {
 }
 
 /** Streams with archive keep only a short tail in memory (the index has the rest). */
-export const TAIL_CACHE: RetainPolicy = { maxAgeMs: 60_000, maxBytes: 32 * 1024 * 1024, maxCount: 8 };
+export const TAIL_CACHE: RetainPolicy = { maxAgeMs: 30_000, maxBytes: 16 * 1024 * 1024, maxCount: 3 };
 /** Retention 0: KVS keeps fragments ~5 min / 200 MB in a buffer readable only by GetMedia. */
 export const NO_ARCHIVE_BUFFER: RetainPolicy = { maxAgeMs: 5 * 60_000, maxBytes: 200 * 1024 * 1024, maxCount: 10_000 };
+/** All tail caches together stay under this, however many streams there are. */
+const TAIL_CACHE_TOTAL_BYTES = 256 * 1024 * 1024;
+/** Fragments still arriving are only reported while someone asked for them this recently. */
+const PROGRESS_INTEREST_MS = 30_000;
+
+/**
+ * A LiveFragment whose body is joined from the stored chunks only when a reader asks for it:
+ * with no live reader (most cameras, most of the time) nothing is copied.
+ */
+export function lazyLiveFragment(record: FragmentRecord, header: Buffer, chunks: readonly Buffer[]): LiveFragment {
+  let body: Buffer | undefined;
+  return {
+    record,
+    header,
+    get body() {
+      body ??= chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[]);
+      return body;
+    },
+  };
+}
 
 /**
  * A fragment still arriving: its header and the cluster children received so far (the
@@ -32,46 +52,99 @@ export interface FragmentProgress {
   blocks: number;
 }
 
+interface Buffered {
+  fragment: LiveFragment;
+  policy: RetainPolicy;
+}
+
 interface StreamFeed {
-  items: LiveFragment[];
+  items: Buffered[];
   bytes: number;
   listeners: Set<(f: LiveFragment) => void>;
   progress?: FragmentProgress;
   progressListeners: Set<(p: FragmentProgress) => void>;
+  progressWantedAt: number;
 }
 
 /**
- * In-process fan-out of newly stored fragments to live GetMedia readers, with a bounded
- * per-stream buffer of recent ones. A multi-node deployment replaces the notification part
- * (e.g. PostgreSQL LISTEN/NOTIFY); readers only depend on this shape.
+ * In-process fan-out of newly stored fragments to live GetMedia/HLS readers, with a bounded
+ * buffer of recent ones per stream (and a global bound for the archive tail caches). A
+ * multi-node deployment replaces the notification part (e.g. PostgreSQL LISTEN/NOTIFY);
+ * readers only depend on this shape.
  */
 export class LiveFeed {
   private readonly streams = new Map<number, StreamFeed>();
+  private tailBytes = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   private feed(streamId: number): StreamFeed {
     let f = this.streams.get(streamId);
     if (!f) {
-      f = { items: [], bytes: 0, listeners: new Set(), progressListeners: new Set() };
+      f = { items: [], bytes: 0, listeners: new Set(), progressListeners: new Set(), progressWantedAt: 0 };
       this.streams.set(streamId, f);
     }
     return f;
   }
 
-  publish(fragment: LiveFragment, policy: RetainPolicy, now = Date.now()): void {
+  publish(fragment: LiveFragment, policy: RetainPolicy): void {
     const f = this.feed(fragment.record.streamId);
     if (f.progress?.fragmentNumber === fragment.record.fragmentNumber) delete f.progress;
-    f.items.push(fragment);
-    f.bytes += fragment.body.length;
-    while (
-      f.items.length > 0 &&
-      (f.items.length > policy.maxCount ||
-        f.bytes > policy.maxBytes ||
-        (f.items[0]!.record.serverTimestampMs < now - policy.maxAgeMs && f.items.length > 1))
-    ) {
-      const old = f.items.shift()!;
-      f.bytes -= old.body.length;
+    f.items.push({ fragment, policy });
+    f.bytes += fragment.record.sizeBytes;
+    if (policy === TAIL_CACHE) this.tailBytes += fragment.record.sizeBytes;
+    this.trim(f, this.now());
+    while (this.tailBytes > TAIL_CACHE_TOTAL_BYTES && this.evictOldestTail()) {
+      // keep evicting the globally oldest tail-cache fragment
     }
     for (const l of [...f.listeners]) l(fragment);
+  }
+
+  private trim(f: StreamFeed, now: number): void {
+    for (;;) {
+      const head = f.items[0];
+      if (!head) return;
+      const p = head.policy;
+      const old = head.fragment.record.serverTimestampMs < now - p.maxAgeMs && f.items.length > 1;
+      if (f.items.length > p.maxCount || f.bytes > p.maxBytes || old) this.dropHead(f);
+      else return;
+    }
+  }
+
+  private dropHead(f: StreamFeed): void {
+    const old = f.items.shift()!;
+    f.bytes -= old.fragment.record.sizeBytes;
+    if (old.policy === TAIL_CACHE) this.tailBytes -= old.fragment.record.sizeBytes;
+  }
+
+  private evictOldestTail(): boolean {
+    let oldest: StreamFeed | undefined;
+    for (const f of this.streams.values()) {
+      const head = f.items[0];
+      if (head?.policy !== TAIL_CACHE) continue;
+      if (!oldest || head.fragment.record.serverTimestampMs < oldest.items[0]!.fragment.record.serverTimestampMs) oldest = f;
+    }
+    if (!oldest) return false;
+    this.dropHead(oldest);
+    return true;
+  }
+
+  /** Ages every buffer (idle streams included); the retention sweep calls it. */
+  expireAll(): void {
+    const now = this.now();
+    for (const f of this.streams.values()) {
+      for (;;) {
+        const head = f.items[0];
+        if (!head || head.fragment.record.serverTimestampMs >= now - head.policy.maxAgeMs) break;
+        this.dropHead(f);
+      }
+    }
+  }
+
+  /** Whether anyone wants progress reports for the stream (ingest skips the work otherwise). */
+  progressWanted(streamId: number): boolean {
+    const f = this.streams.get(streamId);
+    return !!f && (f.progressListeners.size > 0 || this.now() - f.progressWantedAt < PROGRESS_INTEREST_MS);
   }
 
   /** Reports the fragment currently arriving on a stream. */
@@ -81,9 +154,11 @@ export class LiveFeed {
     for (const l of [...f.progressListeners]) l(p);
   }
 
-  /** The fragment currently arriving, if any (cleared when it is published whole). */
+  /** The fragment currently arriving, if any (cleared when it is published whole). Asking registers interest. */
   progress(streamId: number): FragmentProgress | undefined {
-    return this.streams.get(streamId)?.progress;
+    const f = this.feed(streamId);
+    f.progressWantedAt = this.now();
+    return f.progress;
   }
 
   subscribeProgress(streamId: number, listener: (p: FragmentProgress) => void): () => void {
@@ -94,7 +169,12 @@ export class LiveFeed {
 
   /** Buffered fragments, oldest first. */
   recent(streamId: number): readonly LiveFragment[] {
-    return this.streams.get(streamId)?.items ?? [];
+    return this.streams.get(streamId)?.items.map((i) => i.fragment) ?? [];
+  }
+
+  /** The buffered fragment with this number, if still in memory. */
+  find(streamId: number, fragmentNumber: string): LiveFragment | undefined {
+    return this.streams.get(streamId)?.items.find((i) => i.fragment.record.fragmentNumber === fragmentNumber)?.fragment;
   }
 
   subscribe(streamId: number, listener: (f: LiveFragment) => void): () => void {
@@ -107,16 +187,13 @@ export class LiveFeed {
   expire(streamId: number, beforeMs: number): void {
     const f = this.streams.get(streamId);
     if (!f) return;
-    while (f.items.length && f.items[0]!.record.serverTimestampMs < beforeMs) {
-      f.bytes -= f.items.shift()!.body.length;
-    }
+    while (f.items.length && f.items[0]!.fragment.record.serverTimestampMs < beforeMs) this.dropHead(f);
   }
 
   dropStream(streamId: number): void {
     const f = this.streams.get(streamId);
     if (!f) return;
-    f.items = [];
-    f.bytes = 0;
+    while (f.items.length) this.dropHead(f);
     delete f.progress;
     if (f.listeners.size === 0 && f.progressListeners.size === 0) this.streams.delete(streamId);
   }

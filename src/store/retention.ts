@@ -44,6 +44,7 @@ export class RetentionCleaner {
   private async sweepAll(): Promise<void> {
     const { streams, index, media, feed, clock, log } = this.deps;
     const now = clock.now();
+    feed.expireAll();
     for (const stream of await streams.list({ limit: Number.MAX_SAFE_INTEGER })) {
       try {
         if (stream.dataRetentionInHours === 0) {

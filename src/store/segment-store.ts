@@ -27,6 +27,7 @@ const SEGMENT_SUFFIX = '.seg';
 export class SegmentMediaStore implements MediaStore {
   private readonly writers = new Map<number, SegmentWriter>();
   private readonly queues = new Map<number, Promise<unknown>>();
+  private readonly pendingAppends = new Map<number, Array<{ chunks: readonly Buffer[]; resolve: (l: MediaLocation) => void; reject: (e: unknown) => void }>>();
   private readonly opts: SegmentStoreOptions;
 
   constructor(
@@ -52,16 +53,43 @@ export class SegmentMediaStore implements MediaStore {
     return next;
   }
 
+  /**
+   * Appends are group-committed per stream: everything queued while the previous write+fsync
+   * was in flight goes out in one writev and one fdatasync.
+   */
   append(streamId: number, chunks: readonly Buffer[]): Promise<MediaLocation> {
-    return this.serialize(streamId, async () => {
-      const w = await this.writerFor(streamId);
-      const length = chunks.reduce((n, c) => n + c.length, 0);
-      const offset = w.size;
-      await w.handle.writev(chunks as Buffer[], offset);
-      await w.handle.datasync();
-      w.size += length;
-      return { segment: w.segment, offset, length };
+    return new Promise((resolve, reject) => {
+      let queue = this.pendingAppends.get(streamId);
+      if (!queue) {
+        queue = [];
+        this.pendingAppends.set(streamId, queue);
+        void this.serialize(streamId, () => this.flushAppends(streamId));
+      }
+      queue.push({ chunks, resolve, reject });
     });
+  }
+
+  private async flushAppends(streamId: number): Promise<void> {
+    const batch = this.pendingAppends.get(streamId) ?? [];
+    this.pendingAppends.delete(streamId);
+    try {
+      const w = await this.writerFor(streamId);
+      const buffers: Buffer[] = [];
+      const locations: MediaLocation[] = [];
+      let end = w.size;
+      for (const item of batch) {
+        const length = item.chunks.reduce((n, c) => n + c.length, 0);
+        locations.push({ segment: w.segment, offset: end, length });
+        end += length;
+        buffers.push(...item.chunks);
+      }
+      await writeFully(w.handle, buffers, w.size);
+      await w.handle.datasync();
+      w.size = end;
+      batch.forEach((item, i) => item.resolve(locations[i]!));
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+    }
   }
 
   private async writerFor(streamId: number): Promise<SegmentWriter> {
@@ -157,6 +185,33 @@ export class SegmentMediaStore implements MediaStore {
       this.writers.delete(id);
       await w.handle.close();
     }
+  }
+}
+
+/** writev can write less than asked (and takes at most IOV_MAX buffers): loop until all is on disk. */
+async function writeFully(handle: fsp.FileHandle, buffers: readonly Buffer[], position: number): Promise<void> {
+  let pending = buffers.filter((b) => b.length > 0);
+  let pos = position;
+  while (pending.length > 0) {
+    const group = pending.slice(0, 512);
+    const want = group.reduce((n, b) => n + b.length, 0);
+    const { bytesWritten } = await handle.writev(group, pos);
+    pos += bytesWritten;
+    if (bytesWritten === want) {
+      pending = pending.slice(group.length);
+      continue;
+    }
+    // Partial write: drop what was written, keep the rest of the group.
+    let skip = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const b of group) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        rest.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    pending = [...rest, ...pending.slice(group.length)];
   }
 }
 

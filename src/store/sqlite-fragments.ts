@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SqliteDb } from './sqlite-db.ts';
+import { SqliteWriter, type FragmentRow } from './sqlite-writer.ts';
 import type { FragmentIndex, FragmentRangeQuery, FragmentRecord, TimestampKind } from './types.ts';
 
 interface Row {
@@ -46,6 +47,23 @@ CREATE INDEX IF NOT EXISTS fragments_by_server_ts ON fragments (stream_id, serve
 
 const COLUMN_BY_KIND: Record<TimestampKind, string> = { PRODUCER_TIMESTAMP: 'producer_ts', SERVER_TIMESTAMP: 'server_ts' };
 
+function toRow(f: FragmentRecord): FragmentRow {
+  return {
+    stream_id: f.streamId,
+    fragment_number: f.fragmentNumber,
+    producer_ts: f.producerTimestampMs,
+    server_ts: f.serverTimestampMs,
+    duration_ms: f.durationMs,
+    size_bytes: f.sizeBytes,
+    header_id: f.headerId,
+    segment: f.location.segment,
+    byte_offset: f.location.offset,
+    byte_length: f.location.length,
+    tags: Object.keys(f.tags).length ? JSON.stringify(f.tags) : null,
+    flags: f.flags,
+  };
+}
+
 function toRecord(r: Row): FragmentRecord {
   return {
     streamId: r.stream_id,
@@ -62,9 +80,10 @@ function toRecord(r: Row): FragmentRecord {
 }
 
 /**
- * Embedded fragment index on SQLite (WAL, synchronous=FULL). Inserts that arrive in the same
- * event-loop turn are committed in one transaction (group commit), so many concurrent
- * producers share one fsync instead of paying one each.
+ * Embedded fragment index on SQLite (WAL, synchronous=FULL). Reads run on the caller's
+ * connection. Writes, given a database file, go to a writer thread (sqlite-writer.ts) so that
+ * commit fsyncs never stall the event loop; inserts are group-committed there. Without a file
+ * (in-memory tests) writes run inline, batched per event-loop turn.
  */
 export class SqliteFragmentIndex implements FragmentIndex {
   private pending: Array<{ f: FragmentRecord; resolve: () => void; reject: (e: unknown) => void }> = [];
@@ -72,8 +91,14 @@ export class SqliteFragmentIndex implements FragmentIndex {
   private readonly stmts;
   private readonly headerCache = new Map<number, Buffer>();
 
-  constructor(private readonly db: SqliteDb) {
+  private readonly writer: SqliteWriter | undefined;
+
+  constructor(
+    private readonly db: SqliteDb,
+    writerFile?: string,
+  ) {
     db.exec(SCHEMA);
+    this.writer = writerFile ? new SqliteWriter(writerFile) : undefined;
     this.stmts = {
       findHeader: db.prepare('SELECT id FROM mkv_headers WHERE stream_id = ? AND sha256 = ?'),
       insertHeader: db.prepare('INSERT INTO mkv_headers (stream_id, sha256, bytes) VALUES (?, ?, ?)'),
@@ -101,7 +126,9 @@ export class SqliteFragmentIndex implements FragmentIndex {
     const sha = createHash('sha256').update(bytes).digest('hex');
     const found = this.stmts.findHeader.get(streamId, sha) as { id: number } | undefined;
     if (found) return found.id;
-    const id = Number(this.stmts.insertHeader.run(streamId, sha, bytes).lastInsertRowid);
+    const id = this.writer
+      ? await this.writer.putHeader(streamId, sha, bytes)
+      : Number(this.stmts.insertHeader.run(streamId, sha, bytes).lastInsertRowid);
     this.headerCache.set(id, bytes);
     return id;
   }
@@ -116,6 +143,7 @@ export class SqliteFragmentIndex implements FragmentIndex {
   }
 
   insert(fragment: FragmentRecord): Promise<void> {
+    if (this.writer) return this.writer.insert(toRow(fragment));
     return new Promise((resolve, reject) => {
       this.pending.push({ f: fragment, resolve, reject });
       if (!this.flushScheduled) {
@@ -131,20 +159,7 @@ export class SqliteFragmentIndex implements FragmentIndex {
     this.pending = [];
     const insertAll = this.db.transaction((items: typeof batch) => {
       for (const { f } of items) {
-        this.stmts.insert.run({
-          stream_id: f.streamId,
-          fragment_number: f.fragmentNumber,
-          producer_ts: f.producerTimestampMs,
-          server_ts: f.serverTimestampMs,
-          duration_ms: f.durationMs,
-          size_bytes: f.sizeBytes,
-          header_id: f.headerId,
-          segment: f.location.segment,
-          byte_offset: f.location.offset,
-          byte_length: f.location.length,
-          tags: Object.keys(f.tags).length ? JSON.stringify(f.tags) : null,
-          flags: f.flags,
-        });
+        this.stmts.insert.run(toRow(f));
       }
     });
     try {
@@ -201,10 +216,17 @@ export class SqliteFragmentIndex implements FragmentIndex {
   }
 
   async deleteOlderThan(streamId: number, beforeMs: number): Promise<number> {
+    if (this.writer) return this.writer.run('DELETE FROM fragments WHERE stream_id = ? AND server_ts < ?', [streamId, beforeMs]);
     return this.stmts.deleteOlder.run(streamId, beforeMs).changes;
   }
 
   async deleteStream(streamId: number): Promise<void> {
+    if (this.writer) {
+      await this.writer.run('DELETE FROM fragments WHERE stream_id = ?', [streamId]);
+      await this.writer.run('DELETE FROM mkv_headers WHERE stream_id = ?', [streamId]);
+      this.headerCache.clear();
+      return;
+    }
     this.db.transaction(() => {
       this.stmts.deleteStream.run(streamId);
       this.stmts.deleteHeaders.run(streamId);
@@ -218,6 +240,8 @@ export class SqliteFragmentIndex implements FragmentIndex {
   }
 
   async deleteBeyond(streamId: number, segment: string, validLength: number): Promise<number> {
+    const sql = 'DELETE FROM fragments WHERE stream_id = ? AND segment = ? AND byte_offset + byte_length > ?';
+    if (this.writer) return this.writer.run(sql, [streamId, segment, validLength]);
     return this.db
       .prepare('DELETE FROM fragments WHERE stream_id = ? AND segment = ? AND byte_offset + byte_length > ?')
       .run(streamId, segment, validLength).changes;
@@ -225,5 +249,6 @@ export class SqliteFragmentIndex implements FragmentIndex {
 
   async close(): Promise<void> {
     if (this.pending.length) this.flush();
+    await this.writer?.close();
   }
 }
