@@ -61,7 +61,9 @@ async function putMedia(deps: DataPlaneDeps, req: Request, res: Response): Promi
     end: () => endAfterBody(req, res),
   });
   res.status(200).set('content-type', 'application/json').set('transfer-encoding', 'chunked');
-  res.flushHeaders();
+  // A producer that reads no ACKs gets its response only at the end: any unread byte in its
+  // socket would turn its close() into a TCP reset, and a reset discards what we have not read yet.
+  if (acksWanted) res.flushHeaders();
   res.socket?.setNoDelay(true);
   await deps.ingest.run(stream, session, req);
 }

@@ -70,4 +70,23 @@ describe('real ffmpeg producer', () => {
     fs.writeFileSync(out, Buffer.concat(bytes));
     expect(await countFrames(out, 'frames')).toEqual(pushed);
   });
+
+  it('stores every fragment when ffmpeg uploads a file as fast as it can and hangs up', async () => {
+    const kv = new KinesisVideoClient(sdkConfig(srv.url));
+    await kv.send(new CreateStreamCommand({ StreamName: 'burst', DataRetentionInHours: 24 }));
+    const source = await makeH264Mkv({ seconds: 6, fps: 25, gop: 25, audio: true, bframes: 0 });
+    await runFfmpeg([
+      '-i', source, '-c', 'copy', '-f', 'matroska', '-cluster_size_limit', '10M', '-cluster_time_limit', '10000',
+      '-method', 'POST', '-headers', 'x-amzn-stream-name: burst\r\n', `${srv.url}/putMedia`,
+    ]);
+    // ffmpeg exits as soon as it has written; the server may still be persisting.
+    let listed: unknown[] = [];
+    for (let i = 0; i < 50 && listed.length < 6; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const r = await fetch(`${srv.url}/listFragments`, { method: 'POST', body: JSON.stringify({ StreamName: 'burst' }) });
+      listed = ((await r.json()) as { Fragments: unknown[] }).Fragments;
+    }
+    expect(listed).toHaveLength(6);
+  });
 });
+
