@@ -20,8 +20,17 @@ import { RetentionCleaner } from './store/retention.ts';
 import { StreamService } from './control/stream-service.ts';
 import { IngestService } from './ingest/ingest-service.ts';
 import { FragmentReader } from './archive/fragment-reader.ts';
+import { ClipService } from './archive/clip-service.ts';
+import { ImagesService } from './archive/images-service.ts';
+import { extractFrames } from './media-tools/frame-extractor.ts';
 import { controlPlaneRouter } from './api/control-routes.ts';
+import { uiRouter } from './api/ui-routes.ts';
+import { StreamOverview } from './archive/stream-overview.ts';
 import { dataPlaneRouter } from './api/data-routes.ts';
+import { mediaExportRouter } from './api/media-export-routes.ts';
+import { playbackRouter } from './api/playback-routes.ts';
+import { createPlayback } from './archive/playback.ts';
+import { loadOrCreateSessionSecret } from './store/session-secret.ts';
 import { errorHandler, requestId, sendKvsError } from './api/respond.ts';
 import { KvsError } from './shared/errors.ts';
 
@@ -34,9 +43,10 @@ export class KestrelServer {
 
   static async start(config: KestrelConfig, log: Logger, clock: Clock = systemClock): Promise<KestrelServer> {
     fs.mkdirSync(config.dataDir, { recursive: true });
-    const db = openSqlite(path.join(config.dataDir, 'index.sqlite'));
+    const dbFile = path.join(config.dataDir, 'index.sqlite');
+    const db = openSqlite(dbFile);
     const streams = new SqliteStreamRepository(db);
-    const index = new SqliteFragmentIndex(db);
+    const index = new SqliteFragmentIndex(db, dbFile);
     const media = new SegmentMediaStore(path.join(config.dataDir, 'media'));
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }) });
 
@@ -65,6 +75,16 @@ export class KestrelServer {
       log: log.child({ component: 'ingest' }),
     });
     const reader = new FragmentReader({ index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs });
+    const clips = new ClipService({ index, media, maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
+    const images = new ImagesService({ index, media, extractFrames, log: log.child({ component: 'images' }) });
+    const playback = createPlayback({
+      index,
+      media,
+      feed,
+      clock,
+      secret: loadOrCreateSessionSecret(config.dataDir),
+      currentStream: (id) => streamService.getById(id),
+    });
     const retention = new RetentionCleaner({
       streams,
       index,
@@ -79,7 +99,10 @@ export class KestrelServer {
     app.disable('x-powered-by');
     app.use(requestId);
     app.use(dataPlaneRouter({ streams: streamService, ingest, reader, log: log.child({ component: 'data' }) }));
+    app.use(mediaExportRouter({ streams: streamService, clips, images, log: log.child({ component: 'export' }) }));
+    app.use(playbackRouter({ streams: streamService, playback, endpoint: () => baseUrl }));
     app.use(controlPlaneRouter(streamService));
+    app.use(uiRouter({ listStreams: (limit) => streams.list({ limit }), overview: new StreamOverview({ index, clock }), clock }));
     app.use((_req, res) => sendKvsError(res, new KvsError('UnknownOperationException', 'Unknown operation.')));
     app.use(errorHandler(log.child({ component: 'http' })));
 
@@ -98,6 +121,7 @@ export class KestrelServer {
       () => retention.stop(),
       () => ingest.close(),
       () => reader.close(),
+      () => playback.close(),
       () => media.close(),
       () => index.close(),
       () => {

@@ -25,6 +25,8 @@ export const KVS_ERRORS = {
   UnknownOperationException: 404,
   NotImplementedException: 501,
   InternalFailure: 500,
+  // Unmodelled common error; LL-HLS blocking reloads answer it when the part does not arrive in time.
+  ServiceUnavailable: 503,
 } as const;
 
 export type KvsErrorName = keyof typeof KVS_ERRORS;

@@ -1,0 +1,73 @@
+/**
+ * Stored fragment → playable segment: read the bytes (the live feed's tail first, else the
+ * media store), demux, and package as fMP4 (moof+mdat) or MPEG-TS. Every track of the fragment
+ * goes into the one muxed rendition.
+ */
+import { demuxFragment } from '../media/demux-mkv.ts';
+import type { DemuxedFragment, MediaSample } from '../media/types.ts';
+import { buildMediaSegment } from '../mp4/index.ts';
+import { buildTsSegment, type TsContinuityState } from '../ts/index.ts';
+import type { LiveFeed } from '../store/live-feed.ts';
+import type { FragmentIndex, FragmentRecord, MediaStore } from '../store/types.ts';
+import { KvsError } from '../shared/errors.ts';
+import { LruCache } from './lru-cache.ts';
+import { toKvsError, type TrackCatalog } from './track-catalog.ts';
+
+export interface SegmentBuilderDeps {
+  index: FragmentIndex;
+  media: MediaStore;
+  feed: LiveFeed;
+  catalog: TrackCatalog;
+}
+
+export class SegmentBuilder {
+  /** Parts of one fragment are cut from the same demux several times; keep the newest few. */
+  private readonly demuxed = new LruCache<string, DemuxedFragment>(16);
+
+  constructor(private readonly deps: SegmentBuilderDeps) {}
+
+  async demux(record: FragmentRecord): Promise<DemuxedFragment> {
+    await this.deps.catalog.playable(record.headerId);
+    const key = `${record.streamId}/${record.fragmentNumber}`;
+    return this.demuxed.getOrLoad(key, async () => {
+      const live = this.deps.feed.recent(record.streamId).find((f) => f.record.fragmentNumber === record.fragmentNumber);
+      const header = live?.header ?? (await this.deps.index.getHeader(record.headerId));
+      const body = live?.body ?? (await this.deps.media.read(record.streamId, record.location));
+      return demuxFragment(header, body);
+    });
+  }
+
+  /** `trackNumber`: one track only (DASH); default every track (the muxed HLS rendition). */
+  async mp4Segment(record: FragmentRecord, sequenceNumber: number, trackNumber?: number): Promise<Buffer> {
+    const fragment = await this.demux(record);
+    if (trackNumber !== undefined && !fragment.tracks.some((t) => t.number === trackNumber)) {
+      throw new KvsError('ResourceNotFoundException', `Track ${trackNumber} is not in fragment ${record.fragmentNumber}.`);
+    }
+    return mp4Segment(fragment, sequenceNumber, trackNumber === undefined ? undefined : [trackNumber]);
+  }
+
+  /** `continuity` carries MPEG-TS continuity counters over from the previous segment of the session. */
+  async tsSegment(record: FragmentRecord, continuity: TsContinuityState): Promise<Buffer> {
+    const fragment = await this.demux(record);
+    try {
+      return buildTsSegment(fragment, { continuity });
+    } catch (err) {
+      throw toKvsError(err);
+    }
+  }
+}
+
+export function mp4Segment(fragment: DemuxedFragment, sequenceNumber: number, trackNumbers?: number[]): Buffer {
+  try {
+    return buildMediaSegment(fragment, { sequenceNumber: sequenceNumber >>> 0, ...(trackNumbers ? { trackNumbers } : {}) });
+  } catch (err) {
+    throw toKvsError(err);
+  }
+}
+
+/** A fragment restricted to some of its samples (an LL-HLS part). */
+export function withSamples(fragment: DemuxedFragment, samples: MediaSample[]): DemuxedFragment {
+  const startMs = samples.length ? Math.min(...samples.map((s) => s.ptsMs)) : 0;
+  const endMs = samples.length ? Math.max(...samples.map((s) => s.ptsMs + s.durationMs)) : 0;
+  return { tracks: fragment.tracks, samples, startMs, durationMs: endMs - startMs };
+}
