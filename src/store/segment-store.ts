@@ -17,6 +17,7 @@ export interface SegmentStoreOptions {
 }
 
 const SEGMENT_SUFFIX = '.seg';
+const MAX_READ_HANDLES = 64;
 
 /**
  * Local-disk media store: fragments are appended to per-stream segment files
@@ -27,6 +28,7 @@ const SEGMENT_SUFFIX = '.seg';
 export class SegmentMediaStore implements MediaStore {
   private readonly writers = new Map<number, SegmentWriter>();
   private readonly queues = new Map<number, Promise<unknown>>();
+  private readonly readHandles = new Map<string, Promise<fsp.FileHandle>>();
   private readonly pendingAppends = new Map<number, Array<{ chunks: readonly Buffer[]; resolve: (l: MediaLocation) => void; reject: (e: unknown) => void }>>();
   private readonly opts: SegmentStoreOptions;
 
@@ -117,14 +119,37 @@ export class SegmentMediaStore implements MediaStore {
 
   async read(streamId: number, loc: MediaLocation): Promise<Buffer> {
     const file = path.join(this.dir(streamId), loc.segment + SEGMENT_SUFFIX);
-    const handle = await fsp.open(file, 'r');
-    try {
-      const buf = Buffer.allocUnsafe(loc.length);
-      const { bytesRead } = await handle.read(buf, 0, loc.length, loc.offset);
-      if (bytesRead !== loc.length) throw new Error(`short read in ${file}: ${bytesRead}/${loc.length}`);
-      return buf;
-    } finally {
-      await handle.close();
+    const handle = await this.readHandle(file);
+    const buf = Buffer.allocUnsafe(loc.length);
+    const { bytesRead } = await handle.read(buf, 0, loc.length, loc.offset);
+    if (bytesRead !== loc.length) throw new Error(`short read in ${file}: ${bytesRead}/${loc.length}`);
+    return buf;
+  }
+
+  /** Read handles stay open (LRU): archive reads are sequential within a segment, reopening costs more than reading. */
+  private async readHandle(file: string): Promise<fsp.FileHandle> {
+    const cached = this.readHandles.get(file);
+    if (cached) {
+      this.readHandles.delete(file);
+      this.readHandles.set(file, cached);
+      return cached;
+    }
+    const opening = fsp.open(file, 'r');
+    this.readHandles.set(file, opening);
+    opening.catch(() => this.readHandles.delete(file));
+    while (this.readHandles.size > MAX_READ_HANDLES) {
+      const [oldest, h] = this.readHandles.entries().next().value as [string, Promise<fsp.FileHandle>];
+      this.readHandles.delete(oldest);
+      void h.then((x) => x.close()).catch(() => undefined);
+    }
+    return opening;
+  }
+
+  private closeReadHandles(prefix: string): void {
+    for (const [file, h] of this.readHandles) {
+      if (!file.startsWith(prefix)) continue;
+      this.readHandles.delete(file);
+      void h.then((x) => x.close()).catch(() => undefined);
     }
   }
 
@@ -151,6 +176,7 @@ export class SegmentMediaStore implements MediaStore {
       const active = this.writers.get(streamId)?.segment;
       for (const s of segments) {
         if (s === active) continue;
+        this.closeReadHandles(path.join(this.dir(streamId), s + SEGMENT_SUFFIX));
         await fsp.rm(path.join(this.dir(streamId), s + SEGMENT_SUFFIX), { force: true });
       }
     });
@@ -159,6 +185,7 @@ export class SegmentMediaStore implements MediaStore {
   truncate(streamId: number, segment: string, length: number): Promise<void> {
     return this.serialize(streamId, async () => {
       const file = path.join(this.dir(streamId), segment + SEGMENT_SUFFIX);
+      this.closeReadHandles(file);
       await fsp.truncate(file, length);
     });
   }
@@ -170,6 +197,7 @@ export class SegmentMediaStore implements MediaStore {
         this.writers.delete(streamId);
         await w.handle.close();
       }
+      this.closeReadHandles(this.dir(streamId) + path.sep);
       await fsp.rm(this.dir(streamId), { recursive: true, force: true });
     });
   }
@@ -181,6 +209,7 @@ export class SegmentMediaStore implements MediaStore {
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()]);
+    this.closeReadHandles('');
     for (const [id, w] of this.writers) {
       this.writers.delete(id);
       await w.handle.close();
