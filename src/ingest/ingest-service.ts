@@ -74,6 +74,7 @@ export class IngestService {
   abortStream(streamId: number): void {
     this.active.get(streamId)?.abort(new AckError('STREAM_NOT_ACTIVE', 'The stream was deleted.'));
     this.lastSequence.delete(streamId);
+    this.streamCache.delete(streamId);
   }
 
   async close(): Promise<void> {
@@ -100,7 +101,7 @@ export class IngestService {
         return makeFragmentNumber(seq, serverTimestampMs);
       },
       persist: async (f, fragmentNumber, serverTimestampMs) => {
-        const current = (await this.deps.currentStream(stream.id)) ?? stream;
+        const current = await this.streamRecord(stream);
         const record: FragmentRecord = {
           streamId: stream.id,
           fragmentNumber,
@@ -124,6 +125,18 @@ export class IngestService {
         return true;
       },
     };
+  }
+
+  private readonly streamCache = new Map<number, { record: StreamRecord; at: number }>();
+
+  /** The stream's current record, re-read at most once a second (retention may change mid-session). */
+  private async streamRecord(stream: StreamRecord): Promise<StreamRecord> {
+    const now = this.deps.clock.now();
+    const hit = this.streamCache.get(stream.id);
+    if (hit && now - hit.at < 1000) return hit.record;
+    const record = (await this.deps.currentStream(stream.id)) ?? stream;
+    this.streamCache.set(stream.id, { record, at: now });
+    return record;
   }
 
   private async headerId(streamId: number, f: CompletedFragment, cache: Map<Buffer, number>): Promise<number> {
