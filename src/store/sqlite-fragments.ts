@@ -3,20 +3,8 @@ import type { SqliteDb } from './sqlite-db.ts';
 import { SqliteWriter, type FragmentRow } from './sqlite-writer.ts';
 import type { FragmentIndex, FragmentRangeQuery, FragmentRecord, TimestampKind } from './types.ts';
 
-interface Row {
-  stream_id: number;
-  fragment_number: string;
-  producer_ts: number;
-  server_ts: number;
-  duration_ms: number;
-  size_bytes: number;
-  header_id: number;
-  segment: string;
-  byte_offset: number;
-  byte_length: number;
-  tags: string | null;
-  flags: number;
-}
+/** Rows read back have exactly the shape the writer inserts. */
+type Row = FragmentRow;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS mkv_headers (

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StreamOverview } from '../../../src/archive/stream-overview.ts';
 import type { FragmentIndex, FragmentRangeQuery, FragmentRecord, StreamRecord } from '../../../src/store/types.ts';
+import { streamRecord } from '../../support/stream-record.ts';
 
 /** Just enough of a FragmentIndex: rows in ingestion order per stream. */
 class MemoryIndex {
@@ -34,22 +35,7 @@ class MemoryIndex {
   }
 }
 
-const stream = (id: number, name: string): StreamRecord => ({
-  id,
-  name,
-  arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/1`,
-  version: 'v',
-  status: 'ACTIVE',
-  creationTimeMs: 0,
-  dataRetentionInHours: 24,
-  mediaType: null,
-  deviceName: null,
-  kmsKeyId: 'k',
-  tags: {},
-  storageTier: 'HOT',
-  imageGenerationConfig: null,
-  notificationConfig: null,
-});
+const stream = (id: number, name: string): StreamRecord => ({ id, ...streamRecord(name, { version: 'v', creationTimeMs: 0, dataRetentionInHours: 24 }) });
 
 const DAY = 86_400_000;
 const T0 = 100 * DAY;

@@ -11,7 +11,8 @@ import { RetentionCleaner } from '../../../src/store/retention.ts';
 import { LiveFeed } from '../../../src/store/live-feed.ts';
 import { silentLogger } from '../../../src/shared/logger.ts';
 import { makeFragmentNumber } from '../../../src/shared/fragment-number.ts';
-import type { FragmentRecord, StreamRecord } from '../../../src/store/types.ts';
+import type { FragmentRecord } from '../../../src/store/types.ts';
+import { streamRecord as baseRecord } from '../../support/stream-record.ts';
 
 let dir: string;
 let db: SqliteDb;
@@ -19,21 +20,7 @@ let streams: SqliteStreamRepository;
 let index: SqliteFragmentIndex;
 let media: SegmentMediaStore;
 
-const streamRecord = (name: string, retention: number): Omit<StreamRecord, 'id'> => ({
-  name,
-  arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/1`,
-  version: 'v1',
-  status: 'ACTIVE',
-  creationTimeMs: 0,
-  dataRetentionInHours: retention,
-  mediaType: null,
-  deviceName: null,
-  kmsKeyId: 'k',
-  tags: {},
-  storageTier: 'HOT',
-  imageGenerationConfig: null,
-  notificationConfig: null,
-});
+const streamRecord = (name: string, retention: number) => baseRecord(name, { dataRetentionInHours: retention, creationTimeMs: 0 });
 
 async function store(streamId: number, seq: number, serverMs: number, bytes: Buffer): Promise<FragmentRecord> {
   const location = await media.append(streamId, [bytes]);

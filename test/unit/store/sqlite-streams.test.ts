@@ -3,23 +3,10 @@ import { KvsError } from '../../../src/shared/errors.ts';
 import { openSqlite, type SqliteDb } from '../../../src/store/sqlite-db.ts';
 import { SqliteStreamRepository } from '../../../src/store/sqlite-streams.ts';
 import type { StreamRecord } from '../../../src/store/types.ts';
+import { streamRecord } from '../../support/stream-record.ts';
 
-const record = (name: string, extra: Partial<StreamRecord> = {}): Omit<StreamRecord, 'id'> => ({
-  name,
-  arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/1700000000000`,
-  version: 'v1',
-  status: 'ACTIVE',
-  creationTimeMs: 1_700_000_000_000,
-  dataRetentionInHours: 0,
-  mediaType: null,
-  deviceName: null,
-  kmsKeyId: 'k',
-  tags: {},
-  storageTier: 'HOT',
-  imageGenerationConfig: null,
-  notificationConfig: null,
-  ...extra,
-});
+const record = (name: string, extra: Partial<StreamRecord> = {}) =>
+  streamRecord(name, { arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/1700000000000`, ...extra });
 
 let db: SqliteDb;
 let repo: SqliteStreamRepository;
