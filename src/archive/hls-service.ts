@@ -17,7 +17,7 @@ import { LruCache } from './lru-cache.ts';
 import type { OpenSession, PlaybackSessions } from './playback-sessions.ts';
 import { describeRendition, renditionOf } from './rendition.ts';
 import type { SegmentBuilder } from './segment-builder.ts';
-import type { SessionTimelines, TimelineEntry, TimelineView } from './session-timeline.ts';
+import { discontinuityAfter, type SessionTimelines, type TimelineEntry, type TimelineView } from './session-timeline.ts';
 import type { TrackCatalog } from './track-catalog.ts';
 
 export interface PlaybackResult {
@@ -54,6 +54,8 @@ interface LiveSnapshot {
   /** The newest part in the playlist as (msn, part index). */
   lastPart: { msn: number; part: number } | undefined;
   lastMsn: number;
+  /** EXT-X-PRELOAD-HINT: the part after the newest one (see liveSnapshot). */
+  hint?: { fragmentNumber: string; part: number };
 }
 
 export class HlsService {
@@ -127,7 +129,12 @@ export class HlsService {
     return { body, final: true };
   }
 
-  /** LL-HLS part (Kestrel addition). Waits for a part that is announced but not complete yet (preload hints). */
+  /**
+   * LL-HLS part (Kestrel addition). Waits for a part that is announced but not complete yet
+   * (preload hints). Part n of a complete fragment of n parts is the first part of the fragment
+   * after it: the preload hint of a playlist that ends with a complete segment, whose successor's
+   * fragment number is not known yet.
+   */
   async mp4Part(token: unknown, trackNumber: unknown, fragmentNumber: unknown, part: unknown): Promise<PlaybackResult> {
     const s = await this.deps.sessions.open(token, 'HLS');
     checkTrack(trackNumber);
@@ -135,23 +142,41 @@ export class HlsService {
     const index = intParam(part, 'Part');
     const { streamId } = s.claims;
     const deadline = this.deps.clock.now() + this.holdMs(await this.deps.timelines.view(s.key, s.claims));
+    let target = fragmentNumber;
+    let k = index;
     for (;;) {
-      const stored = await this.deps.index.get(streamId, fragmentNumber);
+      const stored = await this.deps.index.get(streamId, target);
       const parted = stored ? await this.deps.parts.ofStored(stored) : this.deps.parts.open(streamId, this.deps.clock.now());
-      if (parted && parted.fragmentNumber === fragmentNumber) {
-        const p = parted.parts[index];
-        if (p) return { body: this.deps.parts.partBytes(parted, p, this.sequenceNumber(s, fragmentNumber)), final: true };
-        if (parted.complete) break;
-      } else if (!stored && (parted ? parted.fragmentNumber > fragmentNumber : true)) {
+      if (parted && parted.fragmentNumber === target) {
+        const p = parted.parts[k];
+        if (p) return { body: this.deps.parts.partBytes(parted, p, this.sequenceNumber(s, target)), final: true };
+        if (parted.complete) {
+          if (target !== fragmentNumber || k !== parted.parts.length) break;
+          const next = await this.successor(streamId, target);
+          if (next !== undefined) {
+            target = next;
+            k = 0;
+            continue;
+          }
+        }
+      } else if (!stored && (parted ? parted.fragmentNumber > target : true)) {
         // Neither stored nor arriving: only a fragment that is being stored right now is worth waiting for.
         const latest = await this.deps.index.latest(streamId);
-        if (!latest || latest.fragmentNumber >= fragmentNumber) break;
+        if (!latest || latest.fragmentNumber >= target) break;
       }
       const left = deadline - this.deps.clock.now();
       if (left <= 0) break;
       await this.deps.parts.changed(streamId, left);
     }
     throw new KvsError('ResourceNotFoundException', `Part ${index} of fragment ${fragmentNumber} is not available.`);
+  }
+
+  /** The stream's fragment after `fragmentNumber`, stored or arriving (read first: see liveSnapshot). */
+  private async successor(streamId: number, fragmentNumber: string): Promise<string | undefined> {
+    const arriving = this.deps.parts.open(streamId, this.deps.clock.now());
+    const [stored] = await this.deps.index.after(streamId, fragmentNumber, 1);
+    if (stored) return stored.fragmentNumber;
+    return arriving && arriving.fragmentNumber > fragmentNumber ? arriving.fragmentNumber : undefined;
   }
 
   private lowLatency(s: OpenSession, requested: boolean | undefined): boolean {
@@ -227,16 +252,32 @@ export class HlsService {
   }
 
   private renderLive(s: OpenSession, snap: LiveSnapshot): string {
-    const hint = snap.open ? { fragmentNumber: snap.open.fragment.fragmentNumber, part: snap.open.fragment.parts.length } : undefined;
     return this.render(s, snap.view, {
       partTargetMs: this.deps.parts.partTargetMs,
       parts: snap.parts,
       ...(snap.open ? { open: snap.open.fragment } : {}),
-      ...(hint ? { preloadHint: hint } : {}),
+      ...(snap.hint ? { preloadHint: snap.hint } : {}),
     });
   }
 
+  /**
+   * What an LL-HLS playlist shows: the timeline's window, the parts near its end, and the fragment
+   * still arriving as the open segment. Every MSN must keep its discontinuity sequence number (hls.js
+   * `cc`) from reload to reload, or hls.js fails ("discontinuity sequence mismatch"):
+   * - the open segment's discontinuity is decided by the timeline's rule (discontinuityAfter), so it
+   *   does not change when the fragment completes;
+   * - the arriving fragment is read before the timeline, so a fragment stored in between is listed
+   *   complete and the arriving one gets the MSN after it (never the stored one's MSN);
+   * - the playlist always ends with EXT-X-PRELOAD-HINT. hls.js 1.7 takes the end of a playlist with
+   *   parts as its open segment: when the last line is a complete segment's URI, that segment
+   *   becomes the open one too (LevelDetails.fragmentHint === the last fragment), and the next
+   *   reload compares its `cc` with the next MSN's — a mismatch whenever that segment starts with a
+   *   discontinuity. After a trailing hint, the open segment is empty and hls.js skips it.
+   *   Without an arriving fragment the hint names part n of the last (complete, n parts) fragment,
+   *   which mp4Part serves as the next fragment's first part.
+   */
   private async liveSnapshot(s: OpenSession): Promise<LiveSnapshot> {
+    const arriving = this.deps.parts.open(s.claims.streamId, this.deps.clock.now());
     const view = await this.deps.timelines.view(s.key, s.claims);
     const last = view.entries.at(-1);
     const parts = new Map<string, PlaylistPart[]>();
@@ -252,25 +293,30 @@ export class HlsService {
     const lastMsn = last?.msn ?? -1;
     const lastCompleteParts = last ? (parts.get(last.record.fragmentNumber)?.length ?? 0) : 0;
     let lastPart = last && lastCompleteParts > 0 ? { msn: last.msn, part: lastCompleteParts - 1 } : undefined;
-    const arriving = this.deps.parts.open(s.claims.streamId, this.deps.clock.now());
     let open: LiveSnapshot['open'];
     // The arriving fragment joins only when it continues the window with the same init segment.
     if (arriving && (!last || (arriving.fragmentNumber > last.record.fragmentNumber && arriving.header?.initKey === last.initKey))) {
       const timestampMs = s.claims.selector.kind === 'SERVER_TIMESTAMP' ? arriving.serverTimestampMs : arriving.producerTimestampMs;
-      const gapMs = last ? Math.abs(timestampMs - (last.timestampMs + last.record.durationMs)) : 0;
-      const discontinuity = s.claims.discontinuity === 'ALWAYS' || (s.claims.discontinuity === 'ON_DISCONTINUITY' && gapMs > 50);
+      const initSequence = last?.initSequence ?? 0;
+      // Its own duration plays no part in the rule (only the previous fragment's end does).
+      const discontinuity = discontinuityAfter(last, { timestampMs, durationMs: 0, initSequence }, s.claims.discontinuity);
       const fragment: OpenFragment = {
         fragmentNumber: arriving.fragmentNumber,
         msn: lastMsn + 1,
         timestampMs,
-        initSequence: last?.initSequence ?? 0,
+        initSequence,
         discontinuity,
         parts: arriving.parts.map(toPlaylistPart),
       };
       open = { parted: arriving, fragment };
       if (fragment.parts.length > 0) lastPart = { msn: fragment.msn, part: fragment.parts.length - 1 };
     }
-    return { view, parts, lastPart, lastMsn: open ? open.fragment.msn : lastMsn, ...(open ? { open } : {}) };
+    const hint = open
+      ? { fragmentNumber: open.fragment.fragmentNumber, part: open.fragment.parts.length }
+      : last
+        ? { fragmentNumber: last.record.fragmentNumber, part: lastCompleteParts }
+        : undefined;
+    return { view, parts, lastPart, lastMsn: open ? open.fragment.msn : lastMsn, ...(open ? { open } : {}), ...(hint ? { hint } : {}) };
   }
 }
 

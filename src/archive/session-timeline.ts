@@ -7,8 +7,8 @@
  * the same MSN, on every reload and after a server restart. The walk's state is cached per
  * session so each reload only reads the fragments that are new since the previous one.
  */
-import { isDiscontinuity } from '../hls/discontinuity.ts';
-import type { SessionClaims } from '../hls/types.ts';
+import { isDiscontinuity, type TimelinePoint } from '../hls/discontinuity.ts';
+import type { DiscontinuityMode, SessionClaims } from '../hls/types.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { FragmentIndex, FragmentRecord } from '../store/types.ts';
 import { LruCache } from './lru-cache.ts';
@@ -163,8 +163,7 @@ export class SessionTimelines {
       state.inits.push(record.headerId);
     }
     const timestampMs = claims.selector.kind === 'SERVER_TIMESTAMP' ? record.serverTimestampMs : record.producerTimestampMs;
-    const point = { timestampMs, durationMs: record.durationMs, initSequence };
-    const discontinuity = isDiscontinuity(prev ? { ...prev, durationMs: prev.record.durationMs } : undefined, point, claims.discontinuity);
+    const discontinuity = discontinuityAfter(prev, { timestampMs, durationMs: record.durationMs, initSequence }, claims.discontinuity);
     const entry: TimelineEntry = { record, msn: state.nextMsn, timestampMs, initSequence, initKey: header.initKey, discontinuity };
     if (state.nextMsn === Math.min(REPLAY_LEAD_FRAGMENTS, claims.maxResults) - 1) state.leadOffsetMs = state.offsetMs;
     state.first ??= record;
@@ -193,6 +192,17 @@ export class SessionTimelines {
     });
     return run;
   }
+}
+
+/**
+ * Whether an EXT-X-DISCONTINUITY precedes the fragment that follows `prev` (the session's last
+ * entry; none for its first fragment). The one rule for a fragment stored and for the LL-HLS
+ * fragment still arriving: a fragment's discontinuity — and so its discontinuity sequence number
+ * in every playlist — must not change when it completes.
+ */
+export function discontinuityAfter(prev: TimelineEntry | undefined, point: TimelinePoint, mode: DiscontinuityMode): boolean {
+  const before = prev ? { timestampMs: prev.timestampMs, durationMs: prev.record.durationMs, initSequence: prev.initSequence } : undefined;
+  return isDiscontinuity(before, point, mode);
 }
 
 function newState(anchor: string): WalkState {

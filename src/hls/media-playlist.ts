@@ -22,7 +22,12 @@ export interface LowLatencySpec {
   /** Parts of complete fragments to list (normally the ones within 3 target durations of the end). */
   parts: ReadonlyMap<string, readonly PlaylistPart[]>;
   open?: OpenFragment;
-  /** The next part a client can request (EXT-X-PRELOAD-HINT); usually the open fragment's next part. */
+  /**
+   * The next part a client can request (EXT-X-PRELOAD-HINT): the open fragment's next part, or the
+   * one after the last complete fragment. Live LL playlists should always have one: hls.js takes a
+   * playlist with parts that ends with a segment URI as if that segment were still open (see
+   * HlsService.liveSnapshot).
+   */
   preloadHint?: { fragmentNumber: string; part: number };
 }
 

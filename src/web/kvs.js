@@ -116,10 +116,6 @@ export async function hlsSessionUrl(stream, { mode, startMs, endMs, container = 
   // Kestrel extension (src/api/playback-routes.ts): this header binds LL-HLS (parts, preload hints,
   // blocking reloads) into a LIVE fMP4 session's token. Servers without it ignore the header.
   const ll = lowLatency && mode === 'LIVE' && container === 'FRAGMENTED_MP4' ? { [LOW_LATENCY_HEADER]: '1' } : {};
-  // Workaround: LL-HLS playlists with per-fragment discontinuities currently change their
-  // discontinuity numbering between reloads, which hls.js rejects (fatal "discontinuity sequence
-  // mismatch"). NEVER still marks codec changes; drop this once the server keeps them stable.
-  if (ll[LOW_LATENCY_HEADER]) body.DiscontinuityMode = 'NEVER';
   const res = await (await post('getHLSStreamingSessionURL', body, signal, ll)).json();
   return rebase(res.HLSStreamingSessionURL);
 }

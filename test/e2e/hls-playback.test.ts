@@ -9,6 +9,9 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { makeH264Mkv } from '../support/media.ts';
 import { launchBrowser, openHarness, playWithHlsJs, type TestBrowser } from '../support/browser.ts';
 import { createStream, hlsUrl, listAll, pushLive, pushOnce, waitForFragments } from '../support/live-push.ts';
+import { element, MKV_ID } from '../../src/mkv/index.ts';
+import { readForPacing } from '../support/paced-mkv.ts';
+import { rawPutMedia } from '../support/raw-put-media.ts';
 import type { FfmpegProcess } from '../../src/media-tools/ffmpeg.ts';
 
 let srv: TestServer;
@@ -35,6 +38,24 @@ afterAll(async () => {
   await browser?.close();
   await srv?.close();
 });
+
+/**
+ * An ffmpeg-like producer (each fragment sent whole, as one known-size Cluster, once its media is
+ * over) whose every other fragment leaves `lateMs` late: server timestamps that jitter.
+ */
+async function* jitteredClusters(file: string, lateMs: number, signal: AbortSignal): AsyncGenerator<Buffer> {
+  const { header, clusters } = readForPacing(file);
+  yield header;
+  const t0 = Date.now();
+  const first = clusters[0]?.blocks[0]?.ms ?? 0;
+  for (const [i, c] of clusters.entries()) {
+    const end = c.blocks.at(-1)?.ms ?? first;
+    const wait = t0 + (end - first) + (i % 2 ? lateMs : 0) - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (signal.aborted) return;
+    yield element(MKV_ID.Cluster, [c.start[1]!, ...c.blocks.map((b) => b.raw)]);
+  }
+}
 
 const failure = (what: string) => `${what}\n${browser.logs.slice(-20).join('\n')}`;
 
@@ -85,26 +106,64 @@ describe('hls.js in Chromium plays Kestrel HLS', () => {
     }, 60_000);
   }
 
-  // DiscontinuityMode NEVER, as the viewer asks for LL sessions: with per-fragment discontinuities
-  // the LL playlists currently renumber them between reloads (hls.js: "discontinuity sequence mismatch").
-  it('LL-HLS (LIVE, parts) with hls.js lowLatencyMode', async () => {
+  async function llSessionUrl(stream: string, mode?: string): Promise<string> {
     const res = await fetch(`${srv.url}/getHLSStreamingSessionURL`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-kestrel-low-latency': '1' },
-      body: JSON.stringify({ StreamName: 'cam', PlaybackMode: 'LIVE', DisplayFragmentTimestamp: 'ALWAYS', DiscontinuityMode: 'NEVER', Expires: 3600 }),
+      body: JSON.stringify({ StreamName: stream, PlaybackMode: 'LIVE', DisplayFragmentTimestamp: 'ALWAYS', Expires: 3600, ...(mode ? { DiscontinuityMode: mode } : {}) }),
     });
     expect(res.status).toBe(200);
-    const url = ((await res.json()) as { HLSStreamingSessionURL: string }).HLSStreamingSessionURL;
-    // The media playlist really is low-latency.
+    return ((await res.json()) as { HLSStreamingSessionURL: string }).HLSStreamingSessionURL;
+  }
+
+  async function llMediaPlaylist(url: string): Promise<string> {
     const master = await (await fetch(url)).text();
     const mediaUri = master.split('\n').find((l) => l.startsWith('getHLSMediaPlaylist'));
     expect(mediaUri).toBeDefined();
-    const media = await (await fetch(new URL(mediaUri!, url))).text();
-    expect(media).toContain('#EXT-X-PART-INF');
-    expect(media).toContain('#EXT-X-SERVER-CONTROL');
+    return (await fetch(new URL(mediaUri!, url))).text();
+  }
 
-    const r = await expectPlays(url, { lowLatencyMode: true });
+  /** Several reloads across completed segments and a sliding window, without a playlist error. */
+  async function expectLlPlays(url: string) {
+    const r = await playWithHlsJs(page, url, { lowLatencyMode: true, advanceSec: 6, timeoutMs: 40_000 });
+    expect(r.fatalErrors, failure('fatal hls.js errors')).toEqual([]);
+    expect(r.errors.filter((e) => /mismatch/i.test(e)), failure('hls.js playlist errors')).toEqual([]);
+    expect(r.lastTime - r.firstTime, failure(`currentTime only went ${r.firstTime} → ${r.lastTime}`)).toBeGreaterThanOrEqual(6);
+    expect(r.width).toBe(320);
     expect(r.usedParts).toBe(true);
+  }
+
+  // Every segment's discontinuity number (hls.js `cc`) must survive reloads, the open segment
+  // completing and the window sliding, or hls.js fails fatally ("discontinuity sequence mismatch").
+  // ALWAYS, the SERVER_TIMESTAMP default, puts a discontinuity before every segment.
+  for (const mode of [undefined, 'NEVER'] as const) {
+    it(`LL-HLS (LIVE, parts) with hls.js lowLatencyMode, DiscontinuityMode ${mode ?? 'default (ALWAYS)'}`, async () => {
+      const url = await llSessionUrl('cam', mode);
+      const media = await llMediaPlaylist(url);
+      expect(media).toContain('#EXT-X-PART-INF');
+      expect(media).toContain('#EXT-X-SERVER-CONTROL');
+      if (!mode) expect(media).toContain('#EXT-X-DISCONTINUITY\n');
+      await expectLlPlays(url);
+    }, 60_000);
+  }
+
+  // ON_DISCONTINUITY with server timestamps that jitter (as with a loaded ffmpeg producer): every
+  // other fragment arrives 150 ms late, so every fragment begins with a discontinuity. Whole
+  // fragments leave the playlist without an open segment most of the time (the case that broke).
+  it('LL-HLS with hls.js lowLatencyMode, ON_DISCONTINUITY and jittery server timestamps', async () => {
+    await createStream(srv.url, 'jitter');
+    const source = await makeH264Mkv({ seconds: 30, fps: 25, gop: 25, bframes: 0, size: '320x240' });
+    const stop = new AbortController();
+    const pushing = rawPutMedia(srv.url, 'jitter', jitteredClusters(source, 150, stop.signal));
+    try {
+      await waitForFragments(srv.url, 'jitter', 3);
+      const url = await llSessionUrl('jitter', 'ON_DISCONTINUITY');
+      expect(await llMediaPlaylist(url)).toContain('#EXT-X-DISCONTINUITY\n');
+      await expectLlPlays(url);
+    } finally {
+      stop.abort();
+      await pushing;
+    }
   }, 60_000);
 
   it('a codec change mid-stream (320x240 then 640x360) plays through the discontinuity', async () => {
