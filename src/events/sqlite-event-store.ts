@@ -1,0 +1,115 @@
+import type Database from 'better-sqlite3';
+import { decodeCursor, encodeCursor, foldEvent } from './event-store.ts';
+import type { EventPage, EventStore, ListEventsQuery, StoredEvent, StoredEventWithHistory } from './event-store.ts';
+import type { DetectionEvent } from './types.ts';
+
+interface EventRow {
+  id: string;
+  doc: string;
+}
+
+/**
+ * EventStore on the caller's SQLite database. Tables: `kestrel_events` (one row per tracked
+ * person, the folded StoredEvent as JSON plus indexed columns) and `kestrel_event_messages`
+ * (every distinct start/update/end message).
+ */
+export class SqliteEventStore implements EventStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS kestrel_events (
+        id TEXT PRIMARY KEY,
+        stream TEXT NOT NULL,
+        start_time INTEGER NOT NULL,
+        end_time INTEGER,
+        state TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS kestrel_events_stream_time ON kestrel_events (stream, start_time, id);
+      CREATE TABLE IF NOT EXISTS kestrel_event_messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        server_ts INTEGER NOT NULL,
+        frame_time INTEGER NOT NULL,
+        doc TEXT NOT NULL,
+        UNIQUE (event_id, type, server_ts, frame_time)
+      );
+    `);
+    this.stmts = {
+      getDoc: db.prepare<[string], EventRow>('SELECT id, doc FROM kestrel_events WHERE id = ?'),
+      upsert: db.prepare(
+        `INSERT INTO kestrel_events (id, stream, start_time, end_time, state, updated_at, doc)
+         VALUES (@id, @stream, @startTime, @endTime, @state, @updatedAt, @doc)
+         ON CONFLICT(id) DO UPDATE SET stream = excluded.stream, start_time = excluded.start_time,
+           end_time = excluded.end_time, state = excluded.state, updated_at = excluded.updated_at, doc = excluded.doc`,
+      ),
+      addMessage: db.prepare(
+        `INSERT OR IGNORE INTO kestrel_event_messages (event_id, type, server_ts, frame_time, doc)
+         VALUES (?, ?, ?, ?, ?)`,
+      ),
+      history: db.prepare<[string], { doc: string }>('SELECT doc FROM kestrel_event_messages WHERE event_id = ? ORDER BY seq'),
+    };
+  }
+
+  record(event: DetectionEvent): StoredEvent {
+    return this.db.transaction((ev: DetectionEvent): StoredEvent => {
+      const row = this.stmts.getDoc.get(ev.id);
+      const prev = row ? (JSON.parse(row.doc) as StoredEvent) : undefined;
+      const added = this.stmts.addMessage.run(ev.id, ev.type, ev.serverTimestamp, ev.frameTime, JSON.stringify(ev));
+      if (prev && added.changes === 0) return prev; // exact duplicate (e.g. a retried message)
+      const next = foldEvent(prev, ev);
+      this.stmts.upsert.run({
+        id: next.id,
+        stream: next.stream.name,
+        startTime: next.startTime,
+        endTime: next.endTime,
+        state: next.state,
+        updatedAt: next.updatedAt,
+        doc: JSON.stringify(next),
+      });
+      return next;
+    })(event);
+  }
+
+  get(id: string): StoredEventWithHistory | undefined {
+    const row = this.stmts.getDoc.get(id);
+    if (!row) return undefined;
+    const history = this.stmts.history.all(id).map((r) => JSON.parse(r.doc) as DetectionEvent);
+    return { ...(JSON.parse(row.doc) as StoredEvent), history };
+  }
+
+  list(query: ListEventsQuery): EventPage {
+    const limit = Math.min(1000, Math.max(1, Math.floor(query.limit ?? 100)));
+    const desc = query.order === 'desc';
+    const where = ['stream = @stream'];
+    const params: Record<string, string | number> = { stream: query.stream, limit: limit + 1 };
+    if (query.from !== undefined) {
+      where.push('start_time >= @from');
+      params.from = query.from;
+    }
+    if (query.to !== undefined) {
+      where.push('start_time < @to');
+      params.to = query.to;
+    }
+    if (query.nextToken) {
+      const c = decodeCursor(query.nextToken);
+      where.push(desc ? '(start_time, id) < (@cStart, @cId)' : '(start_time, id) > (@cStart, @cId)');
+      params.cStart = c.startTime;
+      params.cId = c.id;
+    }
+    const dir = desc ? 'DESC' : 'ASC';
+    const rows = this.db
+      .prepare<[Record<string, string | number>], EventRow>(
+        `SELECT id, doc FROM kestrel_events WHERE ${where.join(' AND ')} ORDER BY start_time ${dir}, id ${dir} LIMIT @limit`,
+      )
+      .all(params);
+    const events = rows.slice(0, limit).map((r) => JSON.parse(r.doc) as StoredEvent);
+    const last = events.at(-1);
+    return rows.length > limit && last ? { events, nextToken: encodeCursor(last.startTime, last.id) } : { events };
+  }
+}

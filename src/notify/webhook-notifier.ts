@@ -1,0 +1,175 @@
+import type { DetectionEvent } from '../events/types.ts';
+import type { Logger } from '../shared/logger.ts';
+import { backoffDelay, type BackoffOptions } from './backoff.ts';
+import type { Notifier } from './notifier.ts';
+import type { DeadLetter, Outbox, OutboxEntry } from './outbox.ts';
+import { DELIVERY_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signBody } from './signature.ts';
+
+export interface WebhookNotifierOptions {
+  url: string;
+  /** HMAC-SHA256 key for `X-Kestrel-Signature`. */
+  secret: string;
+  /** Durable queue; pending deliveries survive a restart when it is on a file database. */
+  outbox: Outbox;
+  /** Outbox lane owner; defaults to `webhook:<url>`. Keep it stable across restarts. */
+  name?: string;
+  /** Attempts before an entry is dead-lettered. Default 10. */
+  maxAttempts?: number;
+  backoff?: BackoffOptions;
+  /** Per-request timeout. Default 10 s. */
+  timeoutMs?: number;
+  /** Extra request headers (e.g. Authorization). */
+  headers?: Record<string, string>;
+  /** Request body for an event; default the DetectionEvent itself (see formats.ts for Rekognition-shaped bodies). */
+  body?: (event: DetectionEvent) => unknown;
+  /** Start delivering on construction (default true); otherwise call start(). */
+  autoStart?: boolean;
+  now?: () => number;
+  random?: () => number;
+  logger?: Logger;
+}
+
+/**
+ * POSTs each event as JSON, signed, through a persisted outbox: `publish` only enqueues. Each stream
+ * is one ordered lane (an entry blocks later ones of its stream until delivered or dead-lettered);
+ * lanes of different streams run concurrently. At-least-once: receivers should dedupe on
+ * `X-Kestrel-Delivery` (a request that timed out after the receiver processed it is sent again).
+ */
+export class WebhookNotifier implements Notifier {
+  readonly name: string;
+  private readonly o: Required<Pick<WebhookNotifierOptions, 'maxAttempts' | 'timeoutMs'>> & WebhookNotifierOptions;
+  private readonly now: () => number;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private running = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(opts: WebhookNotifierOptions) {
+    this.o = { maxAttempts: 10, timeoutMs: 10_000, ...opts };
+    this.name = opts.name ?? `webhook:${opts.url}`;
+    this.now = opts.now ?? Date.now;
+    if (opts.autoStart !== false) this.start();
+  }
+
+  async publish(event: DetectionEvent): Promise<void> {
+    this.o.outbox.enqueue({ target: this.name, stream: event.stream.name, eventId: event.id, body: JSON.stringify(this.o.body ? this.o.body(event) : event), now: this.now() });
+    this.pump();
+  }
+
+  /** Resumes delivery of whatever the outbox holds. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.pump();
+  }
+
+  /** Stops scheduling and waits for requests in flight; pending entries stay in the outbox. */
+  async close(): Promise<void> {
+    this.running = false;
+    this.clearTimer();
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  pendingCount(): number {
+    return this.o.outbox.pendingCount(this.name);
+  }
+
+  deadLetters(limit?: number): DeadLetter[] {
+    return this.o.outbox.deadLetters(this.name, limit);
+  }
+
+  /** Re-queues a dead letter (attempts reset) at the end of its stream's lane. */
+  retryDeadLetter(seq: number): boolean {
+    const ok = this.o.outbox.requeue(seq, this.now()) !== undefined;
+    this.pump();
+    return ok;
+  }
+
+  /** Resolves when the outbox of this notifier is empty and nothing is in flight. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return this.inFlight.size === 0 && this.pendingCount() === 0;
+  }
+
+  private pump(): void {
+    if (!this.running) return;
+    const now = this.now();
+    let nextAt = Infinity;
+    for (const head of this.o.outbox.heads(this.name)) {
+      if (this.inFlight.has(head.stream)) continue;
+      if (head.nextAttemptAt > now) {
+        nextAt = Math.min(nextAt, head.nextAttemptAt);
+        continue;
+      }
+      const p = this.deliver(head).finally(() => {
+        this.inFlight.delete(head.stream);
+        this.pump();
+        if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+      });
+      this.inFlight.set(head.stream, p);
+    }
+    if (nextAt < Infinity) this.schedule(nextAt - now);
+  }
+
+  private schedule(delayMs: number): void {
+    const at = this.now() + delayMs;
+    if (this.timer && this.timerAt <= at) return;
+    this.clearTimer();
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, Math.max(0, delayMs));
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private async deliver(entry: OutboxEntry): Promise<void> {
+    const attempts = entry.attempts + 1;
+    let error: string | undefined;
+    try {
+      const res = await fetch(this.o.url, {
+        method: 'POST',
+        headers: {
+          ...this.o.headers,
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: signBody(entry.body, this.o.secret),
+          [TIMESTAMP_HEADER]: String(this.now()),
+          [DELIVERY_HEADER]: String(entry.seq),
+          [EVENT_ID_HEADER]: entry.eventId,
+          'user-agent': 'Kestrel-Webhook/1',
+        },
+        body: entry.body,
+        signal: AbortSignal.timeout(this.o.timeoutMs),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (!res.ok) error = `HTTP ${res.status}`;
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      error = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+    }
+    if (error === undefined) {
+      this.o.outbox.delivered(entry.seq);
+      return;
+    }
+    if (attempts >= this.o.maxAttempts) {
+      this.o.outbox.deadLetter(entry.seq, attempts, error, this.now());
+      this.o.logger?.warn({ seq: entry.seq, eventId: entry.eventId, attempts, error }, 'webhook delivery dead-lettered');
+      return;
+    }
+    const delay = backoffDelay(attempts, this.o.backoff, this.o.random);
+    this.o.outbox.failed(entry.seq, attempts, this.now() + delay, error);
+    this.o.logger?.debug({ seq: entry.seq, attempts, error, delay }, 'webhook delivery failed; will retry');
+  }
+}
