@@ -1,0 +1,148 @@
+/**
+ * One stream's detection pipeline: sampler (one long-lived ffmpeg) → motion gate → detector → filters →
+ * tracker → lifecycle → onEvent. Frames and "fragment done" notifications go through one serial queue,
+ * so a fragment is reported done only after its frames' events were handled (the worker then saves the
+ * continuation token). Events are held back until the fragment whose frame caused them is done, then
+ * published before the token is saved: a worker killed mid-fragment re-processes that fragment after a
+ * restart without having published any of its events, so there are no duplicates from the re-run.
+ */
+import { FrameSampler, type SampledFrame } from '../media-tools/frame-sampler.ts';
+import type { DetectConfig } from './detect-config.ts';
+import { filterDetections, normalise } from './filters.ts';
+import type { SourceFragment } from './fragment-source.ts';
+import { ObjectLifecycle, type FrameContext, type LifecycleEvent, type TrackedObject } from './lifecycle.ts';
+import { MotionGate } from './motion-gate.ts';
+import { IouTracker } from './tracker.ts';
+import type { DetectorLike } from './types.ts';
+
+export interface StreamPipelineOptions {
+  stream: string;
+  detector: DetectorLike;
+  config: DetectConfig;
+  onEvent: (event: LifecycleEvent) => void | Promise<void>;
+  /** After every frame of the fragment went through the pipeline and its events were handled; `open` = objects with an open event. */
+  onFragmentDone?: (fragment: SourceFragment, open: TrackedObject[]) => void | Promise<void>;
+  /** Objects open when the previous run stopped (from the checkpoint). */
+  restore?: readonly TrackedObject[];
+  onLog?: (line: string) => void;
+  /** Frames waiting for the detector before push() waits; default 4. */
+  maxQueuedFrames?: number;
+}
+
+export interface PipelineStats {
+  fragmentsIn: number;
+  fragmentsDone: number;
+  framesSampled: number;
+  framesDetected: number;
+  framesSkippedNoMotion: number;
+  events: number;
+  decoderSpawns: number;
+}
+
+export class StreamPipeline {
+  private readonly sampler: FrameSampler<SourceFragment>;
+  private readonly gate: MotionGate | undefined;
+  private readonly tracker: IouTracker;
+  private readonly lifecycle: ObjectLifecycle;
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private lastCtx: FrameContext | undefined;
+  private held: LifecycleEvent[] = [];
+  private closed = false;
+  readonly stats: PipelineStats = { fragmentsIn: 0, fragmentsDone: 0, framesSampled: 0, framesDetected: 0, framesSkippedNoMotion: 0, events: 0, decoderSpawns: 0 };
+
+  constructor(private readonly opts: StreamPipelineOptions) {
+    const c = opts.config;
+    this.sampler = new FrameSampler<SourceFragment>({
+      width: opts.detector.inputSize.width,
+      height: opts.detector.inputSize.height,
+      sampling: c.sampling,
+      onFrame: (f) => this.enqueue(() => this.processFrame(f), true),
+      onFragmentDone: (f) => this.enqueue(async () => {
+        await this.release();
+        this.stats.fragmentsDone++;
+        await opts.onFragmentDone?.(f, this.lifecycle.snapshot());
+      }, false),
+      onLog: opts.onLog,
+    });
+    this.gate = c.motionGate ? new MotionGate(c.motion) : undefined;
+    this.tracker = new IouTracker({ iouThreshold: c.iouThreshold, minHits: c.minHits, maxAgeMs: c.endAfterMs });
+    this.lifecycle = new ObjectLifecycle({ zones: c.zones, endAfterMs: c.endAfterMs, scoreDelta: c.scoreDelta });
+    if (opts.restore) this.lifecycle.restore(opts.restore);
+  }
+
+  async push(fragment: SourceFragment): Promise<void> {
+    this.stats.fragmentsIn++;
+    await this.sampler.push(fragment);
+    this.stats.decoderSpawns = this.sampler.spawns;
+    while (this.queued > (this.opts.maxQueuedFrames ?? 4)) await this.queue;
+  }
+
+  /** Decodes everything written so far and waits until it went through the pipeline. */
+  async flush(): Promise<void> {
+    await this.sampler.flush();
+    await this.queue;
+  }
+
+  /** Flushes, then ends every open object (finite inputs, tests). */
+  async finish(): Promise<void> {
+    await this.flush();
+    if (this.lastCtx) for (const e of this.lifecycle.endAll(this.lastCtx)) this.held.push(e);
+    await this.release();
+  }
+
+  /** Stops at once: frames not yet processed are dropped (their fragments are not reported done). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.sampler.close();
+  }
+
+  private enqueue(task: () => Promise<void>, isFrame: boolean): void {
+    if (isFrame) this.queued++;
+    this.queue = this.queue.then(async () => {
+      if (isFrame) this.queued--;
+      if (this.closed) return;
+      try {
+        await task();
+      } catch (err) {
+        this.opts.onLog?.(`detect pipeline ${this.opts.stream}: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  private async processFrame(f: SampledFrame<SourceFragment>): Promise<void> {
+    this.stats.framesSampled++;
+    const c = this.opts.config;
+    const ctx: FrameContext = {
+      stream: this.opts.stream,
+      fragmentNumber: f.fragment.fragmentNumber,
+      producerTimestampMs: f.producerTimestampMs,
+      serverTimestampMs: f.fragment.serverTimestampMs,
+      frameIndex: f.frameIndex,
+      sourceWidth: f.sourceWidth,
+      sourceHeight: f.sourceHeight,
+      frame: { width: f.width, height: f.height, rgb: f.rgb },
+    };
+    this.lastCtx = { ...ctx, frame: undefined } as FrameContext;
+    const motion = this.gate ? this.gate.hasMotion(f) : true;
+    let detections: ReturnType<typeof filterDetections> = [];
+    if (motion || this.tracker.active.length > 0) {
+      this.stats.framesDetected++;
+      const raw = await this.opts.detector.detect({ width: f.width, height: f.height, rgb: f.rgb });
+      detections = filterDetections(raw.map((d) => normalise(d, f.width, f.height)), c);
+    } else {
+      this.stats.framesSkippedNoMotion++;
+    }
+    const tracks = this.tracker.update(detections, f.producerTimestampMs);
+    this.held.push(...this.lifecycle.update(tracks, ctx));
+  }
+
+  private async release(): Promise<void> {
+    const events = this.held;
+    this.held = [];
+    for (const e of events) {
+      this.stats.events++;
+      await this.opts.onEvent(e);
+    }
+  }
+}

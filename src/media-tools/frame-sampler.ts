@@ -1,0 +1,320 @@
+/**
+ * One long-lived ffmpeg decoder per stream for detection (toolchain.md §1.3: ~5 ms/frame streaming,
+ * versus ~0.2 s per spawn). Each fragment's self-contained MKV (header + cluster) is written to
+ * ffmpeg's stdin as is: the Matroska demuxer accepts the repeated EBML header + Segment (verified with
+ * ffmpeg 5.1). Sampling happens in ffmpeg (`select` on the frame time for N fps, or `-skip_frame nokey`
+ * for keyframes), then `scale` to the detector size.
+ *
+ * Mapping frames back to fragments: with `-copyts` the filtered frames keep their original timestamps.
+ * They go to two outputs: raw rgb24 pictures on stdout and a `framecrc` line per frame (its
+ * pts, in ms via `-enc_time_base 1:1000`) on stderr. Picture n goes with line n, and the fragment is the
+ * one whose time range holds the pts (ranges come from parsing each fragment's cluster as it is written).
+ * This stays right when frames fail to decode or the decoder delays output, unlike counting frames. (A
+ * Matroska rawvideo output would also carry pts, but its muxer holds each cluster until the next frame.)
+ *
+ * A fragment is reported done once all the frames the sampling keeps from it have come out (the
+ * `select` rule is evaluated in JS on the fragment's frame times), or a later fragment's frame arrives,
+ * or the decoder exits; the worker saves the continuation token then. Measured with ffmpeg 5.1: with
+ * two outputs, the last sampled frame written is held back until more input arrives, so the newest
+ * fragment is usually reported done when the next one is written (about one fragment of latency).
+ *
+ * The decoder is restarted when the Tracks change (codec / size change) or time goes backwards (a new
+ * producer session), and after a crash (the next fragment starts a new process).
+ */
+import { MkvStreamParser } from '../mkv/index.ts';
+import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg.ts';
+
+export interface SamplerFragment {
+  fragmentNumber: string;
+  producerTimestampMs: number;
+  serverTimestampMs: number;
+  /** Header + cluster. */
+  mkv: Buffer;
+}
+
+export interface SampledFrame<F extends SamplerFragment = SamplerFragment> {
+  width: number;
+  height: number;
+  /** HWC rgb24. */
+  rgb: Uint8Array;
+  /** Frame time in the fragment's MKV timeline, ms. */
+  ptsMs: number;
+  /** Producer time of the frame: fragment producer timestamp + offset in the cluster. */
+  producerTimestampMs: number;
+  /** Index of the sampled frame within this sampler's life (0, 1, ...). */
+  frameIndex: number;
+  /** Source video size (from the track header); 0 when unknown. */
+  sourceWidth: number;
+  sourceHeight: number;
+  fragment: F;
+}
+
+export interface FrameSamplerOptions<F extends SamplerFragment> {
+  width: number;
+  height: number;
+  /** Frames per second, or only keyframes. */
+  sampling: number | 'keyframes';
+  onFrame: (frame: SampledFrame<F>) => void;
+  /** All frames a fragment will ever yield have been delivered. */
+  onFragmentDone?: (fragment: F) => void;
+  onLog?: (line: string) => void;
+}
+
+interface Pending<F> {
+  fragment: F;
+  /** Frames the sampling should yield for this fragment (emulated in JS); done when all arrived. */
+  expected: number;
+  received: number;
+  /** No more frames will come for it. */
+  complete: boolean;
+  /** onFragmentDone called (always in push order, after every earlier fragment). */
+  reported: boolean;
+  startMs: number;
+  endMs: number;
+  clusterMs: number;
+  sourceWidth: number;
+  sourceHeight: number;
+}
+
+/** Fragment facts the sampler needs, parsed from its MKV (pure). */
+export interface FragmentFacts {
+  tracksKey: string;
+  clusterMs: number;
+  startMs: number;
+  endMs: number;
+  width: number;
+  height: number;
+  /** Video frame times (ms) in presentation order, and which are keyframes. */
+  frames: Array<{ ptsMs: number; keyframe: boolean }>;
+}
+
+export function inspectFragment(mkv: Buffer): FragmentFacts {
+  const p = new MkvStreamParser({ maxBlockSize: 50 * 1024 * 1024, maxClusterSize: 50 * 1024 * 1024, maxHeaderElementSize: 1024 * 1024 });
+  let scale = 1_000_000;
+  let videoTrack = -1;
+  let tracksKey = '';
+  let width = 0;
+  let height = 0;
+  let cluster = 0;
+  let start = Infinity;
+  let end = -Infinity;
+  const frames: Array<{ pts: number; keyframe: boolean }> = [];
+  for (const ev of p.push(mkv)) {
+    if (ev.type === 'info') scale = ev.timecodeScale;
+    else if (ev.type === 'tracks') {
+      const v = ev.tracks.find((t) => t.type === 1);
+      videoTrack = v?.number ?? -1;
+      width = v?.video?.width ?? 0;
+      height = v?.video?.height ?? 0;
+      tracksKey = v ? `${v.codecId}:${width}x${height}:${v.codecPrivate?.toString('base64') ?? ''}` : '';
+    } else if (ev.type === 'cluster-timecode') cluster = ev.timecode;
+    else if (ev.type === 'block' && ev.block.track === videoTrack) {
+      const t = cluster + ev.block.relativeTimecode;
+      frames.push({ pts: t, keyframe: ev.block.keyframe });
+      start = Math.min(start, t);
+      end = Math.max(end, t);
+    }
+  }
+  const ms = (t: number) => (t * scale) / 1_000_000;
+  if (start === Infinity) start = end = cluster;
+  frames.sort((a, b) => a.pts - b.pts);
+  return { tracksKey, clusterMs: ms(cluster), startMs: ms(start), endMs: ms(end), width, height, frames: frames.map((f) => ({ ptsMs: ms(f.pts), keyframe: f.keyframe })) };
+}
+
+/**
+ * How many frames the ffmpeg sampling keeps from these frames (same rule as the `select` expression,
+ * evaluated the way ffmpeg does: t = pts * 0.001 s). Returns the count and the new last selected t.
+ */
+export function expectedSamples(frames: FragmentFacts['frames'], sampling: number | 'keyframes', prevSelectedT: number): { count: number; prevSelectedT: number } {
+  if (sampling === 'keyframes') return { count: frames.filter((f) => f.keyframe).length, prevSelectedT };
+  let count = 0;
+  let prev = prevSelectedT;
+  for (const f of frames) {
+    const t = f.ptsMs * 0.001;
+    if (Number.isNaN(prev) || Math.floor(t * sampling) > Math.floor(prev * sampling)) {
+      count++;
+      prev = t;
+    }
+  }
+  return { count, prevSelectedT: prev };
+}
+
+export function frameSamplerArgs(o: { width: number; height: number; sampling: number | 'keyframes' }): string[] {
+  const select = o.sampling === 'keyframes' ? '' : `select='isnan(prev_selected_t)+gt(floor(t*${o.sampling}),floor(prev_selected_t*${o.sampling}))',`;
+  const vf = `${select}scale=${o.width}:${o.height}`;
+  return [
+    // Slice threads: frame threading would hold back the last frames of a live stream.
+    '-probesize', '32768', '-analyzeduration', '0', '-thread_type', 'slice',
+    ...(o.sampling === 'keyframes' ? ['-skip_frame', 'nokey'] : []),
+    '-f', 'matroska', '-i', 'pipe:0', '-copyts',
+    // The pictures: fixed-size rgb24 frames on stdout, written as soon as they are made.
+    '-map', '0:v:0', '-vf', vf, '-fps_mode', 'passthrough', '-c:v', 'rawvideo', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1',
+    // Their timestamps: one framecrc line per frame (same decoder, same filter, so same frames in the same
+    // order) on stderr, in ms. Two simple graphs rather than one `split`: ffmpeg 5.1 holds frames back in
+    // a complex graph with two outputs until more input arrives.
+    '-map', '0:v:0', '-vf', vf, '-fps_mode', 'passthrough', '-enc_time_base', '1:1000', '-c:v', 'wrapped_avframe', '-f', 'framecrc', '-flush_packets', '1', 'pipe:2',
+  ];
+}
+
+/** Parses a framecrc line ("0, dts, pts, duration, size, crc") into its pts, or undefined. */
+export function framecrcPts(line: string): number | undefined {
+  const m = /^\d+,\s*-?\d+,\s*(-?\d+),/.exec(line);
+  return m ? Number(m[1]) : undefined;
+}
+
+export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
+  private proc: FfmpegProcess | undefined;
+  private pending: Pending<F>[] = [];
+  private tracksKey = '';
+  private lastEndMs = -Infinity;
+  private frameIndex = 0;
+  private closed = false;
+  private prevSelectedT = NaN;
+  /** Number of ffmpeg processes started (tests check there is one per stream). */
+  spawns = 0;
+
+  constructor(private readonly opts: FrameSamplerOptions<F>) {}
+
+  /** Writes one fragment to the decoder (waits for stdin to drain). */
+  async push(fragment: F): Promise<void> {
+    if (this.closed) throw new Error('sampler closed');
+    const info = inspectFragment(fragment.mkv);
+    if (this.proc && (info.tracksKey !== this.tracksKey || info.startMs <= this.lastEndMs - 1)) {
+      this.opts.onLog?.(`decoder restart: ${info.tracksKey !== this.tracksKey ? 'tracks changed' : 'time went backwards'}`);
+      await this.flush();
+    }
+    this.tracksKey = info.tracksKey;
+    this.lastEndMs = info.endMs;
+    if (!this.proc) this.prevSelectedT = NaN;
+    const proc = this.proc ?? this.start();
+    const exp = expectedSamples(info.frames, this.opts.sampling, this.prevSelectedT);
+    this.prevSelectedT = exp.prevSelectedT;
+    const entry: Pending<F> = { fragment, expected: exp.count, received: 0, complete: false, reported: false, startMs: info.startMs, endMs: info.endMs, clusterMs: info.clusterMs, sourceWidth: info.width, sourceHeight: info.height };
+    this.pending.push(entry);
+    if (exp.count === 0) this.report(entry);
+    const stdin = proc.stdin!;
+    if (!stdin.write(fragment.mkv)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          stdin.off('drain', done);
+          resolve();
+        };
+        stdin.once('drain', done);
+        void proc.exited.then(done);
+      });
+    }
+  }
+
+  /** Ends the input and waits for every remaining frame; the next push starts a new decoder. */
+  async flush(): Promise<void> {
+    const proc = this.proc;
+    if (!proc) return;
+    proc.stdin?.end();
+    await proc.exited;
+  }
+
+  /** Stops the decoder without waiting for buffered frames. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const proc = this.proc;
+    this.proc = undefined;
+    if (proc) await proc.stop(2000);
+    this.pending = [];
+  }
+
+  private start(): FfmpegProcess {
+    const frameBytes = this.opts.width * this.opts.height * 3;
+    const times: number[] = [];
+    const images: Buffer[] = [];
+    let partial: Buffer[] = [];
+    let partialBytes = 0;
+    let tbMs = 1;
+    const match = () => {
+      while (times.length && images.length) this.deliver(times.shift()!, images.shift());
+    };
+    const proc = spawnFfmpeg(frameSamplerArgs(this.opts), {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      logLevel: 'error',
+      onStderrLine: (line) => {
+        const pts = framecrcPts(line);
+        if (pts !== undefined) {
+          times.push(pts * tbMs);
+          match();
+        } else if (line.startsWith('#tb 0:')) {
+          const [n, d] = line.slice(6).trim().split('/').map(Number);
+          if (n && d) tbMs = (n * 1000) / d;
+        } else if (!line.startsWith('#') && !line.includes('Found unknown-length element')) {
+          // (that one is the repeated per-fragment Segment header, which the demuxer handles)
+          this.opts.onLog?.(line);
+        }
+      },
+    });
+    this.spawns++;
+    this.proc = proc;
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      partial.push(chunk);
+      partialBytes += chunk.length;
+      if (partialBytes < frameBytes) return;
+      let all = Buffer.concat(partial);
+      while (all.length >= frameBytes) {
+        images.push(all.subarray(0, frameBytes));
+        all = all.subarray(frameBytes);
+      }
+      partial = all.length ? [all] : [];
+      partialBytes = all.length;
+      match();
+    });
+    void proc.exited.then((exit) => {
+      if (this.proc === proc) this.proc = undefined;
+      if (this.closed) return;
+      if (exit.code !== 0) this.opts.onLog?.(`decoder exited with ${exit.code ?? exit.signal}: ${proc.stderrTail().filter((l) => framecrcPts(l) === undefined).join(' | ')}`);
+      // Everything written to this process has now produced all the frames it will.
+      for (const p of this.pending) this.report(p);
+      this.pending = [];
+    });
+    return proc;
+  }
+
+  /** Marks the fragment complete and reports every complete fragment not preceded by an incomplete one. */
+  private report(p: Pending<F>): void {
+    p.complete = true;
+    for (const q of this.pending) {
+      if (!q.complete) break;
+      if (q.reported) continue;
+      q.reported = true;
+      this.opts.onFragmentDone?.(q.fragment);
+    }
+    if (!this.pending.includes(p) && !p.reported) {
+      p.reported = true;
+      this.opts.onFragmentDone?.(p.fragment);
+    }
+  }
+
+  private deliver(ptsMs: number, data: Buffer | undefined): void {
+    const size = this.opts.width * this.opts.height * 3;
+    if (!data || data.length !== size) return;
+    // The fragment holding this frame: the last one starting at or before it.
+    let idx = 0;
+    for (let i = 0; i < this.pending.length; i++) if (this.pending[i]!.startMs <= ptsMs + 0.5) idx = i;
+    // Earlier fragments are finished (covers frames that never came out of the decoder).
+    for (const d of this.pending.slice(0, idx)) this.report(d);
+    this.pending.splice(0, idx);
+    const p = this.pending[0];
+    if (!p) return;
+    this.opts.onFrame({
+      width: this.opts.width,
+      height: this.opts.height,
+      rgb: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      ptsMs,
+      producerTimestampMs: p.fragment.producerTimestampMs + Math.round(ptsMs - p.clusterMs),
+      frameIndex: this.frameIndex++,
+      sourceWidth: p.sourceWidth,
+      sourceHeight: p.sourceHeight,
+      fragment: p.fragment,
+    });
+    p.received++;
+    // All its frames are out: done now rather than when the next fragment's first frame arrives.
+    if (p.received >= p.expected) this.report(p);
+  }
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { FrameSampler, inspectFragment, type SampledFrame } from '../../../src/media-tools/frame-sampler.ts';
+import { redBox, squareVideo } from './fixtures.ts';
+
+const T0 = 1_700_000_000_000;
+
+describe('FrameSampler (one long-lived ffmpeg)', () => {
+  it('decodes repeated header+cluster fragments, samples N fps, maps frames to fragments', async () => {
+    const v = await squareVideo(4, 1, 3);
+    expect(v.clusters).toHaveLength(4);
+    const frames: SampledFrame[] = [];
+    const done: string[] = [];
+    const s = new FrameSampler({ width: 160, height: 120, sampling: 2, onFrame: (f) => frames.push(f), onFragmentDone: (f) => done.push(f.fragmentNumber) });
+    for (let i = 0; i < 4; i++) {
+      const mkv = Buffer.concat([v.header, v.clusters[i]!]);
+      expect(inspectFragment(mkv).startMs).toBe(i * 1000);
+      await s.push({ fragmentNumber: `f${i}`, producerTimestampMs: T0 + i * 1000, serverTimestampMs: T0 + i * 1000 + 5, mkv });
+    }
+    // Fragments are done once their sampled frames are out, without ending the input (ffmpeg 5.1 holds
+    // the newest frame back until more input comes, so the last fragment waits for the flush).
+    for (let i = 0; i < 100 && done.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(done.slice(0, 3)).toEqual(['f0', 'f1', 'f2']);
+    await s.flush();
+    expect(s.spawns).toBe(1);
+    expect(done).toEqual(['f0', 'f1', 'f2', 'f3']);
+    expect(frames.map((f) => f.ptsMs)).toEqual([0, 520, 1000, 1520, 2000, 2520, 3000, 3520]);
+    expect(frames.map((f) => f.fragment.fragmentNumber)).toEqual(['f0', 'f0', 'f1', 'f1', 'f2', 'f2', 'f3', 'f3']);
+    expect(frames[3]!.producerTimestampMs).toBe(T0 + 1520);
+    expect(frames[0]!.sourceWidth).toBe(320);
+    // Square visible from t=1 to 3 s, at x = 20 + (t-1)*40 (source px), y = 120..160; frame is half size, top-down rows.
+    expect(redBox(frames[0]!)).toBeUndefined();
+    const b = redBox(frames[2]!)!;
+    expect(b[1]).toBeGreaterThanOrEqual(59);
+    expect(b[1]).toBeLessThanOrEqual(61);
+    expect(b[0]).toBeGreaterThanOrEqual(9);
+    expect(b[0]).toBeLessThanOrEqual(11);
+    expect(redBox(frames[6]!)).toBeUndefined();
+  });
+
+  it('keyframes mode gives one frame per 1 s GOP; a time jump restarts the decoder', async () => {
+    const v = await squareVideo(3, 0, 3);
+    const frames: SampledFrame[] = [];
+    const s = new FrameSampler({ width: 80, height: 60, sampling: 'keyframes', onFrame: (f) => frames.push(f) });
+    for (let i = 0; i < 3; i++) await s.push({ fragmentNumber: `a${i}`, producerTimestampMs: i * 1000, serverTimestampMs: 0, mkv: Buffer.concat([v.header, v.clusters[i]!]) });
+    // Same media again: time goes backwards (new producer session).
+    await s.push({ fragmentNumber: 'b0', producerTimestampMs: 10_000, serverTimestampMs: 0, mkv: Buffer.concat([v.header, v.clusters[0]!]) });
+    await s.flush();
+    expect(s.spawns).toBe(2);
+    expect(frames.map((f) => `${f.fragment.fragmentNumber}@${f.ptsMs}`)).toEqual(['a0@0', 'a1@1000', 'a2@2000', 'b0@0']);
+  });
+});
+
+describe('FrameSampler fragment completion order', () => {
+  it('a fragment with no sampled frame is reported only after the earlier ones', async () => {
+    const v = await squareVideo(4, 0, 4);
+    const events: string[] = [];
+    const s = new FrameSampler({
+      width: 32, height: 24, sampling: 0.5,
+      onFrame: (f) => events.push(`frame ${f.ptsMs} ${f.fragment.fragmentNumber}`),
+      onFragmentDone: (f) => events.push(`done ${f.fragmentNumber}`),
+    });
+    for (let i = 0; i < 4; i++) await s.push({ fragmentNumber: `f${i}`, producerTimestampMs: i * 1000, serverTimestampMs: 0, mkv: Buffer.concat([v.header, v.clusters[i]!]) });
+    await s.flush();
+    expect(events).toEqual(['frame 0 f0', 'done f0', 'done f1', 'frame 2000 f2', 'done f2', 'done f3']);
+  });
+});
