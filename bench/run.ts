@@ -7,9 +7,12 @@
  */
 import os from 'node:os';
 import { camerasBench } from './cameras.ts';
+import { clipBench } from './clip.ts';
 import { ingestBench } from './ingest.ts';
+import { latencyBench } from './latency.ts';
 import { persistBench } from './persist.ts';
 import { readBench } from './read.ts';
+import { segmentsBench } from './segments.ts';
 import { formatTable, type Bench, type BenchResult } from './lib/results.ts';
 import { tailBench } from './tail.ts';
 
@@ -19,6 +22,9 @@ const BENCHES: Record<string, Bench> = {
   persist: persistBench,
   tail: tailBench,
   read: readBench,
+  latency: latencyBench,
+  segments: segmentsBench,
+  clip: clipBench,
 };
 
 const args = process.argv.slice(2);

@@ -33,12 +33,25 @@ import { createPlayback } from './archive/playback.ts';
 import { loadOrCreateSessionSecret } from './store/session-secret.ts';
 import { errorHandler, requestId, sendKvsError } from './api/respond.ts';
 import { KvsError } from './shared/errors.ts';
+import { SqliteEventStore } from './events/sqlite-event-store.ts';
+import { EventFeed } from './notify/event-feed.ts';
+import { LocalSnapshotStore } from './notify/local-snapshot-store.ts';
+import { eventsRouter } from './api/events-routes.ts';
+import { buildDetectionOutputs } from './app-detection.ts';
+import { JsonFileCheckpointStore } from './detect/checkpoints.ts';
+import { createDetector } from './detect/create-detector.ts';
+import { DetectionEventSink } from './detect/event-sink.ts';
+import { LiveFeedSource } from './detect/live-feed-source.ts';
+import { startDetectionWorker, type DetectionWorker } from './detect/worker.ts';
 
 export class KestrelServer {
   private constructor(
     readonly url: string,
     private readonly httpServer: http.Server,
     private readonly closers: Array<() => Promise<void> | void>,
+    /** Present when detection runs in-process (`config.detection.enabled`). */
+    readonly detection: DetectionWorker | undefined,
+    private readonly stopDetection: () => Promise<void>,
   ) {}
 
   static async start(config: KestrelConfig, log: Logger, clock: Clock = systemClock): Promise<KestrelServer> {
@@ -95,6 +108,10 @@ export class KestrelServer {
       log: log.child({ component: 'retention' }),
     });
 
+    const eventStore = new SqliteEventStore(db);
+    const eventFeed = new EventFeed();
+    const localSnapshots = new LocalSnapshotStore({ dir: path.join(config.dataDir, 'snapshots') });
+
     const app = express();
     app.disable('x-powered-by');
     app.use(requestId);
@@ -102,6 +119,7 @@ export class KestrelServer {
     app.use(mediaExportRouter({ streams: streamService, clips, images, log: log.child({ component: 'export' }) }));
     app.use(playbackRouter({ streams: streamService, playback, endpoint: () => baseUrl }));
     app.use(controlPlaneRouter(streamService));
+    app.use(eventsRouter({ store: eventStore, feed: eventFeed, snapshots: localSnapshots }));
     app.use(uiRouter({ listStreams: (limit) => streams.list({ limit }), overview: new StreamOverview({ index, clock }), clock }));
     app.use((_req, res) => sendKvsError(res, new KvsError('UnknownOperationException', 'Unknown operation.')));
     app.use(errorHandler(log.child({ component: 'http' })));
@@ -117,6 +135,54 @@ export class KestrelServer {
     baseUrl = (config.publicUrl ?? url).replace(/\/+$/, '');
     retention.start();
 
+    let detection: DetectionWorker | undefined;
+    let stopDetection = async (): Promise<void> => {};
+    if (config.detection?.enabled) {
+      const settings = config.detection;
+      const dlog = log.child({ component: 'detect' });
+      const outputs = buildDetectionOutputs({ db, stateDir: config.dataDir, destinations: settings, feed: eventFeed, localSnapshots, log: dlog });
+      try {
+        const detector = settings.detector ?? (await createDetector({ type: 'centernet' }));
+        const ids = new Map<string, number>();
+        const sink = new DetectionEventSink({
+          accountId: config.accountId,
+          store: eventStore,
+          notifier: outputs.notifier,
+          snapshots: outputs.snapshots,
+          resolveStream: async (name) => {
+            const rec = await streams.getByName(name);
+            if (!rec) throw new Error(`unknown stream ${name}`);
+            return { name: rec.name, arn: rec.arn };
+          },
+          onLog: (line) => dlog.warn(line),
+        });
+        detection = await startDetectionWorker({
+          source: new LiveFeedSource({ feed, streamId: (name) => ids.get(name) }),
+          detector,
+          sink,
+          checkpoints: new JsonFileCheckpointStore(path.join(config.dataDir, 'detect-checkpoints.json')),
+          streams: async () => {
+            const all = await streams.list({ limit: 100_000 });
+            ids.clear();
+            for (const r of all) if (r.status !== 'DELETING') ids.set(r.name, r.id);
+            return [...ids.keys()];
+          },
+          discoveryIntervalMs: settings.discoveryIntervalMs ?? 2000,
+          ...(settings.detect ? { config: () => settings.detect } : {}),
+          onLog: (line) => dlog.info(line),
+        });
+      } catch (err) {
+        await outputs.close();
+        throw err;
+      }
+      const worker = detection;
+      stopDetection = async () => {
+        await worker.stop();
+        await outputs.close();
+      };
+      dlog.info({ webhook: settings.webhookUrl ?? null, mqtt: settings.mqttUrl ?? null, snapshots: settings.snapshots ?? 'local' }, 'detection running on every stream');
+    }
+
     const closers: Array<() => Promise<void> | void> = [
       () => retention.stop(),
       () => ingest.close(),
@@ -128,12 +194,13 @@ export class KestrelServer {
         db.close();
       },
     ];
-    return new KestrelServer(url, httpServer, closers);
+    return new KestrelServer(url, httpServer, closers, detection, stopDetection);
   }
 
   /** Stops accepting, ends open sessions (producers get their last ACKs), then closes storage. */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    await this.stopDetection();
     for (const close of this.closers.slice(0, 3)) await close();
     this.httpServer.closeAllConnections();
     await closed;

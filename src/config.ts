@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { DetectionSettings } from './app-detection.ts';
 
 /** Server configuration. One typed object, merged from defaults, env and CLI flags in the cli layer. */
 export interface KestrelConfig {
@@ -17,6 +18,8 @@ export interface KestrelConfig {
   /** GetClip truncation (KVS: 200 fragments, 100 MB); raise for longer clips (docs/COMPATIBILITY.md). */
   clipMaxFragments: number;
   clipMaxBytes: number;
+  /** In-process person detection on every stream (`serve --detect`); off when absent. */
+  detection?: DetectionSettings;
 }
 
 export interface IngestLimits {

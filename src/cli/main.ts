@@ -2,11 +2,13 @@ import { UsageError } from './args.ts';
 import { SERVE_USAGE, serve } from './serve.ts';
 import { PUSH_USAGE, push } from './push.ts';
 import { INGEST_USAGE, ingest } from './ingest.ts';
+import { WORKER_USAGE, worker } from './worker.ts';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>; usage: string }> = {
   serve: { run: serve, usage: SERVE_USAGE },
   push: { run: push, usage: PUSH_USAGE },
   ingest: { run: ingest, usage: INGEST_USAGE },
+  worker: { run: worker, usage: WORKER_USAGE },
 };
 
 const HELP = `Kestrel — a self-hosted, wire-compatible Kinesis Video Streams server.

@@ -3,16 +3,21 @@ import { KestrelServer } from '../app.ts';
 import { defaultConfig } from '../config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { UsageError, parseArgs, stringFlag } from './args.ts';
+import { destinationFlags, DESTINATION_USAGE } from './destinations.ts';
 
 export const SERVE_USAGE = `kestrel serve [--host 127.0.0.1] [--port 8080] [--data ./data] [--public-url URL]
              [--clip-max-fragments 200] [--clip-max-bytes 104857600]
+             [--detect [--webhook-url URL] [--mqtt-url URL] [--snapshots s3://bucket/prefix --s3-endpoint URL]]
   Runs the server with embedded storage (SQLite index, media on local disk under --data).
+  --detect runs person detection in-process on every stream (env KESTREL_DETECT=1) and sends every
+  event to the event store (GET /api/v1/events, SSE /api/v1/events/stream) and the destinations:
+${DESTINATION_USAGE}
   GetClip stops at --clip-max-fragments fragments or --clip-max-bytes bytes (KVS: 200 / 100 MB).
   Env: KESTREL_HOST, KESTREL_PORT, KESTREL_DATA_DIR, KESTREL_PUBLIC_URL, KESTREL_LOG_LEVEL,
   KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES.`;
 
 export async function serve(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, ['detect']);
   const port = Number(stringFlag(args, 'port', 'KESTREL_PORT', '8080'));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
   const publicUrl = stringFlag(args, 'public-url', 'KESTREL_PUBLIC_URL');
@@ -24,6 +29,10 @@ export async function serve(argv: readonly string[]): Promise<void> {
     clipMaxFragments: positiveInt(args, 'clip-max-fragments', 'KESTREL_CLIP_MAX_FRAGMENTS', 200),
     clipMaxBytes: positiveInt(args, 'clip-max-bytes', 'KESTREL_CLIP_MAX_BYTES', 100 * 1024 * 1024),
   });
+  const detectEnv = process.env.KESTREL_DETECT;
+  if (args.flags.has('detect') || (detectEnv !== undefined && detectEnv !== '' && detectEnv !== '0' && detectEnv !== 'false')) {
+    config.detection = { enabled: true, ...destinationFlags(args) };
+  }
   const log = createLogger();
   const server = await KestrelServer.start(config, log);
   log.info({ url: server.url, dataDir: config.dataDir }, `Kestrel listening on ${server.url}`);

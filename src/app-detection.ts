@@ -1,0 +1,143 @@
+/**
+ * Composition of the detection outputs, shared by `kestrel serve --detect` (in-process, LiveFeedSource)
+ * and `kestrel worker` (separate process, GetMediaSource): snapshot store, event store sink, and the
+ * fan-out to webhook / MQTT / the live EventFeed.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { DetectConfig } from './detect/detect-config.ts';
+import type { DetectorLike } from './detect/types.ts';
+import type { EventFeed } from './notify/event-feed.ts';
+import { Fanout } from './notify/fanout.ts';
+import { LocalSnapshotStore } from './notify/local-snapshot-store.ts';
+import { MqttNotifier } from './notify/mqtt-notifier.ts';
+import type { Notifier } from './notify/notifier.ts';
+import { SqliteOutbox } from './notify/outbox.ts';
+import { S3SnapshotStore } from './notify/s3-snapshot-store.ts';
+import { parseSnapshotDestination, type SnapshotStore } from './notify/snapshot-store.ts';
+import { WebhookNotifier } from './notify/webhook-notifier.ts';
+import type { Logger } from './shared/logger.ts';
+
+/** Where detection events go. Every field optional: the defaults are local snapshots + event store + feed. */
+export interface DetectionDestinations {
+  webhookUrl?: string;
+  /** HMAC key for X-Kestrel-Signature; default a random secret kept in `<stateDir>/webhook-secret`. */
+  webhookSecret?: string;
+  mqttUrl?: string;
+  /** `s3://bucket/prefix`, a folder, or `local` (default: `<stateDir>/snapshots`). */
+  snapshots?: string;
+  /** Custom S3 endpoint (MinIO, s3rver…); overrides `?endpoint=` in `snapshots`. */
+  s3Endpoint?: string;
+  /** Default: the AWS SDK chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_REGION …). */
+  s3Credentials?: { accessKeyId: string; secretAccessKey: string };
+  s3Region?: string;
+}
+
+export interface DetectionSettings extends DetectionDestinations {
+  enabled: boolean;
+  /** Per-stream detection settings applied to every stream (e.g. `{ endAfterMs: 1000 }`). */
+  detect?: Partial<DetectConfig>;
+  /** How often the stream list is re-read (default 2000 ms in-process). */
+  discoveryIntervalMs?: number;
+  /** A ready detector (tests); default CenterNet with models/centernet.onnx. */
+  detector?: DetectorLike;
+}
+
+/** Destinations from the standard env variables (flags override them in the CLI). */
+export function destinationsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectionDestinations {
+  const d: DetectionDestinations = {};
+  if (env.KESTREL_WEBHOOK_URL) d.webhookUrl = env.KESTREL_WEBHOOK_URL;
+  if (env.KESTREL_WEBHOOK_SECRET) d.webhookSecret = env.KESTREL_WEBHOOK_SECRET;
+  if (env.KESTREL_MQTT_URL) d.mqttUrl = env.KESTREL_MQTT_URL;
+  if (env.KESTREL_SNAPSHOTS) d.snapshots = env.KESTREL_SNAPSHOTS;
+  if (env.KESTREL_S3_ENDPOINT) d.s3Endpoint = env.KESTREL_S3_ENDPOINT;
+  return d;
+}
+
+/** The per-directory webhook secret (created on first use, mode 0600). */
+export function loadOrCreateWebhookSecret(dir: string): { secret: string; file: string } {
+  const file = path.join(dir, 'webhook-secret');
+  try {
+    const s = fs.readFileSync(file, 'utf8').trim();
+    if (s) return { secret: s, file };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${secret}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+  return { secret, file };
+}
+
+export interface DetectionOutputs {
+  notifier: Fanout;
+  snapshots: SnapshotStore;
+  webhook?: WebhookNotifier;
+  mqtt?: MqttNotifier;
+  close(): Promise<void>;
+}
+
+export function buildDetectionOutputs(o: {
+  db: Database.Database;
+  stateDir: string;
+  destinations: DetectionDestinations;
+  feed?: EventFeed;
+  localSnapshots?: LocalSnapshotStore;
+  log: Logger;
+}): DetectionOutputs {
+  const d = o.destinations;
+  const notifiers: Notifier[] = [];
+  if (o.feed) notifiers.push(o.feed);
+  let webhook: WebhookNotifier | undefined;
+  if (d.webhookUrl) {
+    let secret = d.webhookSecret;
+    if (!secret) {
+      const s = loadOrCreateWebhookSecret(o.stateDir);
+      secret = s.secret;
+      o.log.info({ secretFile: s.file }, 'webhook signing secret (set KESTREL_WEBHOOK_SECRET to choose one)');
+    }
+    webhook = new WebhookNotifier({ url: d.webhookUrl, secret, outbox: new SqliteOutbox(o.db), logger: o.log.child({ component: 'webhook' }) });
+    notifiers.push(webhook);
+  }
+  let mqtt: MqttNotifier | undefined;
+  if (d.mqttUrl) {
+    mqtt = new MqttNotifier({ url: d.mqttUrl, logger: o.log.child({ component: 'mqtt' }) });
+    notifiers.push(mqtt);
+  }
+  const dest = parseSnapshotDestination(d.snapshots);
+  let snapshots: SnapshotStore;
+  let s3: S3SnapshotStore | undefined;
+  if (dest.kind === 's3') {
+    const endpoint = d.s3Endpoint ?? dest.endpoint;
+    const region = d.s3Region ?? dest.region;
+    s3 = new S3SnapshotStore({
+      bucket: dest.bucket,
+      prefix: dest.prefix,
+      ...(endpoint ? { endpoint } : {}),
+      ...(region ? { region } : {}),
+      ...(dest.forcePathStyle !== undefined ? { forcePathStyle: dest.forcePathStyle } : {}),
+      ...(d.s3Credentials ? { credentials: d.s3Credentials } : {}),
+    });
+    snapshots = s3;
+  } else if (dest.dir) {
+    snapshots = new LocalSnapshotStore({ dir: dest.dir });
+  } else {
+    snapshots = o.localSnapshots ?? new LocalSnapshotStore({ dir: path.join(o.stateDir, 'snapshots') });
+  }
+  const notifier = new Fanout(notifiers, o.log.child({ component: 'notify' }));
+  const out: DetectionOutputs = {
+    notifier,
+    snapshots,
+    close: async () => {
+      await notifier.close();
+      s3?.close();
+    },
+  };
+  if (webhook) out.webhook = webhook;
+  if (mqtt) out.mqtt = mqtt;
+  return out;
+}
