@@ -8,27 +8,18 @@ import {
   DISPLAY_MODES,
   PLAYBACK_MODES,
   SELECTOR_KINDS,
-  type ContainerFormat,
-  type DiscontinuityMode,
-  type DisplayMode,
   type PlaybackMode,
   type PlaybackProtocol,
-  type SelectorKind,
+  type SessionClaims,
 } from '../hls/types.ts';
 import { invalidArgument } from '../shared/errors.ts';
 import { epochSecondsToMs, intInRange } from './selectors.ts';
 
-export interface PlaybackRequest {
-  protocol: PlaybackProtocol;
-  mode: PlaybackMode;
-  container: ContainerFormat;
-  selector: { kind: SelectorKind; startMs?: number; endMs?: number };
-  discontinuity: DiscontinuityMode;
-  displayTimestamp: DisplayMode;
-  displayFragmentNumber: DisplayMode;
-  maxResults: number;
-  expiresInSec: number;
-}
+/** A validated session request: the session claims minus what the token adds (stream, anchor, expiry). */
+export type PlaybackRequest = Pick<
+  SessionClaims,
+  'protocol' | 'mode' | 'container' | 'selector' | 'discontinuity' | 'displayTimestamp' | 'displayFragmentNumber' | 'maxResults'
+> & { expiresInSec: number };
 
 export const EXPIRES_MIN_SEC = 300;
 export const EXPIRES_MAX_SEC = 43_200;

@@ -6,13 +6,12 @@
 import { parseArgs, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_ENDPOINT, withCreateHint } from './push.ts';
 import {
-  dataEndpoint,
-  ensureStream,
   KvsClientError,
   putMedia,
   StreamNotFoundError,
   type PutMediaSummary,
 } from '../client/put-media-client.ts';
+import { dataEndpoint, ensureStream } from '../client/control-plane.ts';
 import { describeFailure, liveInputOptions, remuxToMkvArgs, spawnFfmpeg, type FfmpegExit } from '../media-tools/ffmpeg.ts';
 
 export const INGEST_USAGE = `ingest <source-url> --stream NAME [--endpoint URL] [--create] [--max-runtime SECONDS] [--verbose]

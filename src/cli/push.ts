@@ -6,13 +6,12 @@
 import fs from 'node:fs';
 import { parseArgs, stringFlag, UsageError } from './args.ts';
 import {
-  dataEndpoint,
-  ensureStream,
   putMedia,
   StreamNotFoundError,
   type Ack,
   type PutMediaSummary,
 } from '../client/put-media-client.ts';
+import { dataEndpoint, ensureStream } from '../client/control-plane.ts';
 import { describeFailure, remuxToMkvArgs, spawnFfmpeg } from '../media-tools/ffmpeg.ts';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8080';

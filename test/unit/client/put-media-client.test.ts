@@ -4,13 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  dataEndpoint,
-  ensureStream,
   KvsClientError,
   putMedia,
   PutMediaConnectionError,
   StreamNotFoundError,
 } from '../../../src/client/put-media-client.ts';
+import { dataEndpoint, ensureStream } from '../../../src/client/control-plane.ts';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: () => Promise<Buffer>) => void;
 let server: http.Server | undefined;
