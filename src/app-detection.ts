@@ -7,8 +7,16 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
+import { JsonFileCheckpointStore } from './detect/checkpoints.ts';
+import { createDetector } from './detect/create-detector.ts';
 import type { DetectConfig } from './detect/detect-config.ts';
+import { DetectionEventSink } from './detect/event-sink.ts';
+import { LiveFeedSource } from './detect/live-feed-source.ts';
 import type { DetectorLike } from './detect/types.ts';
+import { startDetectionWorker, type DetectionWorker } from './detect/worker.ts';
+import type { EventStore } from './events/event-store.ts';
+import type { StreamRepository } from './store/types.ts';
+import type { LiveFeed } from './store/live-feed.ts';
 import type { EventFeed } from './notify/event-feed.ts';
 import { Fanout } from './notify/fanout.ts';
 import { LocalSnapshotStore } from './notify/local-snapshot-store.ts';
@@ -140,4 +148,69 @@ export function buildDetectionOutputs(o: {
   if (webhook) out.webhook = webhook;
   if (mqtt) out.mqtt = mqtt;
   return out;
+}
+
+export interface InProcessDetection {
+  worker: DetectionWorker;
+  stop(): Promise<void>;
+}
+
+/** `kestrel serve --detect`: the worker reads the live feed of every stream in this process. */
+export async function startInProcessDetection(o: {
+  settings: DetectionSettings;
+  accountId: string;
+  dataDir: string;
+  db: Database.Database;
+  streams: StreamRepository;
+  feed: LiveFeed;
+  eventStore: EventStore;
+  eventFeed: EventFeed;
+  localSnapshots: LocalSnapshotStore;
+  log: Logger;
+}): Promise<InProcessDetection> {
+  const { settings, log } = o;
+  const outputs = buildDetectionOutputs({ db: o.db, stateDir: o.dataDir, destinations: settings, feed: o.eventFeed, localSnapshots: o.localSnapshots, log });
+  let worker: DetectionWorker;
+  try {
+    const detector = settings.detector ?? (await createDetector({ type: 'centernet' }));
+    const ids = new Map<string, number>();
+    const sink = new DetectionEventSink({
+      accountId: o.accountId,
+      store: o.eventStore,
+      notifier: outputs.notifier,
+      snapshots: outputs.snapshots,
+      resolveStream: async (name) => {
+        const rec = await o.streams.getByName(name);
+        if (!rec) throw new Error(`unknown stream ${name}`);
+        return { name: rec.name, arn: rec.arn };
+      },
+      onLog: (line) => log.warn(line),
+    });
+    worker = await startDetectionWorker({
+      source: new LiveFeedSource({ feed: o.feed, streamId: (name) => ids.get(name) }),
+      detector,
+      sink,
+      checkpoints: new JsonFileCheckpointStore(path.join(o.dataDir, 'detect-checkpoints.json')),
+      streams: async () => {
+        const all = await o.streams.list({ limit: 100_000 });
+        ids.clear();
+        for (const r of all) if (r.status !== 'DELETING') ids.set(r.name, r.id);
+        return [...ids.keys()];
+      },
+      discoveryIntervalMs: settings.discoveryIntervalMs ?? 2000,
+      ...(settings.detect ? { config: () => settings.detect } : {}),
+      onLog: (line) => log.info(line),
+    });
+  } catch (err) {
+    await outputs.close();
+    throw err;
+  }
+  log.info({ webhook: settings.webhookUrl ?? null, mqtt: settings.mqttUrl ?? null, snapshots: settings.snapshots ?? 'local' }, 'detection running on every stream');
+  return {
+    worker,
+    stop: async () => {
+      await worker.stop();
+      await outputs.close();
+    },
+  };
 }

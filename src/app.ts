@@ -37,12 +37,8 @@ import { SqliteEventStore } from './events/sqlite-event-store.ts';
 import { EventFeed } from './notify/event-feed.ts';
 import { LocalSnapshotStore } from './notify/local-snapshot-store.ts';
 import { eventsRouter } from './api/events-routes.ts';
-import { buildDetectionOutputs } from './app-detection.ts';
-import { JsonFileCheckpointStore } from './detect/checkpoints.ts';
-import { createDetector } from './detect/create-detector.ts';
-import { DetectionEventSink } from './detect/event-sink.ts';
-import { LiveFeedSource } from './detect/live-feed-source.ts';
-import { startDetectionWorker, type DetectionWorker } from './detect/worker.ts';
+import { startInProcessDetection } from './app-detection.ts';
+import type { DetectionWorker } from './detect/worker.ts';
 
 export class KestrelServer {
   private constructor(
@@ -135,54 +131,6 @@ export class KestrelServer {
     baseUrl = (config.publicUrl ?? url).replace(/\/+$/, '');
     retention.start();
 
-    let detection: DetectionWorker | undefined;
-    let stopDetection = async (): Promise<void> => {};
-    if (config.detection?.enabled) {
-      const settings = config.detection;
-      const dlog = log.child({ component: 'detect' });
-      const outputs = buildDetectionOutputs({ db, stateDir: config.dataDir, destinations: settings, feed: eventFeed, localSnapshots, log: dlog });
-      try {
-        const detector = settings.detector ?? (await createDetector({ type: 'centernet' }));
-        const ids = new Map<string, number>();
-        const sink = new DetectionEventSink({
-          accountId: config.accountId,
-          store: eventStore,
-          notifier: outputs.notifier,
-          snapshots: outputs.snapshots,
-          resolveStream: async (name) => {
-            const rec = await streams.getByName(name);
-            if (!rec) throw new Error(`unknown stream ${name}`);
-            return { name: rec.name, arn: rec.arn };
-          },
-          onLog: (line) => dlog.warn(line),
-        });
-        detection = await startDetectionWorker({
-          source: new LiveFeedSource({ feed, streamId: (name) => ids.get(name) }),
-          detector,
-          sink,
-          checkpoints: new JsonFileCheckpointStore(path.join(config.dataDir, 'detect-checkpoints.json')),
-          streams: async () => {
-            const all = await streams.list({ limit: 100_000 });
-            ids.clear();
-            for (const r of all) if (r.status !== 'DELETING') ids.set(r.name, r.id);
-            return [...ids.keys()];
-          },
-          discoveryIntervalMs: settings.discoveryIntervalMs ?? 2000,
-          ...(settings.detect ? { config: () => settings.detect } : {}),
-          onLog: (line) => dlog.info(line),
-        });
-      } catch (err) {
-        await outputs.close();
-        throw err;
-      }
-      const worker = detection;
-      stopDetection = async () => {
-        await worker.stop();
-        await outputs.close();
-      };
-      dlog.info({ webhook: settings.webhookUrl ?? null, mqtt: settings.mqttUrl ?? null, snapshots: settings.snapshots ?? 'local' }, 'detection running on every stream');
-    }
-
     const closers: Array<() => Promise<void> | void> = [
       () => retention.stop(),
       () => ingest.close(),
@@ -194,6 +142,28 @@ export class KestrelServer {
         db.close();
       },
     ];
+    const inProcess = config.detection?.enabled
+      ? await startInProcessDetection({
+          settings: config.detection,
+          accountId: config.accountId,
+          dataDir: config.dataDir,
+          db,
+          streams,
+          feed,
+          eventStore,
+          eventFeed,
+          localSnapshots,
+          log: log.child({ component: 'detect' }),
+        }).catch(async (err: unknown) => {
+          // A failed detection start must not leave the port open or storage locked.
+          await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+          for (const close of closers) await close();
+          throw err;
+        })
+      : undefined;
+    const detection = inProcess?.worker;
+    const stopDetection = inProcess ? () => inProcess.stop() : async (): Promise<void> => {};
+
     return new KestrelServer(url, httpServer, closers, detection, stopDetection);
   }
 
