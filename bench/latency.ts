@@ -44,11 +44,11 @@ interface Variant {
 
 /** src/web/player.js, `new Hls({...})` for a live stream. */
 const viewerConfig = (lowLatency: boolean) => ({
-  lowLatencyMode: lowLatency,
+  lowLatencyMode: true,
   enableWorker: true,
   backBufferLength: 30,
   maxLiveSyncPlaybackRate: 1.25,
-  liveSyncDurationCount: lowLatency ? 2 : 3,
+  ...(lowLatency ? {} : { liveSyncDurationCount: 2 }),
   manifestLoadingMaxRetry: 3,
   levelLoadingMaxRetry: 4,
   fragLoadingMaxRetry: 4,

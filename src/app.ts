@@ -92,6 +92,7 @@ export class KestrelServer {
       feed,
       clock,
       secret: loadOrCreateSessionSecret(config.dataDir),
+      partTargetMs: config.llPartTargetMs,
       currentStream: (id) => streamService.getById(id),
     });
     const retention = new RetentionCleaner({

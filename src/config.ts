@@ -18,6 +18,8 @@ export interface KestrelConfig {
   /** GetClip truncation (KVS: 200 fragments, 100 MB); raise for longer clips (docs/COMPATIBILITY.md). */
   clipMaxFragments: number;
   clipMaxBytes: number;
+  /** LL-HLS PART-TARGET in ms; players hold back three parts (PART-HOLD-BACK). */
+  llPartTargetMs: number;
   /** In-process person detection on every stream (`serve --detect`); off when absent. */
   detection?: DetectionSettings;
 }
@@ -44,6 +46,7 @@ export function defaultConfig(overrides: Partial<KestrelConfig> = {}): KestrelCo
     getMediaIdleTimeoutMs: 30_000,
     clipMaxFragments: 200,
     clipMaxBytes: 100 * 1024 * 1024,
+    llPartTargetMs: 333,
     ...overrides,
     ingest: {
       maxFragmentBytes: 50 * 1024 * 1024,

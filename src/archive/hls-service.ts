@@ -89,7 +89,7 @@ export class HlsService {
   async mediaPlaylist(token: unknown, query: MediaPlaylistQuery): Promise<PlaybackResult> {
     const s = await this.deps.sessions.open(token, 'HLS');
     if (!this.lowLatency(s, query.lowLatency)) {
-      const view = await this.deps.timelines.view(s.key, s.claims);
+      const view = await this.blockingPlainView(s, query);
       return { body: this.render(s, view), final: view.ended };
     }
     return { body: await this.blockingLivePlaylist(s, query), final: false };
@@ -216,6 +216,7 @@ export class HlsService {
       programDateTime: s.claims.displayTimestamp === 'ALWAYS',
       uris: this.uris(s),
       longestFragmentMs: view.maxDurationMs,
+      canBlockReload: s.claims.mode !== 'ON_DEMAND',
       ...(lowLatency ? { lowLatency } : {}),
     });
   }
@@ -249,6 +250,27 @@ export class HlsService {
       snap = await this.liveSnapshot(s);
     }
     return this.renderLive(s, snap);
+  }
+
+  /**
+   * Plain (no parts) live playlists also answer `_HLS_msn`: the response waits until segment
+   * `msn` is listed, so a player hears of a segment when it is stored instead of at its next
+   * periodic reload (up to a target duration later). `_HLS_part` is ignored: there are no parts.
+   */
+  private async blockingPlainView(s: OpenSession, query: MediaPlaylistQuery): Promise<TimelineView> {
+    let view = await this.deps.timelines.view(s.key, s.claims);
+    if (query.msn === undefined || view.ended || s.claims.mode === 'ON_DEMAND') return view;
+    const msn = intParam(query.msn, '_HLS_msn');
+    const lastMsn = (): number => view.entries.at(-1)?.msn ?? -1;
+    if (msn > lastMsn() + 2) throw invalidArgument(`_HLS_msn=${msn} is too far beyond the end of the playlist.`);
+    const deadline = this.deps.clock.now() + this.holdMs(view);
+    while (lastMsn() < msn && !view.ended) {
+      const left = deadline - this.deps.clock.now();
+      if (left <= 0) throw new KvsError('ServiceUnavailable', `Segment ${msn} did not become available in time.`);
+      await this.deps.parts.changed(s.claims.streamId, left, true);
+      view = await this.deps.timelines.view(s.key, s.claims);
+    }
+    return view;
   }
 
   private renderLive(s: OpenSession, snap: LiveSnapshot): string {

@@ -14,7 +14,8 @@ import { LruCache } from './lru-cache.ts';
 import { describeHeader, type HeaderTracks } from './track-catalog.ts';
 import { mp4Segment, withSamples, type SegmentBuilder } from './segment-builder.ts';
 
-export const DEFAULT_PART_TARGET_MS = 500;
+/** A third of a second: 1 s fragments become 3 parts (plus a short tail), PART-HOLD-BACK about 1 s. */
+export const DEFAULT_PART_TARGET_MS = 333;
 /** A progress report older than this belongs to a producer that went away mid-fragment. */
 const STALE_PROGRESS_MS = 30_000;
 /** Per-stream watchers nobody asked about for this long are dropped. */
@@ -93,9 +94,12 @@ export class LiveParts {
     return mp4Segment(withSamples(parted.fragment, samplesOfPart(parted.fragment.samples, part, parted.leadTrack)), sequenceNumber);
   }
 
-  /** Resolves at the next progress report or stored fragment of the stream, or after `timeoutMs`. */
-  changed(streamId: number, timeoutMs: number): Promise<void> {
-    this.watch(streamId);
+  /**
+   * Resolves at the next progress report or stored fragment of the stream (only the latter with
+   * `storedOnly`: plain playlists change only then), or after `timeoutMs`.
+   */
+  changed(streamId: number, timeoutMs: number, storedOnly = false): Promise<void> {
+    if (!storedOnly) this.watch(streamId);
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -105,7 +109,7 @@ export class LiveParts {
       };
       const timer = setTimeout(done, Math.max(0, timeoutMs));
       timer.unref();
-      const offProgress = this.feed.subscribeProgress(streamId, done);
+      const offProgress = storedOnly ? () => {} : this.feed.subscribeProgress(streamId, done);
       const offStored = this.feed.subscribe(streamId, done);
     });
   }

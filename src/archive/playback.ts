@@ -20,7 +20,7 @@ export interface PlaybackDeps {
   /** HMAC key for session tokens. */
   secret: Buffer;
   currentStream: (id: number) => Promise<StreamRecord | undefined>;
-  /** LL-HLS part target (default 500 ms). */
+  /** LL-HLS part target (default DEFAULT_PART_TARGET_MS). */
   partTargetMs?: number;
 }
 

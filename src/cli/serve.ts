@@ -6,15 +6,16 @@ import { UsageError, parseArgs, stringFlag } from './args.ts';
 import { destinationFlags, DESTINATION_USAGE } from './destinations.ts';
 
 export const SERVE_USAGE = `kestrel serve [--host 127.0.0.1] [--port 8080] [--data ./data] [--public-url URL]
-             [--clip-max-fragments 200] [--clip-max-bytes 104857600]
+             [--clip-max-fragments 200] [--clip-max-bytes 104857600] [--ll-part-target-ms 333]
              [--detect [--webhook-url URL] [--mqtt-url URL] [--snapshots s3://bucket/prefix --s3-endpoint URL]]
   Runs the server with embedded storage (SQLite index, media on local disk under --data).
   --detect runs person detection in-process on every stream (env KESTREL_DETECT=1) and sends every
   event to the event store (GET /api/v1/events, SSE /api/v1/events/stream) and the destinations:
 ${DESTINATION_USAGE}
   GetClip stops at --clip-max-fragments fragments or --clip-max-bytes bytes (KVS: 200 / 100 MB).
+  --ll-part-target-ms sets the LL-HLS part length (100-2000 ms); players hold back three parts.
   Env: KESTREL_HOST, KESTREL_PORT, KESTREL_DATA_DIR, KESTREL_PUBLIC_URL, KESTREL_LOG_LEVEL,
-  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES.`;
+  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES, KESTREL_LL_PART_TARGET_MS.`;
 
 export async function serve(argv: readonly string[]): Promise<void> {
   const args = parseArgs(argv, ['detect']);
@@ -28,6 +29,7 @@ export async function serve(argv: readonly string[]): Promise<void> {
     ...(publicUrl ? { publicUrl } : {}),
     clipMaxFragments: positiveInt(args, 'clip-max-fragments', 'KESTREL_CLIP_MAX_FRAGMENTS', 200),
     clipMaxBytes: positiveInt(args, 'clip-max-bytes', 'KESTREL_CLIP_MAX_BYTES', 100 * 1024 * 1024),
+    llPartTargetMs: partTarget(positiveInt(args, 'll-part-target-ms', 'KESTREL_LL_PART_TARGET_MS', 333)),
   });
   const detectEnv = process.env.KESTREL_DETECT;
   if (args.flags.has('detect') || (detectEnv !== undefined && detectEnv !== '' && detectEnv !== '0' && detectEnv !== 'false')) {
@@ -57,4 +59,9 @@ function positiveInt(args: ReturnType<typeof parseArgs>, flag: string, env: stri
   const n = Number(stringFlag(args, flag, env, String(fallback)));
   if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer`);
   return n;
+}
+
+function partTarget(ms: number): number {
+  if (ms < 100 || ms > 2000) throw new UsageError('--ll-part-target-ms must be 100-2000');
+  return ms;
 }

@@ -45,6 +45,11 @@ export interface MediaPlaylistSpec {
   programDateTime: boolean;
   uris: PlaylistUris;
   lowLatency?: LowLatencySpec;
+  /**
+   * A live playlist without parts whose server answers `_HLS_msn` blocking reloads (Kestrel
+   * addition): players that know the tag fetch the next segment the moment it exists.
+   */
+  canBlockReload?: boolean;
   /** Longest fragment the session has listed (live windows: the target duration must not shrink as it slides). */
   longestFragmentMs?: number;
 }
@@ -70,6 +75,8 @@ export function buildMediaPlaylist(spec: MediaPlaylistSpec): string {
   if (ll) {
     lines.push(`#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${decimal(3 * ll.partTargetMs)}`);
     lines.push(`#EXT-X-PART-INF:PART-TARGET=${decimal(ll.partTargetMs)}`);
+  } else if (spec.canBlockReload && !spec.ended) {
+    lines.push('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES');
   }
   lines.push(`#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? 0}`);
   if (spec.discontinuitySequence > 0) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${spec.discontinuitySequence}`);

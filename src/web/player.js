@@ -4,6 +4,9 @@
 
 let hlsLoading;
 
+/** How many fragments behind the live edge plain (not LL) HLS plays. */
+export const PLAIN_HLS_SYNC_FRAGMENTS = 2;
+
 /** Loads ui/vendor/hls.min.js once; resolves to the Hls class. */
 export function loadHls() {
   if (window.Hls) return Promise.resolve(window.Hls);
@@ -83,12 +86,17 @@ export class Player {
     }
 
     const hls = new Hls({
-      lowLatencyMode: lowLatency,
+      // Blocking playlist reloads (_HLS_msn) for every live session: Kestrel answers them on plain
+      // playlists too, so a new segment is fetched as soon as it is stored.
+      lowLatencyMode: live || lowLatency,
       enableWorker: true,
       backBufferLength: live ? 30 : 90,
       // Keep live latency from drifting: play slightly fast when behind the target (peers.md §1.6).
       maxLiveSyncPlaybackRate: live ? 1.25 : 1,
-      liveSyncDurationCount: lowLatency ? 2 : 3,
+      // LL-HLS: hold back what the playlist advertises (PART-HOLD-BACK, three parts); any
+      // liveSync* setting here would override it. Plain HLS: two fragments instead of hls.js's
+      // three: with blocking reloads the next segment arrives well before those two play out.
+      ...(lowLatency ? {} : { liveSyncDurationCount: PLAIN_HLS_SYNC_FRAGMENTS }),
       manifestLoadingMaxRetry: 3,
       levelLoadingMaxRetry: 4,
       fragLoadingMaxRetry: 4,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countFrames } from '../../src/media-tools/ffmpeg.ts';
 import { makeH264Mkv } from '../support/media.ts';
 import { pacedPieces } from '../support/paced-mkv.ts';
-import { mediaPlaylistUrl, parseLl, text } from '../support/playlists.ts';
+import { mediaPlaylistUrl, parseLl, parsePlaylist, text } from '../support/playlists.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -25,7 +25,8 @@ async function hlsUrl(client: KinesisVideoArchivedMediaClient): Promise<string> 
 }
 
 beforeAll(async () => {
-  srv = await startTestServer();
+  // A part target other than the default: the playlist must advertise what the server was given.
+  srv = await startTestServer({ llPartTargetMs: 400 });
   kv = new KinesisVideoClient(sdkConfig(srv.url));
   kvam = new KinesisVideoArchivedMediaClient(sdkConfig(srv.url));
 });
@@ -60,11 +61,11 @@ describe('LL-HLS (Kestrel addition)', () => {
         await sleep(100);
         ll = parseLl(await text(mediaUrl));
       }
-      expect(ll.text).toContain('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.5');
-      expect(ll.text).toContain('#EXT-X-PART-INF:PART-TARGET=0.5');
+      expect(ll.text).toContain('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.2');
+      expect(ll.text).toContain('#EXT-X-PART-INF:PART-TARGET=0.4');
       expect(ll.parts.length).toBeGreaterThanOrEqual(2);
       expect(ll.text).toMatch(/#EXT-X-PRELOAD-HINT:TYPE=PART,URI="getMP4MediaPart\.mp4\?FragmentNumber=\d+&SessionToken=[^&]+&TrackNumber=1&Part=\d+"/);
-      expect(ll.parts.every((p) => p.durationSec <= 0.5)).toBe(true);
+      expect(ll.parts.every((p) => p.durationSec <= 0.4)).toBe(true);
 
       // A part of the arriving fragment, fetched now and again once the fragment is stored.
       const early = ll.parts.find((p) => p.msn === ll.last.msn && p.part === 0)!;
@@ -108,5 +109,36 @@ describe('LL-HLS (Kestrel addition)', () => {
     const llMaster = await text(`${plain}&LowLatency=1`);
     expect(llMaster).toContain('&LowLatency=1');
     expect(await text(mediaPlaylistUrl(llMaster, plain))).toContain('#EXT-X-PART-INF');
+  });
+
+  it('plain live playlists advertise and answer blocking reloads (_HLS_msn) without parts', async () => {
+    await kv.send(new CreateStreamCommand({ StreamName: 'plain', DataRetentionInHours: 24 }));
+    const source = await makeH264Mkv({ seconds: 6, fps: 25, gop: 25, audio: false, bframes: 0 });
+    const pushing = rawPutMedia(srv.url, 'plain', pacedPieces(source));
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 50 && !url; i++) {
+        url = await kvam.send(new GetHLSStreamingSessionURLCommand({ StreamName: 'plain', PlaybackMode: 'LIVE' })).then((o) => o.HLSStreamingSessionURL, () => undefined);
+        if (!url) await sleep(100);
+      }
+      const mediaUrl = mediaPlaylistUrl(await text(url!), url!);
+      let first = parsePlaylist(await text(mediaUrl));
+      for (let i = 0; i < 40 && first.segments.length === 0; i++) {
+        await sleep(100);
+        first = parsePlaylist(await text(mediaUrl));
+      }
+      expect(first.text).toContain('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES');
+      expect(first.text).not.toContain('#EXT-X-PART');
+      const lastMsn = first.segments.at(-1)!.msn;
+      // The answer waits for the next segment instead of repeating the current playlist.
+      const next = parsePlaylist(await text(`${mediaUrl}&_HLS_msn=${lastMsn + 1}`));
+      expect(next.segments.at(-1)!.msn).toBeGreaterThanOrEqual(lastMsn + 1);
+      const far = await fetch(`${mediaUrl}&_HLS_msn=${lastMsn + 9}`);
+      expect(far.status).toBe(400);
+      const bad = await fetch(`${mediaUrl}&_HLS_msn=x`);
+      expect(bad.status).toBe(400);
+    } finally {
+      await pushing;
+    }
   });
 });

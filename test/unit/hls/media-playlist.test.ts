@@ -94,6 +94,13 @@ describe('media playlist', () => {
     expect(text).toContain('getTSFragment.ts?FragmentNumber=90&SessionToken=tok');
   });
 
+  it('plain live playlists advertise blocking reload; ended and VOD ones do not', () => {
+    const spec = { fmp4: true, vod: false, ended: false, fragments: [frag(3)], discontinuitySequence: 0, programDateTime: false, uris: fmp4Uris, canBlockReload: true };
+    expect(buildMediaPlaylist(spec).split('\n')).toContain('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES');
+    expect(buildMediaPlaylist({ ...spec, ended: true })).not.toContain('SERVER-CONTROL');
+    expect(buildMediaPlaylist({ ...spec, canBlockReload: false })).not.toContain('SERVER-CONTROL');
+  });
+
   it('LL-HLS: server control, part info, parts, the arriving fragment and a preload hint', () => {
     const text = buildMediaPlaylist({
       fmp4: true,
