@@ -85,7 +85,9 @@ function queryOf(req: Request): Query {
 function send(res: Response, type: string, result: PlaybackResult): void {
   // Segments and finished playlists never change under their URL; live playlists change every reload.
   res.set('cache-control', result.final ? 'public, max-age=86400, immutable' : 'no-cache');
-  res.status(200).type(type).send(typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : result.body);
+  // res.end, not res.send: send would hash every segment for an ETag nobody revalidates.
+  const body = typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : result.body;
+  res.status(200).type(type).set('content-length', String(body.length)).end(body);
 }
 
 function cors(req: Request, res: Response, next: NextFunction): void {

@@ -11,6 +11,7 @@ import { KvsError } from '../shared/errors.ts';
 import type { LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, StreamRecord } from '../store/types.ts';
 import { parsePlaybackRequest } from './playback-request.ts';
+import { LruCache } from './lru-cache.ts';
 import type { TrackCatalog } from './track-catalog.ts';
 
 /** KVS: LIVE needs a fragment ingested within this long. */
@@ -37,6 +38,9 @@ export interface OpenSession {
 }
 
 export class PlaybackSessions {
+  /** Verified tokens: a player sends the same one with every request (expiry is still checked each time). */
+  private readonly verified = new LruCache<string, SessionClaims>(4096);
+
   constructor(private readonly deps: PlaybackSessionDeps) {}
 
   /**
@@ -74,13 +78,7 @@ export class PlaybackSessions {
 
   /** Verifies a token from a playlist/segment request; `protocol` restricts playlist endpoints to their kind. */
   async open(token: unknown, protocol?: PlaybackProtocol): Promise<OpenSession> {
-    let claims: SessionClaims;
-    try {
-      claims = decodeSessionToken(token, this.deps.secret, { nowMs: this.deps.clock.now() });
-    } catch (err) {
-      if (!(err instanceof SessionTokenError)) throw err;
-      throw new KvsError(err.problem === 'malformed' ? 'InvalidArgumentException' : 'NotAuthorizedException', err.message);
-    }
+    const claims = this.verify(token);
     if (protocol && claims.protocol !== protocol) {
       throw new KvsError('InvalidArgumentException', `SessionToken belongs to a ${claims.protocol} session, not ${protocol}.`);
     }
@@ -90,6 +88,20 @@ export class PlaybackSessions {
     }
     const t = token as string;
     return { claims, key: t.slice(t.lastIndexOf('.') + 1), token: t };
+  }
+
+  private verify(token: unknown): SessionClaims {
+    const now = this.deps.clock.now();
+    const known = typeof token === 'string' ? this.verified.get(token) : undefined;
+    if (known && known.expiresAtMs > now) return known;
+    try {
+      const claims = decodeSessionToken(token, this.deps.secret, { nowMs: now });
+      this.verified.set(token as string, claims);
+      return claims;
+    } catch (err) {
+      if (!(err instanceof SessionTokenError)) throw err;
+      throw new KvsError(err.problem === 'malformed' ? 'InvalidArgumentException' : 'NotAuthorizedException', err.message);
+    }
   }
 
   /** LIVE: the session starts with the newest N fragments; there must be one from the last 30 s. */

@@ -5,7 +5,7 @@
  */
 import { demuxFragment } from '../media/demux-mkv.ts';
 import type { DemuxedFragment, MediaSample } from '../media/types.ts';
-import { buildMediaSegment } from '../mp4/index.ts';
+import { buildMediaSegment, withSequenceNumber } from '../mp4/index.ts';
 import { buildTsSegment, type TsContinuityState } from '../ts/index.ts';
 import type { LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore } from '../store/types.ts';
@@ -23,6 +23,11 @@ export interface SegmentBuilderDeps {
 export class SegmentBuilder {
   /** Parts of one fragment are cut from the same demux several times; keep the newest few. */
   private readonly demuxed = new LruCache<string, DemuxedFragment>(16);
+  /**
+   * Built fMP4 segments, shared by every session (players of one live stream all fetch its newest
+   * fragments); each response is a copy with the session's mfhd sequence number.
+   */
+  private readonly built = new LruCache<string, Buffer>(48);
 
   constructor(private readonly deps: SegmentBuilderDeps) {}
 
@@ -39,11 +44,15 @@ export class SegmentBuilder {
 
   /** `trackNumber`: one track only (DASH); default every track (the muxed HLS rendition). */
   async mp4Segment(record: FragmentRecord, sequenceNumber: number, trackNumber?: number): Promise<Buffer> {
-    const fragment = await this.demux(record);
-    if (trackNumber !== undefined && !fragment.tracks.some((t) => t.number === trackNumber)) {
-      throw new KvsError('ResourceNotFoundException', `Track ${trackNumber} is not in fragment ${record.fragmentNumber}.`);
-    }
-    return mp4Segment(fragment, sequenceNumber, trackNumber === undefined ? undefined : [trackNumber]);
+    const key = `${record.streamId}/${record.fragmentNumber}/${trackNumber ?? '*'}`;
+    const segment = await this.built.getOrLoad(key, async () => {
+      const fragment = await this.demux(record);
+      if (trackNumber !== undefined && !fragment.tracks.some((t) => t.number === trackNumber)) {
+        throw new KvsError('ResourceNotFoundException', `Track ${trackNumber} is not in fragment ${record.fragmentNumber}.`);
+      }
+      return mp4Segment(fragment, 0, trackNumber === undefined ? undefined : [trackNumber]);
+    });
+    return withSequenceNumber(segment, sequenceNumber);
   }
 
   /** `continuity` carries MPEG-TS continuity counters over from the previous segment of the session. */

@@ -57,6 +57,23 @@ export function buildMediaSegment(fragment: DemuxedFragment, opts: MediaSegmentO
   return Buffer.concat([box('moof', mfhd, ...trafs), box('mdat', ...runs.flatMap((r) => r.data))]);
 }
 
+/**
+ * A copy of a media segment from buildMediaSegment with another mfhd sequence number: segments of
+ * one fragment differ between sessions only there, so servers build once and patch the copy.
+ */
+export function withSequenceNumber(segment: Buffer, sequenceNumber: number): Buffer {
+  if (segment.toString('latin1', 4, 8) !== 'moof' || segment.toString('latin1', 12, 16) !== 'mfhd') {
+    throw new RangeError('not a media segment starting with moof/mfhd');
+  }
+  const copy = Buffer.allocUnsafe(segment.length);
+  segment.copy(copy);
+  copy.writeUInt32BE(sequenceNumber >>> 0, MFHD_SEQUENCE_OFFSET);
+  return copy;
+}
+
+/** moof header (8) + mfhd header (8) + version/flags (4). */
+const MFHD_SEQUENCE_OFFSET = 20;
+
 function selectTracks(fragment: DemuxedFragment, numbers: readonly number[] | undefined): MediaTrack[] {
   if (numbers === undefined) return fragment.tracks;
   return numbers.map((n) => {

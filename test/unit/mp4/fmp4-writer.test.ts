@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CodecError } from '../../../src/codec/index.ts';
 import { toMediaTrack } from '../../../src/media/demux-mkv.ts';
 import type { DemuxedFragment, MediaSample, MediaTrack } from '../../../src/media/types.ts';
-import { buildInitSegment, buildMediaSegment, msToTimescale } from '../../../src/mp4/index.ts';
+import { buildInitSegment, buildMediaSegment, msToTimescale, withSequenceNumber } from '../../../src/mp4/index.ts';
 import { parseInitSegment } from '../../../src/mp4/init-segment.ts';
 import { parseMoof, type Mp4Sample } from '../../../src/mp4/moof-parser.ts';
 import { H264_PPS, H265_PPS, H265_VPS, avcC, h264Sps, h265Sps, hvcC } from '../codec/bitstream-builders.ts';
@@ -137,6 +137,15 @@ describe('buildMediaSegment', () => {
     // Every sample's bytes are where the trun says.
     const inputs = f.samples.filter((s) => s.track === 1).concat(f.samples.filter((s) => s.track === 2));
     expect(parsed.map((s) => s.data)).toEqual(inputs.map((s) => s.data));
+  });
+
+  it('withSequenceNumber gives the segment built with that sequence number, leaving the original untouched', () => {
+    const epoch = 1_700_000_000_000;
+    const built0 = buildMediaSegment(fragment(epoch), { sequenceNumber: 0 });
+    const copy = withSequenceNumber(built0, 4242);
+    expect(copy.equals(buildMediaSegment(fragment(epoch), { sequenceNumber: 4242 }))).toBe(true);
+    expect(built0.equals(buildMediaSegment(fragment(epoch), { sequenceNumber: 0 }))).toBe(true);
+    expect(() => withSequenceNumber(Buffer.alloc(32), 1)).toThrow(/moof/);
   });
 
   it('carries epoch-ms decode times in 64-bit tfdt without precision loss', () => {
