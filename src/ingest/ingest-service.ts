@@ -25,6 +25,19 @@ export interface IngestDeps {
   log: Logger;
   /** Current stream record (retention may change mid-session). */
   currentStream: (id: number) => Promise<StreamRecord | undefined>;
+  /**
+   * Called synchronously once a fragment is committed to the index (retention > 0), before its
+   * PERSISTED ACK. Must only enqueue (e.g. KVS image generation / notifications); a throw is logged.
+   */
+  onPersisted?: (p: PersistedFragment) => void;
+}
+
+/** A fragment that has just become durable, with what the index row does not keep. */
+export interface PersistedFragment {
+  stream: StreamRecord;
+  fragment: FragmentRecord;
+  /** `AWS_KINESISVIDEO_IMAGE_PREFIX` tag value, if the producer sent one. */
+  imagePrefix?: string;
 }
 
 export class IngestService {
@@ -83,6 +96,12 @@ export class IngestService {
 
   private persisterFor(stream: StreamRecord): FragmentPersister {
     const headerIds = new Map<Buffer, number>();
+    // Fragments of a session are persisted concurrently (their fsyncs group-commit), but become
+    // visible in fragment order: index readers resume after a fragment number and feed subscribers
+    // skip anything older than what they saw, so an early-finishing later fragment would hide the
+    // ones before it. Each persist takes its turn at the call (fragment order) and waits for the
+    // previous one's index row and publication before its own.
+    let lastTurn: Promise<void> = Promise.resolve();
     return {
       wantsProgress: () => this.deps.feed.progressWanted(stream.id),
       progress: (p) =>
@@ -101,30 +120,57 @@ export class IngestService {
         return makeFragmentNumber(seq, serverTimestampMs);
       },
       persist: async (f, fragmentNumber, serverTimestampMs) => {
-        const current = await this.streamRecord(stream);
-        const record: FragmentRecord = {
-          streamId: stream.id,
-          fragmentNumber,
-          producerTimestampMs: Math.round(f.producerTimestampMs),
-          serverTimestampMs,
-          durationMs: f.durationMs,
-          sizeBytes: f.byteLength,
-          headerId: 0,
-          location: { segment: '', offset: 0, length: f.byteLength },
-          tags: f.tags,
-          flags: f.flags,
-        };
-        if (current.dataRetentionInHours === 0) {
-          this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), NO_ARCHIVE_BUFFER);
-          return false;
+        const previous = lastTurn;
+        let done!: () => void;
+        lastTurn = new Promise<void>((resolve) => (done = resolve));
+        try {
+          return await this.persistInTurn(stream, headerIds, previous, f, fragmentNumber, serverTimestampMs);
+        } finally {
+          done();
         }
-        record.location = await this.deps.media.append(stream.id, f.chunks);
-        record.headerId = await this.headerId(stream.id, f, headerIds);
-        await this.deps.index.insert(record);
-        this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), TAIL_CACHE);
-        return true;
       },
     };
+  }
+
+  private async persistInTurn(
+    stream: StreamRecord,
+    headerIds: Map<Buffer, number>,
+    previous: Promise<void>,
+    f: CompletedFragment,
+    fragmentNumber: string,
+    serverTimestampMs: number,
+  ): Promise<boolean> {
+    const current = await this.streamRecord(stream);
+    const record: FragmentRecord = {
+      streamId: stream.id,
+      fragmentNumber,
+      producerTimestampMs: Math.round(f.producerTimestampMs),
+      serverTimestampMs,
+      durationMs: f.durationMs,
+      sizeBytes: f.byteLength,
+      headerId: 0,
+      location: { segment: '', offset: 0, length: f.byteLength },
+      tags: f.tags,
+      flags: f.flags,
+    };
+    if (current.dataRetentionInHours === 0) {
+      await previous;
+      this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), NO_ARCHIVE_BUFFER);
+      return false;
+    }
+    record.location = await this.deps.media.append(stream.id, f.chunks);
+    record.headerId = await this.headerId(stream.id, f, headerIds);
+    await previous;
+    await this.deps.index.insert(record);
+    this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), TAIL_CACHE);
+    if (this.deps.onPersisted) {
+      try {
+        this.deps.onPersisted({ stream: current, fragment: record, ...(f.imagePrefix !== undefined ? { imagePrefix: f.imagePrefix } : {}) });
+      } catch (err) {
+        this.deps.log.warn({ err, fragmentNumber }, 'onPersisted hook failed');
+      }
+    }
+    return true;
   }
 
   private readonly streamCache = new Map<number, { record: StreamRecord; at: number }>();
