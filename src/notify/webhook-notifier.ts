@@ -53,7 +53,12 @@ export class WebhookNotifier implements Notifier {
   }
 
   async publish(event: DetectionEvent): Promise<void> {
-    this.o.outbox.enqueue({ target: this.name, stream: event.stream.name, eventId: event.id, body: JSON.stringify(this.o.body ? this.o.body(event) : event), now: this.now() });
+    this.publishRaw(event.stream.name, event.id, JSON.stringify(this.o.body ? this.o.body(event) : event));
+  }
+
+  /** Queues a ready JSON body that is not a DetectionEvent (e.g. a KVS fragment notification). */
+  publishRaw(stream: string, eventId: string, body: string): void {
+    this.o.outbox.enqueue({ target: this.name, stream, eventId, body, now: this.now() });
     this.pump();
   }
 

@@ -1,0 +1,125 @@
+/**
+ * KVS fragment notifications: SNS topic ARN → Publish with the real SNS client (endpoint
+ * overridable); http(s) URL (Kestrel extension) → SNS HTTP-subscription-shaped POST through the
+ * persisted webhook outbox (retries, dead letters); plus a copy on MQTT when a broker is configured.
+ */
+import { randomUUID } from 'node:crypto';
+import { PublishCommand, SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
+import type { NotificationConfiguration } from '../control/media-configs.ts';
+import type { BackoffOptions } from '../notify/backoff.ts';
+import { MqttNotifier } from '../notify/mqtt-notifier.ts';
+import type { Outbox } from '../notify/outbox.ts';
+import { WebhookNotifier } from '../notify/webhook-notifier.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { FragmentRecord, StreamRecord } from '../store/types.ts';
+import { fragmentNotification, notificationMqttTopic, notificationTarget, snsHttpNotification, syntheticTopicArn } from './notification-plan.ts';
+
+export interface SnsSettings {
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+export interface HttpRetrySettings extends BackoffOptions {
+  /** Attempts before a delivery is dead-lettered (default 10). */
+  maxAttempts?: number;
+}
+
+export interface NotificationDelivererDeps {
+  region: string;
+  accountId: string;
+  sns: SnsSettings;
+  /** Durable queue for http(s) destinations (SqliteOutbox on the server's database). */
+  outbox: Outbox;
+  /** HMAC key for X-Kestrel-Signature on http(s) deliveries (read on first use). */
+  webhookSecret: () => string;
+  httpRetry?: HttpRetrySettings;
+  mqttUrl?: string;
+  log: Logger;
+}
+
+export type NotificationResult = 'sns' | 'http' | 'unsupported';
+
+export class NotificationDeliverer {
+  private readonly sns = new Map<string, SNSClient>();
+  private readonly webhooks = new Map<string, WebhookNotifier>();
+  private readonly mqtt: MqttNotifier | undefined;
+
+  constructor(private readonly deps: NotificationDelivererDeps) {
+    if (deps.mqttUrl) this.mqtt = new MqttNotifier({ url: deps.mqttUrl, logger: deps.log.child({ component: 'kvs-notify-mqtt' }) });
+  }
+
+  async deliver(stream: StreamRecord, fragment: FragmentRecord, config: NotificationConfiguration): Promise<NotificationResult> {
+    const target = notificationTarget(config.DestinationConfig.Uri);
+    if (target.kind === 'unsupported') {
+      this.deps.log.warn({ stream: stream.name, uri: target.uri }, 'notification destination is neither an SNS topic ARN nor an http(s) URL; skipped');
+      return 'unsupported';
+    }
+    const message = fragmentNotification(stream.arn, fragment);
+    const topicArn = target.kind === 'sns' ? target.topicArn : syntheticTopicArn(this.deps.region, this.deps.accountId);
+    const envelope = snsHttpNotification({ messageId: randomUUID(), topicArn, message, timestampMs: Date.now() });
+    // Not awaited: mqtt.js queues while the broker is away, which must not hold up the next fragment.
+    this.mqtt?.client
+      .publishAsync(notificationMqttTopic(stream.name), JSON.stringify(envelope), { qos: 1 })
+      .catch((err: unknown) => this.deps.log.warn({ err, stream: stream.name }, 'kvs notification: MQTT publish failed'));
+    if (target.kind === 'sns') {
+      await this.snsClient(target.region).send(new PublishCommand({ TopicArn: target.topicArn, Subject: message.Subject, Message: message.Message }));
+    } else {
+      this.webhook(target.url, topicArn).publishRaw(stream.name, fragment.fragmentNumber, JSON.stringify(envelope));
+    }
+    return target.kind;
+  }
+
+  /** Re-creates the http(s) senders of `urls` so deliveries left in the outbox by a previous run resume. */
+  resume(urls: Iterable<string>): void {
+    for (const url of urls) {
+      const t = notificationTarget(url);
+      if (t.kind === 'http') this.webhook(t.url, syntheticTopicArn(this.deps.region, this.deps.accountId));
+    }
+  }
+
+  /** Resolves when every http(s) outbox lane is empty (tests, shutdown). */
+  async httpIdle(): Promise<void> {
+    await Promise.all([...this.webhooks.values()].map((w) => w.idle()));
+  }
+
+  async waitMqttConnected(timeoutMs?: number): Promise<void> {
+    await this.mqtt?.waitConnected(timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.webhooks.values()].map((w) => w.close()));
+    for (const c of this.sns.values()) c.destroy();
+    await this.mqtt?.close().catch(() => undefined);
+  }
+
+  private snsClient(region: string): SNSClient {
+    let c = this.sns.get(region);
+    if (!c) {
+      const cfg: SNSClientConfig = { region };
+      if (this.deps.sns.endpoint) cfg.endpoint = this.deps.sns.endpoint;
+      if (this.deps.sns.credentials) cfg.credentials = this.deps.sns.credentials;
+      c = new SNSClient(cfg);
+      this.sns.set(region, c);
+    }
+    return c;
+  }
+
+  private webhook(url: string, topicArn: string): WebhookNotifier {
+    let w = this.webhooks.get(url);
+    if (!w) {
+      const retry = this.deps.httpRetry ?? {};
+      w = new WebhookNotifier({
+        url,
+        name: `kvs-notification:${url}`,
+        secret: this.deps.webhookSecret(),
+        outbox: this.deps.outbox,
+        headers: { 'x-amz-sns-message-type': 'Notification', 'x-amz-sns-topic-arn': topicArn },
+        ...(retry.maxAttempts !== undefined ? { maxAttempts: retry.maxAttempts } : {}),
+        backoff: retry,
+        logger: this.deps.log.child({ component: 'kvs-notify-http' }),
+      });
+      this.webhooks.set(url, w);
+    }
+    return w;
+  }
+}
