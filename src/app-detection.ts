@@ -8,8 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { JsonFileCheckpointStore } from './detect/checkpoints.ts';
-import { createDetector } from './detect/create-detector.ts';
+import { createDetector, type DetectorConfig } from './detect/create-detector.ts';
 import type { DetectConfig } from './detect/detect-config.ts';
+import { DetectConfigFile } from './detect/detect-config-file.ts';
+import { DetectConfigResolver } from './detect/detect-config-resolver.ts';
+import { DetectConfigService } from './detect/detect-config-service.ts';
+import { SqliteDetectConfigStore } from './detect/detect-config-store.ts';
 import { DetectionEventSink } from './detect/event-sink.ts';
 import { LiveFeedSource } from './detect/live-feed-source.ts';
 import type { DetectorLike } from './detect/types.ts';
@@ -47,10 +51,16 @@ export interface DetectionSettings extends DetectionDestinations {
   enabled: boolean;
   /** Per-stream detection settings applied to every stream (e.g. `{ endAfterMs: 1000 }`). */
   detect?: Partial<DetectConfig>;
-  /** How often the stream list is re-read (default 2000 ms in-process). */
+  /** Per-stream config file (JSON `{ defaults, streams }`, see docs/DETECTION.md); re-read when it changes. */
+  configFile?: string;
+  /** How often the stream list is re-read as a safety net (default 10 s in-process: new streams are picked up at their first fragment). */
   discoveryIntervalMs?: number;
-  /** A ready detector (tests); default CenterNet with models/centernet.onnx. */
+  /** How often every stream's config is re-checked (file edits); default 5000 ms with a config file, else never. */
+  configRefreshMs?: number;
+  /** A ready detector (tests); default built from `model`. */
   detector?: DetectorLike;
+  /** Detector to build; default CenterNet with models/centernet.onnx. */
+  model?: DetectorConfig;
 }
 
 /** Destinations from the standard env variables (flags override them in the CLI). */
@@ -150,6 +160,19 @@ export function buildDetectionOutputs(o: {
   return out;
 }
 
+/** Reads and checks the detection config file, if any (throws on a missing or bad file: call before opening anything). */
+export function loadDetectConfigFile(settings: DetectionSettings | undefined, log: Logger): DetectConfigFile | undefined {
+  return settings?.enabled && settings.configFile ? new DetectConfigFile(settings.configFile, (line) => log.warn(line)) : undefined;
+}
+
+/** The per-stream config layers (settings < file < API overrides in the server's db) behind the API and the worker. */
+export function createDetectConfigService(o: { db: Database.Database; settings?: DetectionSettings; file?: DetectConfigFile; log: Logger }): DetectConfigService {
+  const file = o.file ?? loadDetectConfigFile(o.settings, o.log);
+  const overrides = new SqliteDetectConfigStore(o.db);
+  const resolver = new DetectConfigResolver({ ...(o.settings?.detect ? { settings: o.settings.detect } : {}), ...(file ? { file } : {}), overrides });
+  return new DetectConfigService(resolver, overrides);
+}
+
 export interface InProcessDetection {
   worker: DetectionWorker;
   stop(): Promise<void>;
@@ -167,13 +190,21 @@ export async function startInProcessDetection(o: {
   eventFeed: EventFeed;
   localSnapshots: LocalSnapshotStore;
   log: Logger;
+  /** Per-stream config (API + file); default built from `settings`. */
+  config?: DetectConfigService;
 }): Promise<InProcessDetection> {
   const { settings, log } = o;
   const outputs = buildDetectionOutputs({ db: o.db, stateDir: o.dataDir, destinations: settings, feed: o.eventFeed, localSnapshots: o.localSnapshots, log });
   let worker: DetectionWorker;
+  let unsubscribe = (): void => {};
+  let source: LiveFeedSource | undefined;
+  const config = o.config ?? createDetectConfigService({ db: o.db, settings, log });
   try {
-    const detector = settings.detector ?? (await createDetector({ type: 'centernet' }));
+    const detector = settings.detector ?? (await createDetector(settings.model ?? { type: 'centernet' }));
     const ids = new Map<string, number>();
+    const knownIds = new Set<number>();
+    // A new stream is read from its first fragment: held from publication until its reader opens.
+    source = new LiveFeedSource({ feed: o.feed, streamId: (name) => ids.get(name), fromBuffered: true, holdNew: { isKnown: (id) => knownIds.has(id) } });
     const sink = new DetectionEventSink({
       accountId: o.accountId,
       store: o.eventStore,
@@ -187,21 +218,34 @@ export async function startInProcessDetection(o: {
       onLog: (line) => log.warn(line),
     });
     worker = await startDetectionWorker({
-      source: new LiveFeedSource({ feed: o.feed, streamId: (name) => ids.get(name) }),
+      source,
       detector,
       sink,
       checkpoints: new JsonFileCheckpointStore(path.join(o.dataDir, 'detect-checkpoints.json')),
       streams: async () => {
         const all = await o.streams.list({ limit: 100_000 });
         ids.clear();
-        for (const r of all) if (r.status !== 'DELETING') ids.set(r.name, r.id);
+        knownIds.clear();
+        for (const r of all) {
+          if (r.status === 'DELETING') continue;
+          ids.set(r.name, r.id);
+          knownIds.add(r.id);
+        }
         return [...ids.keys()];
       },
-      discoveryIntervalMs: settings.discoveryIntervalMs ?? 2000,
-      ...(settings.detect ? { config: () => settings.detect } : {}),
+      // A slow poll is only the safety net: new streams are picked up at their first fragment (below).
+      discoveryIntervalMs: settings.discoveryIntervalMs ?? 10_000,
+      config: (stream) => config.resolver.partial(stream),
+      ...(settings.configRefreshMs || settings.configFile ? { configRefreshMs: settings.configRefreshMs ?? 5000 } : {}),
       onLog: (line) => log.info(line),
     });
+    unsubscribe = o.feed.subscribeAll((f) => {
+      if (!knownIds.has(f.record.streamId)) void worker.refresh();
+    });
+    config.worker = worker;
   } catch (err) {
+    unsubscribe();
+    source?.close();
     await outputs.close();
     throw err;
   }
@@ -209,7 +253,10 @@ export async function startInProcessDetection(o: {
   return {
     worker,
     stop: async () => {
+      unsubscribe();
+      config.worker = undefined;
       await worker.stop();
+      source?.close();
       await outputs.close();
     },
   };

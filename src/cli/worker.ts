@@ -1,48 +1,83 @@
 /**
  * `kestrel worker`: person detection as a separate process, consuming every stream through the public
  * KVS API (ListStreams discovery, GetMedia per stream) with continuation-token checkpoints in the state
- * dir; events go to a local event store plus the same destinations as `serve --detect`.
+ * dir; events go to a local event store plus the same destinations as `serve --detect`. Per-stream
+ * config: the same `--detect-config` file as the server, under the server's API overrides (fetched
+ * when a stream's pipeline (re)starts and every --config-refresh-ms).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { DescribeStreamCommand, KinesisVideoClient, type KinesisVideoClientConfig } from '@aws-sdk/client-kinesis-video';
-import { buildDetectionOutputs } from '../app-detection.ts';
+import { buildDetectionOutputs, type DetectionDestinations } from '../app-detection.ts';
 import { JsonFileCheckpointStore } from '../detect/checkpoints.ts';
 import { createDetector } from '../detect/create-detector.ts';
+import { DetectConfigFile } from '../detect/detect-config-file.ts';
+import { DetectConfigResolver } from '../detect/detect-config-resolver.ts';
 import { DetectionEventSink } from '../detect/event-sink.ts';
 import { GetMediaSource } from '../detect/getmedia-source.ts';
+import { RemoteDetectConfigOverrides } from '../detect/remote-overrides.ts';
 import { listStreamsViaSdk } from '../detect/stream-discovery.ts';
 import { startDetectionWorker } from '../detect/worker.ts';
 import { SqliteEventStore } from '../events/sqlite-event-store.ts';
 import { createLogger } from '../shared/logger.ts';
 import { openSqlite } from '../store/sqlite-db.ts';
-import { UsageError, parseArgs, stringFlag } from './args.ts';
-import { DESTINATION_USAGE, destinationFlags } from './destinations.ts';
+import { UsageError, parseArgs, type ParsedArgs } from './args.ts';
+import { DESTINATION_USAGE, destinationFlags, detectConfigFlag, flagOrEnv } from './destinations.ts';
 
 export const WORKER_USAGE = `kestrel worker --endpoint URL [--state-dir ./detect-state] [--discovery-interval-ms 30000]
+               [--config-refresh-ms 10000] [--detect-config FILE]
                [--webhook-url URL] [--mqtt-url URL] [--snapshots s3://bucket/prefix --s3-endpoint URL]
   Runs person detection on every stream of a Kestrel (or KVS) endpoint through the public API
   (ListStreams + GetMedia), until SIGINT/SIGTERM. Checkpoints, the event store (events.sqlite), the
   webhook outbox and local snapshots live in --state-dir (env KESTREL_WORKER_STATE_DIR).
+  Per-stream config: --detect-config, under the endpoint's API overrides (re-read every --config-refresh-ms).
   Env: KESTREL_ENDPOINT, AWS_REGION (default us-east-1), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
 ${DESTINATION_USAGE}`;
 
-export async function worker(argv: readonly string[]): Promise<void> {
+export interface WorkerSettings {
+  endpoint: string;
+  stateDir: string;
+  discoveryIntervalMs: number;
+  configRefreshMs: number;
+  configFile?: string;
+  destinations: DetectionDestinations;
+  clientConfig: KinesisVideoClientConfig;
+}
+
+/** Worker settings from flags and env (flags win); throws UsageError on bad values. */
+export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): WorkerSettings {
   const args = parseArgs(argv);
-  const endpoint = stringFlag(args, 'endpoint', 'KESTREL_ENDPOINT');
+  const endpoint = flagOrEnv(args, 'endpoint', env, 'KESTREL_ENDPOINT');
   if (!endpoint || !URL.canParse(endpoint)) throw new UsageError('--endpoint URL is required');
-  const stateDir = path.resolve(stringFlag(args, 'state-dir', 'KESTREL_WORKER_STATE_DIR', './detect-state')!);
-  const interval = Number(stringFlag(args, 'discovery-interval-ms', undefined, '30000'));
-  if (!Number.isSafeInteger(interval) || interval < 100) throw new UsageError('--discovery-interval-ms must be an integer >= 100');
-  const destinations = destinationFlags(args);
-  const log = createLogger();
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const clientConfig: KinesisVideoClientConfig = {
+  const stateDir = path.resolve(flagOrEnv(args, 'state-dir', env, 'KESTREL_WORKER_STATE_DIR', './detect-state')!);
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
+  const configFile = detectConfigFlag(args, env);
+  return {
     endpoint,
-    region,
-    // Kestrel does not check credentials; use the SDK chain only when the env provides keys.
-    ...(process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'kestrel', secretAccessKey: 'kestrel' } }),
+    stateDir,
+    discoveryIntervalMs: intFlag(args, 'discovery-interval-ms', 30_000, 100),
+    configRefreshMs: intFlag(args, 'config-refresh-ms', 10_000, 100),
+    ...(configFile ? { configFile: path.resolve(configFile) } : {}),
+    destinations: destinationFlags(args, env),
+    clientConfig: {
+      endpoint,
+      region,
+      // Kestrel does not check credentials; use the SDK chain only when the env provides keys.
+      ...(env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'kestrel', secretAccessKey: 'kestrel' } }),
+    },
   };
+}
+
+function intFlag(args: ParsedArgs, flag: string, fallback: number, min: number): number {
+  const n = Number(flagOrEnv(args, flag, {}, undefined, String(fallback)));
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer >= ${min}`);
+  return n;
+}
+
+export async function worker(argv: readonly string[]): Promise<void> {
+  const s = parseWorkerArgs(argv);
+  const { endpoint, stateDir, destinations, clientConfig } = s;
+  const log = createLogger();
 
   fs.mkdirSync(stateDir, { recursive: true });
   const db = openSqlite(path.join(stateDir, 'events.sqlite'));
@@ -61,16 +96,22 @@ export async function worker(argv: readonly string[]): Promise<void> {
     },
     onLog: (line) => log.warn(line),
   });
+  const onLog = (line: string) => log.info(line);
+  const file = s.configFile ? new DetectConfigFile(s.configFile, (line) => log.warn(line)) : undefined;
+  const resolver = new DetectConfigResolver(file ? { file } : {});
+  const remote = new RemoteDetectConfigOverrides(endpoint, (line) => log.warn(line));
   const w = await startDetectionWorker({
     source: new GetMediaSource({ clientConfig, onError: (err) => log.warn({ err: (err as Error).message }, 'GetMedia failed; retrying') }),
     detector,
     sink,
     checkpoints: new JsonFileCheckpointStore(path.join(stateDir, 'checkpoints.json')),
     streams: listStreamsViaSdk(clientConfig),
-    discoveryIntervalMs: interval,
-    onLog: (line) => log.info(line),
+    discoveryIntervalMs: s.discoveryIntervalMs,
+    config: async (stream) => resolver.partial(stream, await remote.get(stream)),
+    configRefreshMs: s.configRefreshMs,
+    onLog,
   });
-  log.info({ endpoint, stateDir, streams: w.streams, webhook: destinations.webhookUrl ?? null, mqtt: destinations.mqttUrl ?? null, snapshots: destinations.snapshots ?? 'local' }, 'detection worker running');
+  log.info({ endpoint, stateDir, streams: w.streams, configFile: s.configFile ?? null, webhook: destinations.webhookUrl ?? null, mqtt: destinations.mqttUrl ?? null, snapshots: destinations.snapshots ?? 'local' }, 'detection worker running');
 
   // Everything the worker schedules is unref'd; this keeps the process up until a signal.
   const keepAlive = setInterval(() => {}, 1 << 30);

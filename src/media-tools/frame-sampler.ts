@@ -18,6 +18,10 @@
  * two outputs, the last sampled frame written is held back until more input arrives, so the newest
  * fragment is usually reported done when the next one is written (about one fragment of latency).
  *
+ * Idle input (`idleFlushMs`, off by default): when no fragment was written for that long and a fragment
+ * is still waiting for frames, stdin is ended so ffmpeg outputs everything it holds and exits; the next
+ * fragment starts a new decoder. A camera that stops mid-event is then analysed to its last frame.
+ *
  * The decoder is restarted when the Tracks change (codec / size change) or time goes backwards (a new
  * producer session), and after a crash (the next fragment starts a new process).
  */
@@ -58,6 +62,8 @@ export interface FrameSamplerOptions<F extends SamplerFragment> {
   /** All frames a fragment will ever yield have been delivered. */
   onFragmentDone?: (fragment: F) => void;
   onLog?: (line: string) => void;
+  /** Flush the decoder after this long without a new fragment (undefined = only on flush()). */
+  idleFlushMs?: number;
 }
 
 interface Pending<F> {
@@ -170,6 +176,8 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
   private frameIndex = 0;
   private closed = false;
   private prevSelectedT = NaN;
+  private ending: Promise<void> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   /** Number of ffmpeg processes started (tests check there is one per stream). */
   spawns = 0;
 
@@ -178,6 +186,8 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
   /** Writes one fragment to the decoder (waits for stdin to drain). */
   async push(fragment: F): Promise<void> {
     if (this.closed) throw new Error('sampler closed');
+    clearTimeout(this.idleTimer);
+    if (this.ending) await this.ending;
     const info = inspectFragment(fragment.mkv);
     if (this.proc && (info.tracksKey !== this.tracksKey || info.startMs <= this.lastEndMs - 1)) {
       this.opts.onLog?.(`decoder restart: ${info.tracksKey !== this.tracksKey ? 'tracks changed' : 'time went backwards'}`);
@@ -203,19 +213,42 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
         void proc.exited.then(done);
       });
     }
+    this.armIdle();
+  }
+
+  /** Fragments written but not yet reported done (their frames may still be inside the decoder). */
+  get waiting(): number {
+    return this.pending.filter((p) => !p.reported).length;
+  }
+
+  private armIdle(): void {
+    const ms = this.opts.idleFlushMs;
+    if (!ms || this.closed) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.waiting > 0) void this.flush();
+    }, ms);
+    this.idleTimer.unref();
   }
 
   /** Ends the input and waits for every remaining frame; the next push starts a new decoder. */
   async flush(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const proc = this.proc;
     if (!proc) return;
-    proc.stdin?.end();
-    await proc.exited;
+    if (!this.ending) {
+      proc.stdin?.end();
+      this.ending = proc.exited.then(() => {
+        this.ending = undefined;
+      });
+    }
+    await this.ending;
   }
 
   /** Stops the decoder without waiting for buffered frames. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idleTimer);
     const proc = this.proc;
     this.proc = undefined;
     if (proc) await proc.stop(2000);

@@ -75,6 +75,7 @@ interface StreamFeed {
 export class LiveFeed {
   private readonly streams = new Map<number, StreamFeed>();
   private tailBytes = 0;
+  private readonly anyListeners = new Set<(f: LiveFragment) => void>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -98,6 +99,7 @@ export class LiveFeed {
       // keep evicting the globally oldest tail-cache fragment
     }
     for (const l of [...f.listeners]) l(fragment);
+    for (const l of [...this.anyListeners]) l(fragment);
   }
 
   private trim(f: StreamFeed, now: number): void {
@@ -175,6 +177,12 @@ export class LiveFeed {
   /** The buffered fragment with this number, if still in memory. */
   find(streamId: number, fragmentNumber: string): LiveFragment | undefined {
     return this.streams.get(streamId)?.items.find((i) => i.fragment.record.fragmentNumber === fragmentNumber)?.fragment;
+  }
+
+  /** Every stream's new fragments (e.g. to start work for a stream at its first fragment). */
+  subscribeAll(listener: (f: LiveFragment) => void): () => void {
+    this.anyListeners.add(listener);
+    return () => this.anyListeners.delete(listener);
   }
 
   subscribe(streamId: number, listener: (f: LiveFragment) => void): () => void {

@@ -1,0 +1,59 @@
+/**
+ * Per-stream detection overrides set through the API (`PUT /api/v1/streams/:name/detection`), kept
+ * in the server's SQLite database (table `kestrel_detect_config`), keyed by stream name.
+ */
+import type Database from 'better-sqlite3';
+import type { DetectConfig } from './detect-config.ts';
+
+export interface DetectConfigOverrides {
+  get(stream: string): Partial<DetectConfig> | undefined;
+  set(stream: string, config: Partial<DetectConfig>): void;
+  /** Returns whether there was one. */
+  delete(stream: string): boolean;
+}
+
+export class SqliteDetectConfigStore implements DetectConfigOverrides {
+  private readonly stmts;
+
+  constructor(db: Database.Database, private readonly now: () => number = Date.now) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS kestrel_detect_config (
+        stream TEXT PRIMARY KEY,
+        config TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `);
+    this.stmts = {
+      get: db.prepare<[string], { config: string }>('SELECT config FROM kestrel_detect_config WHERE stream = ?'),
+      set: db.prepare(`INSERT INTO kestrel_detect_config (stream, config, updated_at) VALUES (?, ?, ?)
+        ON CONFLICT(stream) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at`),
+      delete: db.prepare('DELETE FROM kestrel_detect_config WHERE stream = ?'),
+    };
+  }
+
+  get(stream: string): Partial<DetectConfig> | undefined {
+    const row = this.stmts.get.get(stream);
+    return row ? (JSON.parse(row.config) as Partial<DetectConfig>) : undefined;
+  }
+
+  set(stream: string, config: Partial<DetectConfig>): void {
+    this.stmts.set.run(stream, JSON.stringify(config), this.now());
+  }
+
+  delete(stream: string): boolean {
+    return this.stmts.delete.run(stream).changes > 0;
+  }
+}
+
+export class MemoryDetectConfigStore implements DetectConfigOverrides {
+  readonly map = new Map<string, Partial<DetectConfig>>();
+  get(stream: string) {
+    return this.map.get(stream);
+  }
+  set(stream: string, config: Partial<DetectConfig>) {
+    this.map.set(stream, structuredClone(config));
+  }
+  delete(stream: string) {
+    return this.map.delete(stream);
+  }
+}
