@@ -3,12 +3,14 @@ import { SERVE_USAGE, serve } from './serve.ts';
 import { PUSH_USAGE, push } from './push.ts';
 import { INGEST_USAGE, ingest } from './ingest.ts';
 import { WORKER_USAGE, worker } from './worker.ts';
+import { ANALYZE_USAGE, analyze } from './analyze.ts';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>; usage: string }> = {
   serve: { run: serve, usage: SERVE_USAGE },
   push: { run: push, usage: PUSH_USAGE },
   ingest: { run: ingest, usage: INGEST_USAGE },
   worker: { run: worker, usage: WORKER_USAGE },
+  analyze: { run: analyze, usage: ANALYZE_USAGE },
 };
 
 const HELP = `Kestrel — a self-hosted, wire-compatible Kinesis Video Streams server.

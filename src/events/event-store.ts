@@ -21,6 +21,8 @@ export interface StoredEvent {
   updatedAt: number;
   /** The newest message as received. */
   latest: DetectionEvent;
+  /** Batch analysis job that produced the event; absent for live detection. */
+  jobId?: string;
 }
 
 export interface StoredEventWithHistory extends StoredEvent {
@@ -29,7 +31,10 @@ export interface StoredEventWithHistory extends StoredEvent {
 }
 
 export interface ListEventsQuery {
-  stream: string;
+  /** Required unless `job` is given. */
+  stream?: string;
+  /** Only this batch job's events; absent = live detection events only. */
+  job?: string;
   /** Inclusive lower bound on startTime (ms). */
   from?: number;
   /** Exclusive upper bound on startTime (ms). */
@@ -79,6 +84,7 @@ export function foldEvent(prev: StoredEvent | undefined, ev: DetectionEvent): St
     snapshot: ev.snapshot ?? prev?.snapshot ?? null,
     updatedAt: Math.max(prev?.updatedAt ?? 0, ev.serverTimestamp),
     latest: newer ? ev : (prev?.latest ?? ev),
+    ...(ev.jobId ?? prev?.jobId ? { jobId: ev.jobId ?? prev?.jobId } : {}),
   };
 }
 

@@ -40,11 +40,15 @@ export class SqliteEventStore implements EventStore {
         UNIQUE (event_id, type, server_ts, frame_time)
       );
     `);
+    // Batch analysis jobs (src/jobs) mark their events; live detection leaves job_id NULL.
+    const cols = db.prepare<[], { name: string }>('PRAGMA table_info(kestrel_events)').all();
+    if (!cols.some((c) => c.name === 'job_id')) db.exec('ALTER TABLE kestrel_events ADD COLUMN job_id TEXT');
+    db.exec('CREATE INDEX IF NOT EXISTS kestrel_events_job_time ON kestrel_events (job_id, start_time, id)');
     this.stmts = {
       getDoc: db.prepare<[string], EventRow>('SELECT id, doc FROM kestrel_events WHERE id = ?'),
       upsert: db.prepare(
-        `INSERT INTO kestrel_events (id, stream, start_time, end_time, state, updated_at, doc)
-         VALUES (@id, @stream, @startTime, @endTime, @state, @updatedAt, @doc)
+        `INSERT INTO kestrel_events (id, stream, start_time, end_time, state, updated_at, doc, job_id)
+         VALUES (@id, @stream, @startTime, @endTime, @state, @updatedAt, @doc, @jobId)
          ON CONFLICT(id) DO UPDATE SET stream = excluded.stream, start_time = excluded.start_time,
            end_time = excluded.end_time, state = excluded.state, updated_at = excluded.updated_at, doc = excluded.doc`,
       ),
@@ -71,6 +75,7 @@ export class SqliteEventStore implements EventStore {
         state: next.state,
         updatedAt: next.updatedAt,
         doc: JSON.stringify(next),
+        jobId: next.jobId ?? null,
       });
       return next;
     })(event);
@@ -86,8 +91,18 @@ export class SqliteEventStore implements EventStore {
   list(query: ListEventsQuery): EventPage {
     const limit = Math.min(1000, Math.max(1, Math.floor(query.limit ?? 100)));
     const desc = query.order === 'desc';
-    const where = ['stream = @stream'];
-    const params: Record<string, string | number> = { stream: query.stream, limit: limit + 1 };
+    const where: string[] = [];
+    const params: Record<string, string | number> = { limit: limit + 1 };
+    if (query.stream !== undefined) {
+      where.push('stream = @stream');
+      params.stream = query.stream;
+    }
+    if (query.job !== undefined) {
+      where.push('job_id = @job');
+      params.job = query.job;
+    } else {
+      where.push('job_id IS NULL');
+    }
     if (query.from !== undefined) {
       where.push('start_time >= @from');
       params.from = query.from;

@@ -85,6 +85,8 @@ export interface DetectionEvent {
   snapshot: SnapshotLinks | null;
   before: ObjectState | null;
   after: ObjectState;
+  /** Set on events from a batch analysis job (src/jobs); absent on live detection events. */
+  jobId?: string;
 }
 
 export function isDetectionEventType(v: unknown): v is DetectionEventType {
