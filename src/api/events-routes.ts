@@ -2,8 +2,10 @@
  * Detection events over HTTP: list/get from the EventStore, a live SSE feed from the EventFeed
  * (`id:` = feed seq; reconnecting clients resume with Last-Event-ID), and the local snapshot files.
  *
- *   GET /api/v1/events?stream=S&from=ms&to=ms&limit=N&nextToken=T&order=asc|desc
+ *   GET /api/v1/events?stream=S&from=ms&to=ms&limit=N&nextToken=T&order=asc|desc[&job=ID]
+ *     (live detection events; with `job` a batch analysis job's events, `stream` then optional)
  *   GET /api/v1/events/stream[?stream=S]          (text/event-stream)
+ *   GET /api/v1/events/summary?streams=A,B&since=ms  (per-stream counts for the viewer's grid)
  *   GET /api/v1/events/:id                        (event with its message history)
  *   GET /snapshots/<key>                          (LocalSnapshotStore files)
  */
@@ -29,6 +31,8 @@ const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) =
   }
 };
 
+const SUMMARY_MAX_STREAMS = 200;
+
 const bad = (res: Response, message: string) => void res.status(400).json({ message });
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -43,8 +47,9 @@ export function eventsRouter(deps: EventsRouteDeps): express.Router {
 
   router.get('/api/v1/events', wrap((req, res) => {
     const stream = str(req.query.stream);
-    if (!stream) return bad(res, 'stream is required');
-    const q: ListEventsQuery = { stream };
+    const job = str(req.query.job);
+    if (!stream && !job) return bad(res, 'stream is required');
+    const q: ListEventsQuery = { ...(stream ? { stream } : {}), ...(job ? { job } : {}) };
     for (const k of ['from', 'to', 'limit'] as const) {
       const n = intParam(req.query[k]);
       if (n === 'bad') return bad(res, `${k} must be an integer`);
@@ -90,6 +95,27 @@ export function eventsRouter(deps: EventsRouteDeps): express.Router {
     req.on('close', done);
     res.on('close', done);
   });
+
+  // Before /:id. Counts events started since `since` (default: the last hour), at most 100 per
+  // stream (`more` says there are more), and how many of those are still open.
+  router.get('/api/v1/events/summary', wrap((req, res) => {
+    const names = [...new Set((str(req.query.streams) ?? '').split(',').filter(Boolean))];
+    if (names.length > SUMMARY_MAX_STREAMS) return bad(res, `at most ${SUMMARY_MAX_STREAMS} streams`);
+    const since = intParam(req.query.since);
+    if (since === 'bad') return bad(res, 'since must be an integer');
+    const from = since ?? Date.now() - 3_600_000;
+    const streams: Record<string, { count: number; active: number; more: boolean; latestStartTime: number | null }> = {};
+    for (const stream of names) {
+      const page = deps.store.list({ stream, from, order: 'desc', limit: 100 });
+      streams[stream] = {
+        count: page.events.length,
+        active: page.events.filter((e) => e.state !== 'end').length,
+        more: page.nextToken !== undefined,
+        latestStartTime: page.events[0]?.startTime ?? null,
+      };
+    }
+    res.set('cache-control', 'no-store').json({ since: from, streams });
+  }));
 
   router.get('/api/v1/events/:id', wrap((req, res) => {
     const ev = deps.store.get(String(req.params.id));

@@ -29,13 +29,14 @@ const DAY_MS = 86_400_000;
 
 /**
  * The viewer's Content-Security-Policy: everything from this origin; blob: for hls.js's worker and
- * MediaSource URLs and for downloaded clips/stills; data: for inline placeholder images.
+ * MediaSource URLs and for downloaded clips/stills; data: for inline placeholder images; any http(s)
+ * image for detection snapshots kept in S3 (presigned URLs on the bucket's host).
  */
 const CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' blob: data:",
+  "img-src 'self' blob: data: https: http:",
   "media-src 'self' blob:",
   "worker-src 'self' blob:",
   "connect-src 'self'",

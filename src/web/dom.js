@@ -54,6 +54,8 @@ const ICONS = {
   search: 'M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM21 21l-5-5',
   alert: 'M12 3l10 18H2zM12 10v5M12 18v.01',
   clip: 'M4 4h16v16H4zM4 9h16M9 4v5M15 4v5',
+  person: 'M12 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM4 21a8 8 0 0 1 16 0',
+  box: 'M4 4h16v16H4zM4 9h5M9 4v5',
 };
 
 /** Inline stroke icon (decorative: aria-hidden). */

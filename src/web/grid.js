@@ -3,10 +3,14 @@
 import { h, icon, setText, setChildren } from './dom.js';
 import { ago, bitrate, clock, count, retention } from './format.js';
 import { getStill } from './kvs.js';
+import { fetchEventSummary } from './events-api.js';
 
 /** Live stills are refreshed at most this often; idle streams keep the still of their last fragment. */
 const STILL_REFRESH_MS = 30_000;
 const STILL_RETRY_MS = 60_000;
+/** Detection-event counts per card: events of the last hour, refreshed this often. */
+const EVENTS_WINDOW_MS = 3600e3;
+const EVENTS_REFRESH_MS = 10_000;
 
 /** name → { url, fragmentNumber, fetchedAt, failed, loading } — kept across page changes. */
 const stills = new Map();
@@ -36,6 +40,7 @@ export function gridPage({ store }) {
     body,
   );
   const cards = new Map();
+  const eventCounts = { data: {}, at: 0, busy: false };
   const onKey = (e) => {
     if (e.key === '/' && !isTyping(e.target)) {
       e.preventDefault();
@@ -75,9 +80,27 @@ export function gridPage({ store }) {
       let card = cards.get(stream.name);
       if (!card) cards.set(stream.name, (card = makeCard(stream)));
       updateCard(card, stream, now);
+      updateEventChip(card, eventCounts.data[stream.name]);
       if (grid.children[i] !== card.el) grid.insertBefore(card.el, grid.children[i] ?? null);
       requestStill(stream, card);
     });
+    refreshEventCounts(shown.map((x) => x.name).slice(0, 200));
+  }
+
+  /** One request for every shown card; a server without the events API just shows no chips. */
+  function refreshEventCounts(names) {
+    if (eventCounts.busy || !names.length || Date.now() - eventCounts.at < EVENTS_REFRESH_MS) return;
+    eventCounts.busy = true;
+    fetchEventSummary(names, Date.now() - EVENTS_WINDOW_MS)
+      .then((res) => {
+        eventCounts.data = res.streams ?? {};
+        for (const [name, card] of cards) updateEventChip(card, eventCounts.data[name]);
+      })
+      .catch(() => {})
+      .finally(() => {
+        eventCounts.at = Date.now();
+        eventCounts.busy = false;
+      });
   }
 
   function showSkeleton() {
@@ -123,6 +146,7 @@ function makeCard(stream) {
   const img = h('img', { alt: '', decoding: 'async', hidden: true });
   const placeholder = h('div.placeholder', {}, icon('camera', 32), h('span', {}, 'No image yet'));
   const badge = h('span.badge');
+  const events = h('span.event-chip', { hidden: true });
   const time = h('span.thumb-time');
   const title = h('h2.card-title', {}, stream.name);
   const seen = h('span');
@@ -132,7 +156,7 @@ function makeCard(stream) {
   const link = h(
     'a.card',
     { href: `#/streams/${encodeURIComponent(stream.name)}`, dataset: { stream: stream.name } },
-    h('div.thumb', {}, placeholder, img, badge, time),
+    h('div.thumb', {}, placeholder, img, badge, events, time),
     h('div.card-body', {}, title, h('p.meta', {}, seen, h('span.sep', { 'aria-hidden': 'true' }, '·'), rate), h('p.meta.dim', {}, today, h('span.sep', { 'aria-hidden': 'true' }, '·'), keep)),
   );
   const el = h('li.card-item', {}, link);
@@ -140,7 +164,22 @@ function makeCard(stream) {
     img.hidden = false;
     placeholder.hidden = true;
   });
-  return { el, link, img, placeholder, badge, time, seen, rate, today, keep };
+  return { el, link, img, placeholder, badge, events, time, seen, rate, today, keep };
+}
+
+/** "3" people events in the last hour on the thumbnail; pulsing while someone is still there. */
+function updateEventChip(card, sum) {
+  const n = sum?.count ?? 0;
+  card.events.hidden = n === 0;
+  card.link.dataset.events = String(n);
+  if (!n) return;
+  card.events.classList.toggle('active', sum.active > 0);
+  const text = `${n}${sum.more ? '+' : ''}`;
+  if (card.events.dataset.text !== text) {
+    card.events.dataset.text = text;
+    setChildren(card.events, icon('person', 13), text);
+  }
+  card.events.title = `${text} ${n === 1 ? 'person event' : 'person events'} in the last hour${sum.active ? ` · ${sum.active} active now` : ''}`;
 }
 
 function updateCard(card, s, now) {

@@ -58,7 +58,7 @@ export async function fetchOverview(dayStartMs, signal) {
 /**
  * Every fragment whose server timestamp starts in [startMs, endMs], sorted by time. Long windows
  * are split into slices listed in parallel (ListFragments pages are sequential within a slice).
- * Returns compact records { n, t, d, size } (number, start ms, duration ms, bytes).
+ * Returns compact records { n, t, p, d, size } (number, server start ms, producer start ms, duration ms, bytes).
  */
 export async function listFragments(stream, startMs, endMs, { signal, onProgress } = {}) {
   const sliceMs = 3_600_000;
@@ -80,7 +80,7 @@ export async function listFragments(stream, startMs, endMs, { signal, onProgress
             };
         const page = await (await post('listFragments', body, signal)).json();
         for (const f of page.Fragments ?? []) {
-          out.push({ n: f.FragmentNumber, t: Math.round(f.ServerTimestamp * 1000), d: f.FragmentLengthInMilliseconds, size: f.FragmentSizeInBytes });
+          out.push({ n: f.FragmentNumber, t: Math.round(f.ServerTimestamp * 1000), p: Math.round(f.ProducerTimestamp * 1000), d: f.FragmentLengthInMilliseconds, size: f.FragmentSizeInBytes });
         }
         onProgress?.(out.length);
         token = page.NextToken;

@@ -1,4 +1,4 @@
-// Recordings section of the stream page: window presets (1 h / 6 h / 24 h / custom), the timeline
+// Recordings section of the stream page: window presets (15 min / 1 h / 6 h / 24 h / custom), the timeline
 // over ListFragments, and the selected range (play it, or download it as an MP4 clip via GetClip).
 import { h, icon, saveBlob, setChildren, setText, toast } from './dom.js';
 import { bytes, count, dateTime, duration, fileStamp, fromLocalInput, toLocalInput } from './format.js';
@@ -6,6 +6,7 @@ import { CLIP_MAX_BYTES, CLIP_MAX_FRAGMENTS, getClip, listFragments } from './kv
 import { Timeline } from './timeline.js';
 
 const PRESETS = [
+  { id: '15m', label: '15 min', ms: 15 * 60e3 },
   { id: '1h', label: '1 h', ms: 3600e3 },
   { id: '6h', label: '6 h', ms: 6 * 3600e3 },
   { id: '24h', label: '24 h', ms: 24 * 3600e3 },
@@ -15,7 +16,7 @@ const REFRESH_MS = 10_000;
 const MAX_CLIP_SPAN_MS = 24 * 3600e3;
 
 export class Recordings {
-  constructor({ stream, store, onPlayFrom, onPlayRange }) {
+  constructor({ stream, store, onPlayFrom, onPlayRange, onMarker }) {
     this.stream = stream;
     this.store = store;
     this.onPlayRange = onPlayRange;
@@ -25,6 +26,7 @@ export class Recordings {
       label: `Recordings of ${stream}`,
       onSeek: (ms) => onPlayFrom(ms),
       onSelect: (range) => this.select(range),
+      onMarker,
     });
     this.presetButtons = PRESETS.map((p) =>
       h('button.seg', { type: 'button', 'aria-pressed': String(p.id === this.preset), dataset: { preset: p.id }, onclick: () => this.choose(p.id) }, p.label),
@@ -54,7 +56,7 @@ export class Recordings {
       ),
       this.customForm,
       h('div.timeline', {}, this.timeline.el),
-      h('p.hint', {}, 'Click to play from a moment · drag (or Shift + arrow keys) to select a range for a clip'),
+      h('p.hint', {}, 'Click to play from a moment · click an orange dot to play a detected person · drag (or Shift + arrow keys) to select a range for a clip'),
       this.status,
       this.selPanel,
     );
@@ -70,6 +72,11 @@ export class Recordings {
 
   setPlayhead(ms) {
     this.timeline.setPlayhead(ms);
+  }
+
+  /** Detection events on the timeline (see Timeline.setMarkers). */
+  setMarkers(markers) {
+    this.timeline.setMarkers(markers);
   }
 
   /** The window currently shown: relative presets end now. */

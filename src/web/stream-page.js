@@ -1,14 +1,24 @@
-// Stream page: the player (live, replay from a moment, or a selected range), live latency, stills,
-// stream details, and the recordings timeline below.
+// Stream page: the player (live, replay from a moment, or a selected range), live latency, boxes
+// around detected people, stills, the detection events, stream details, and the recordings timeline.
 import { h, icon, setChildren, setText, toast } from './dom.js';
 import { ago, bitrate, count, dateTime, duration } from './format.js';
 import { cachedStill } from './grid.js';
 import { hlsSessionUrl } from './kvs.js';
+import { StreamClock } from './detections.js';
+import { getEvent } from './events-api.js';
+import { EventsPanel } from './events.js';
+import { DetectionOverlay } from './overlay.js';
 import { Player } from './player.js';
 import { Recordings } from './recordings.js';
 import { Stills } from './stills.js';
 
 const LL_KEY = 'kestrel.lowLatency';
+const BOXES_KEY = 'kestrel.boxes';
+/** An event plays from this long before the person was first seen… */
+const EVENT_PREROLL_MS = 4000;
+/** …until this long after they were last seen (at least EVENT_MIN_MS in all). */
+const EVENT_POSTROLL_MS = 3000;
+const EVENT_MIN_MS = 10_000;
 
 export function streamPage(name, { store, params }) {
   // The grid's still shows while the player starts (no black box for the first seconds).
@@ -21,6 +31,8 @@ export function streamPage(name, { store, params }) {
   const llInput = h('input', { type: 'checkbox', role: 'switch', checked: localStorage.getItem(LL_KEY) === '1', onchange: () => toggleLowLatency() });
   const llSwitch = h('label.switch', { title: 'Low-latency HLS (live only)' }, llInput, h('span.track', { 'aria-hidden': 'true' }), h('span', {}, 'Low latency'));
   const snap = h('button.btn', { type: 'button', 'aria-keyshortcuts': 'S', title: 'Take a still (S)', 'data-action': 'still', onclick: () => takeStill() }, icon('still', 16), 'Still');
+  const boxesInput = h('input', { type: 'checkbox', role: 'switch', checked: localStorage.getItem(BOXES_KEY) !== '0', onchange: () => toggleBoxes() });
+  const boxesSwitch = h('label.switch', { title: 'Draw boxes around detected people' }, boxesInput, h('span.track', { 'aria-hidden': 'true' }), h('span', {}, 'Boxes'));
   const badge = h('span.badge');
   const details = h('dl.details');
 
@@ -30,8 +42,16 @@ export function streamPage(name, { store, params }) {
     store,
     onPlayFrom: (ms) => start({ kind: 'LIVE_REPLAY', startMs: ms }),
     onPlayRange: (a, b) => start({ kind: 'ON_DEMAND', startMs: a, endMs: b }),
+    onMarker: (id) => {
+      const ev = events.rows.find((e) => e.id === id);
+      if (ev) playEvent(ev);
+    },
   });
   const player = new Player(video, { onState: (state, detail) => showPlayerState(state, detail) });
+  const clock = new StreamClock();
+  const boxes = new DetectionOverlay(video, { clock, playingMs: () => player.playingDateMs });
+  boxes.setEnabled(boxesInput.checked);
+  const events = new EventsPanel({ stream: name, store, clock, onMessage: (msg) => boxes.add(msg), onPlay: (ev) => playEvent(ev) });
 
   const el = h(
     'section.page.stream-page',
@@ -43,11 +63,11 @@ export function streamPage(name, { store, params }) {
       h(
         'div.stream-main',
         {},
-        h('div.video-wrap', {}, video, overlay),
-        h('div.player-bar', {}, h('div.play-info', {}, pill, statusText, llChip), h('div.play-actions', {}, goLive, llSwitch, snap)),
+        h('div.video-wrap', {}, video, boxes.el, overlay),
+        h('div.player-bar', {}, h('div.play-info', {}, pill, statusText, llChip), h('div.play-actions', {}, goLive, llSwitch, boxesSwitch, snap)),
         recordings.el,
       ),
-      h('aside.stream-side', {}, h('section.panel', { 'aria-labelledby': 'details-title' }, h('h2', { id: 'details-title' }, 'Details'), details), stills.el),
+      h('aside.stream-side', {}, events.el, h('section.panel.details-panel', { 'aria-labelledby': 'details-title' }, h('h2', { id: 'details-title' }, 'Details'), details), stills.el),
     ),
   );
 
@@ -60,7 +80,11 @@ export function streamPage(name, { store, params }) {
     el.dataset.mode = next.kind;
     goLive.disabled = next.kind === 'LIVE';
     llInput.disabled = next.kind !== 'LIVE';
-    const label = { LIVE: 'Live', LIVE_REPLAY: 'Replay', ON_DEMAND: 'Selection' }[next.kind];
+    const label = next.label ?? { LIVE: 'Live', LIVE_REPLAY: 'Replay', ON_DEMAND: 'Selection' }[next.kind];
+    if (next.eventId === undefined) {
+      events.select(null);
+      delete el.dataset.eventId;
+    }
     pill.className = `mode-pill ${next.kind.toLowerCase()}`;
     setText(pill, label);
     setText(statusText, next.kind === 'LIVE' ? 'Connecting…' : `from ${dateTime(next.startMs)}`);
@@ -113,7 +137,33 @@ export function streamPage(name, { store, params }) {
     else if (state === 'waiting') showOverlay('loading', 'Buffering…');
     else if (state === 'error') showOverlay('error', detail ?? 'Playback failed.', retryButton());
     else if (state === 'ended')
-      showOverlay('ended', mode?.kind === 'ON_DEMAND' ? 'End of the selection.' : 'End of the recording.', h('button.btn', { type: 'button', onclick: () => start({ kind: 'LIVE' }) }, icon('live', 16), 'Go live'), retryButton());
+      showOverlay('ended', mode?.eventId ? 'End of the event.' : mode?.kind === 'ON_DEMAND' ? 'End of the selection.' : 'End of the recording.', h('button.btn', { type: 'button', onclick: () => start({ kind: 'LIVE' }) }, icon('live', 16), 'Go live'), retryButton());
+  }
+
+  /**
+   * Plays an event from a few seconds before the person appeared: the finished ones as a short
+   * on-demand clip, the ones still going as a replay that runs on into live. The event's history
+   * feeds the boxes, so they show during the replay too.
+   */
+  function playEvent(ev) {
+    const from = Math.max(0, clock.eventStart(ev) - EVENT_PREROLL_MS);
+    const end = clock.eventEnd(ev);
+    const to = end == null ? null : Math.min(Math.max(end + EVENT_POSTROLL_MS, from + EVENT_MIN_MS), store.now() - 1000);
+    const base = { label: 'Event', eventId: ev.id, startMs: from };
+    start(to != null && to - from >= 2000 ? { ...base, kind: 'ON_DEMAND', endMs: to } : { ...base, kind: 'LIVE_REPLAY' });
+    events.select(ev.id);
+    el.dataset.eventId = ev.id;
+    el.querySelector('.video-wrap').scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    getEvent(ev.id)
+      .then((full) => {
+        for (const msg of full.history ?? []) boxes.add(msg);
+      })
+      .catch(() => {});
+  }
+
+  function toggleBoxes() {
+    localStorage.setItem(BOXES_KEY, boxesInput.checked ? '1' : '0');
+    boxes.setEnabled(boxesInput.checked);
   }
 
   function toggleLowLatency() {
@@ -141,14 +191,32 @@ export function streamPage(name, { store, params }) {
     history.replaceState(null, '', ms == null ? base : `${base}?at=${Math.round(ms)}`);
   }
 
+  let markersKey = '';
+  function updateMarkers() {
+    clock.setFragments(recordings.frags);
+    const key = `${events.version}:${recordings.frags.length}:${recordings.frags.at(-1)?.n}`;
+    if (key === markersKey) return;
+    markersKey = key;
+    recordings.setMarkers(
+      events.rows.map((ev) => ({
+        id: ev.id,
+        a: clock.eventStart(ev),
+        b: clock.eventEnd(ev) ?? clock.toServer(ev.latest?.frameTime ?? ev.startTime, ev.latest?.after?.fragmentNumber),
+        title: `${ev.label} ${Math.round(ev.topScore * 100)}%${ev.state === 'end' ? '' : ' (active)'}`,
+      })),
+    );
+  }
+
   function tick() {
     const playing = player.playingDateMs;
     recordings.setPlayhead(playing);
+    updateMarkers();
     // "When supported": a server or stream without LL-HLS parts plays standard HLS, and says so.
     const askedLl = mode?.kind === 'LIVE' && llInput.checked && player.state === 'playing';
     llChip.hidden = !(mode?.kind === 'LIVE' && (player.usingParts || askedLl));
     llChip.classList.toggle('off', !player.usingParts);
     setText(llChip, player.usingParts ? 'LL-HLS' : 'LL-HLS unavailable');
+    if (playing != null) el.dataset.playingMs = String(Math.round(playing));
     if (player.state !== 'playing' || playing == null || !mode) return;
     if (mode.kind === 'LIVE') {
       const latency = Math.max(0, store.now() - playing);
@@ -211,6 +279,8 @@ export function streamPage(name, { store, params }) {
       player.stop();
       recordings.destroy();
       stills.destroy();
+      events.destroy();
+      boxes.destroy();
     },
   };
 }

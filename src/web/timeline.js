@@ -1,6 +1,7 @@
 // Recording timeline: a canvas showing which parts of a time window have fragments (gaps stay dark),
 // the play position, a hover read-out and a selected range. Click or Enter plays from a point; drag,
-// or Shift+arrow keys, selects a range. It is a focusable slider for keyboard and screen readers.
+// or Shift+arrow keys, selects a range. Detection events show as small markers (click one to play
+// it). It is a focusable slider for keyboard and screen readers.
 import { clock, dateTime, duration } from './format.js';
 import { h } from './dom.js';
 
@@ -9,11 +10,15 @@ const GAP_MS = 1500;
 const TICK_STEPS = [60e3, 5 * 60e3, 10 * 60e3, 15 * 60e3, 30 * 60e3, 3600e3, 2 * 3600e3, 3 * 3600e3, 6 * 3600e3, 12 * 3600e3, 24 * 3600e3];
 const TRACK_H = 44;
 const AXIS_H = 22;
+/** A click this close (px) to an event marker plays that event. */
+const MARKER_HIT_PX = 7;
 
 export class Timeline {
-  constructor({ onSeek, onSelect, label = 'Recording timeline' }) {
+  constructor({ onSeek, onSelect, onMarker, label = 'Recording timeline' }) {
     this.onSeek = onSeek;
     this.onSelect = onSelect;
+    this.onMarker = onMarker;
+    this.markers = [];
     this.start = Date.now() - 3600e3;
     this.end = Date.now();
     this.frags = [];
@@ -56,6 +61,7 @@ export class Timeline {
     this.end = Math.max(endMs, startMs + 60e3);
     this.el.dataset.start = String(Math.round(this.start));
     this.el.dataset.end = String(Math.round(this.end));
+    this.countMarkers();
     this.draw();
   }
 
@@ -75,6 +81,30 @@ export class Timeline {
   /** Number of gaps between recorded spans inside the window. */
   get gapCount() {
     return Math.max(0, this.spans.length - 1);
+  }
+
+  /** Event markers: { id, a (start ms), b (end ms or null), title }. */
+  setMarkers(markers) {
+    this.markers = markers;
+    this.countMarkers();
+    this.draw();
+  }
+
+  /** data-markers: how many events start inside the window. */
+  countMarkers() {
+    this.el.dataset.markers = String(this.markers.filter((m) => m.a >= this.start && m.a <= this.end).length);
+  }
+
+  /** The marker nearest to clientX within MARKER_HIT_PX, if any. */
+  markerAt(clientX) {
+    const r = this.el.getBoundingClientRect();
+    const px = (t) => r.left + ((t - this.start) / (this.end - this.start)) * r.width;
+    let best = null;
+    for (const m of this.markers) {
+      const d = Math.abs(px(m.a) - clientX);
+      if (d <= MARKER_HIT_PX && (!best || d < best.d)) best = { m, d };
+    }
+    return best?.m ?? null;
   }
 
   setPlayhead(ms) {
@@ -143,7 +173,9 @@ export class Timeline {
       this.onSelect?.(this.selection);
     } else {
       this.cursor = t;
-      this.onSeek?.(this.snap(t));
+      const marker = this.onMarker && this.markerAt(e.clientX);
+      if (marker) this.onMarker(marker.id);
+      else this.onSeek?.(this.snap(t));
     }
   }
 
@@ -185,7 +217,8 @@ export class Timeline {
       this.tip.hidden = true;
     } else {
       this.tip.hidden = false;
-      this.tip.textContent = `${dateTime(hover.t)} · ${this.isRecorded(hover.t) ? 'recorded' : 'no recording'}`;
+      const marker = this.markerAt(this.el.getBoundingClientRect().left + hover.x);
+      this.tip.textContent = `${dateTime(hover.t)} · ${marker ? marker.title : this.isRecorded(hover.t) ? 'recorded' : 'no recording'}`;
       const w = this.el.clientWidth;
       this.tip.style.left = `${Math.min(Math.max(hover.x, 60), Math.max(w - 60, 60))}px`;
     }
@@ -207,6 +240,7 @@ export class Timeline {
         text: v('--tl-text', '#8b95a3'),
         grid: v('--tl-grid', 'rgba(255,255,255,0.08)'),
         cursor: v('--tl-cursor', '#ffffff'),
+        event: v('--tl-event', '#ff9f1a'),
       };
     }
     return this._colors;
@@ -264,6 +298,21 @@ export class Timeline {
       const a = Math.max(0, x(s.a));
       const b = Math.min(w, x(s.b));
       c.fillRect(a, 8, Math.max(3, b - a), TRACK_H - 16);
+    }
+
+    // Events: a faint line through the recording, the span as a bar and a dot at the start below it.
+    c.fillStyle = col.event;
+    for (const m of this.markers) {
+      const end = m.b ?? m.a;
+      if (end < this.start || m.a > this.end) continue;
+      const a = x(m.a);
+      c.globalAlpha = 0.45;
+      c.fillRect(Math.round(a), 8, 1, TRACK_H - 16);
+      c.globalAlpha = 1;
+      c.fillRect(a, TRACK_H - 6, Math.max(2, x(end) - a), 2);
+      c.beginPath();
+      c.arc(a, TRACK_H - 5, 3, 0, Math.PI * 2);
+      c.fill();
     }
 
     if (this.selection) {

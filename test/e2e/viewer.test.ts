@@ -92,11 +92,11 @@ describe('web viewer', () => {
   }, 60_000);
 
   it('switches live playback to LL-HLS with the low-latency toggle', async () => {
-    await page.locator('label.switch').click();
+    await page.locator('label.switch', { hasText: 'Low latency' }).click();
     const chip = page.locator('.play-info .chip');
     await waitFor('LL-HLS parts in use', async () => !(await chip.isHidden()) && (await chip.innerText()) === 'LL-HLS');
     await waitForPlayback(page);
-    await page.locator('label.switch').click();
+    await page.locator('label.switch', { hasText: 'Low latency' }).click();
     await waitFor('standard HLS again', () => chip.isHidden());
     await waitForPlayback(page);
   }, 60_000);
