@@ -8,6 +8,9 @@
 import os from 'node:os';
 import { camerasBench } from './cameras.ts';
 import { clipBench } from './clip.ts';
+import { detectAlertBench } from './detect-alert.ts';
+import { detectStreamsBench } from './detect-streams.ts';
+import { detectThroughputBench } from './detect-throughput.ts';
 import { ingestBench } from './ingest.ts';
 import { latencyBench } from './latency.ts';
 import { persistBench } from './persist.ts';
@@ -25,6 +28,9 @@ const BENCHES: Record<string, Bench> = {
   latency: latencyBench,
   segments: segmentsBench,
   clip: clipBench,
+  'detect-throughput': detectThroughputBench,
+  'detect-alert-latency': detectAlertBench,
+  'detect-streams': detectStreamsBench,
 };
 
 const args = process.argv.slice(2);

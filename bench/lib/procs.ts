@@ -53,14 +53,14 @@ export function makeDataDir(root: string, label: string): string {
  * `{"url": ...}` it prints when listening. stop() sends SIGTERM (graceful close, which is also
  * when a --cpu-prof profile is written) and removes the data dir.
  */
-export async function startChild(script: string, dataDir: string, opts: { profile?: boolean; keepData?: boolean } = {}): Promise<ChildServer> {
+export async function startChild(script: string, dataDir: string, opts: { profile?: boolean; keepData?: boolean; args?: string[] } = {}): Promise<ChildServer> {
   const nodeArgs = ['--import', 'tsx'];
   if (opts.profile) {
     const dir = path.join(BENCH_DIR, 'profiles');
     fs.mkdirSync(dir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
-  const child = spawn(process.execPath, [...nodeArgs, path.join(BENCH_DIR, script), dataDir], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(BENCH_DIR, script), dataDir, ...(opts.args ?? [])], {
     cwd: path.dirname(BENCH_DIR),
     stdio: ['ignore', 'pipe', 'inherit'],
   });

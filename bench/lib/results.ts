@@ -108,3 +108,4 @@ function fmt(n: number): string {
 /** Math.max/min without spreading (large samples overflow the call stack). */
 export const max = (values: readonly number[]): number => values.reduce((a, b) => (b > a ? b : a), Number.NEGATIVE_INFINITY);
 export const min = (values: readonly number[]): number => values.reduce((a, b) => (b < a ? b : a), Number.POSITIVE_INFINITY);
+export const mean = (values: readonly number[]): number => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN);
