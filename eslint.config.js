@@ -63,6 +63,12 @@ export default tseslint.config(
   layer(['src/archive/**/*.ts'], [
     { group: ['**/ingest/**', '**/control/**', '**/api/**', '**/cli/**', '**/app.ts', 'express', '**/store/sqlite-*', '**/store/segment-store*'], message: 'Use cases never import each other, HTTP, or a storage implementation.' },
   ]),
+  layer(['src/kvs-delivery/**/*.ts'], [
+    { group: ['**/api/**', '**/cli/**', '**/app.ts', '**/app-*.ts', '**/ingest/**', '**/archive/**', '**/detect/**', 'express', '**/store/sqlite-*', '**/store/segment-store*'], message: 'kvs-delivery/ works after PERSISTED on what app.ts hands it (store interfaces, notify/ senders, media/ demux, control/ config types): no HTTP, no other use case, no storage implementation.' },
+  ]),
+  layer(['src/jobs/**/*.ts'], [
+    { group: ['**/api/**', '**/cli/**', '**/app.ts', '**/app-*.ts', '**/ingest/**', '**/control/**', 'express', '**/store/sqlite-*', '**/store/segment-store*'], message: 'jobs/ is a use case over the store interfaces and the detection pipeline; app-jobs.ts wires the implementations.' },
+  ]),
   layer(['src/media-tools/**/*.ts', 'src/client/**/*.ts'], [
     { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/app.ts'], message: 'Clients and tool wrappers stand apart from the server internals.' },
   ]),

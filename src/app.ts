@@ -37,10 +37,22 @@ import { SqliteEventStore } from './events/sqlite-event-store.ts';
 import { EventFeed } from './notify/event-feed.ts';
 import { LocalSnapshotStore } from './notify/local-snapshot-store.ts';
 import { eventsRouter } from './api/events-routes.ts';
-import { startInProcessDetection } from './app-detection.ts';
+import { createDetectConfigService, loadDetectConfigFile, startInProcessDetection } from './app-detection.ts';
+import { detectionConfigRouter } from './api/detection-config-routes.ts';
 import type { DetectionWorker } from './detect/worker.ts';
+import { KvsDelivery } from './kvs-delivery/kvs-delivery.ts';
+import { SqliteOutbox } from './notify/outbox.ts';
+import { loadOrCreateWebhookSecret } from './app-detection.ts';
+import { createJobs } from './app-jobs.ts';
+import { jobsRouter } from './api/jobs-routes.ts';
+import type { JobRunner } from './jobs/job-runner.ts';
 
 export class KestrelServer {
+  /** KVS image generation and fragment notifications (tests wait on `idle()`). */
+  kvsDelivery: KvsDelivery | undefined;
+  /** Batch analysis jobs (`/api/v1/jobs`). */
+  jobs: JobRunner | undefined;
+
   private constructor(
     readonly url: string,
     private readonly httpServer: http.Server,
@@ -51,6 +63,7 @@ export class KestrelServer {
   ) {}
 
   static async start(config: KestrelConfig, log: Logger, clock: Clock = systemClock): Promise<KestrelServer> {
+    const detectConfigFile = loadDetectConfigFile(config.detection, log);
     fs.mkdirSync(config.dataDir, { recursive: true });
     const dbFile = path.join(config.dataDir, 'index.sqlite');
     const db = openSqlite(dbFile);
@@ -74,6 +87,18 @@ export class KestrelServer {
         await media.removeStream(stream.id);
       },
     });
+    const kvsDelivery = new KvsDelivery({
+      streams,
+      index,
+      media,
+      extractFrames,
+      outbox: new SqliteOutbox(db),
+      region: config.region,
+      accountId: config.accountId,
+      webhookSecret: () => config.detection?.webhookSecret ?? loadOrCreateWebhookSecret(config.dataDir).secret,
+      ...(config.kvsDelivery ? { settings: config.kvsDelivery } : {}),
+      log: log.child({ component: 'kvs-delivery' }),
+    });
     const ingest = new IngestService({
       currentStream: (id) => streamService.getById(id),
       index,
@@ -82,6 +107,7 @@ export class KestrelServer {
       clock,
       limits: config.ingest,
       log: log.child({ component: 'ingest' }),
+      onPersisted: (p) => kvsDelivery.onPersisted(p),
     });
     const reader = new FragmentReader({ index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs });
     const clips = new ClipService({ index, media, maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
@@ -108,6 +134,12 @@ export class KestrelServer {
     const eventStore = new SqliteEventStore(db);
     const eventFeed = new EventFeed();
     const localSnapshots = new LocalSnapshotStore({ dir: path.join(config.dataDir, 'snapshots') });
+    const detectConfig = createDetectConfigService({ db, ...(config.detection ? { settings: config.detection } : {}), ...(detectConfigFile ? { file: detectConfigFile } : {}), log: log.child({ component: 'detect' }) });
+    const jobs = createJobs({
+      db, accountId: config.accountId, streams, index, media, events: eventStore, snapshots: localSnapshots, detectConfig, log: log.child({ component: 'jobs' }),
+      ...(config.jobs ? { settings: config.jobs } : {}),
+      ...(config.detection?.detector ? { detectionDetector: config.detection.detector } : {}),
+    });
 
     const app = express();
     app.disable('x-powered-by');
@@ -117,6 +149,8 @@ export class KestrelServer {
     app.use(playbackRouter({ streams: streamService, playback, endpoint: () => baseUrl }));
     app.use(controlPlaneRouter(streamService));
     app.use(eventsRouter({ store: eventStore, feed: eventFeed, snapshots: localSnapshots }));
+    app.use(jobsRouter({ jobs: jobs.runner }));
+    app.use(detectionConfigRouter({ config: detectConfig, streamExists: async (name) => (await streams.getByName(name)) !== undefined }));
     app.use(uiRouter({ listStreams: (limit) => streams.list({ limit }), overview: new StreamOverview({ index, clock }), clock }));
     app.use((_req, res) => sendKvsError(res, new KvsError('UnknownOperationException', 'Unknown operation.')));
     app.use(errorHandler(log.child({ component: 'http' })));
@@ -131,11 +165,13 @@ export class KestrelServer {
     const url = `http://${host}:${addr.port}`;
     baseUrl = (config.publicUrl ?? url).replace(/\/+$/, '');
     retention.start();
+    await kvsDelivery.start();
 
     const closers: Array<() => Promise<void> | void> = [
       () => retention.stop(),
       () => ingest.close(),
       () => reader.close(),
+      () => kvsDelivery.close(),
       () => playback.close(),
       () => media.close(),
       () => index.close(),
@@ -155,6 +191,7 @@ export class KestrelServer {
           eventFeed,
           localSnapshots,
           log: log.child({ component: 'detect' }),
+          config: detectConfig,
         }).catch(async (err: unknown) => {
           // A failed detection start must not leave the port open or storage locked.
           await new Promise<void>((resolve) => httpServer.close(() => resolve()));
@@ -165,7 +202,14 @@ export class KestrelServer {
     const detection = inProcess?.worker;
     const stopDetection = inProcess ? () => inProcess.stop() : async (): Promise<void> => {};
 
-    return new KestrelServer(url, httpServer, closers, detection, stopDetection);
+    const server = new KestrelServer(url, httpServer, closers, detection, async () => {
+      await jobs.stop();
+      await stopDetection();
+    });
+    server.kvsDelivery = kvsDelivery;
+    server.jobs = jobs.runner;
+    jobs.runner.start();
+    return server;
   }
 
   /** Stops accepting, ends open sessions (producers get their last ACKs), then closes storage. */

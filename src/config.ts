@@ -1,5 +1,7 @@
 import path from 'node:path';
 import type { DetectionSettings } from './app-detection.ts';
+import type { JobSettings } from './app-jobs.ts';
+import type { KvsDeliverySettings } from './kvs-delivery/kvs-delivery.ts';
 
 /** Server configuration. One typed object, merged from defaults, env and CLI flags in the cli layer. */
 export interface KestrelConfig {
@@ -22,6 +24,10 @@ export interface KestrelConfig {
   llPartTargetMs: number;
   /** In-process person detection on every stream (`serve --detect`); off when absent. */
   detection?: DetectionSettings;
+  /** Batch analysis jobs (`/api/v1/jobs`, `kestrel analyze`); always on, the detector loads on the first job. */
+  jobs?: JobSettings;
+  /** Endpoints/credentials for KVS image generation (S3) and notifications (SNS, http(s), MQTT). */
+  kvsDelivery?: KvsDeliverySettings;
 }
 
 export interface IngestLimits {

@@ -8,7 +8,7 @@
  */
 import { FrameSampler, type SampledFrame } from '../media-tools/frame-sampler.ts';
 import type { DetectConfig } from './detect-config.ts';
-import { filterDetections, normalise } from './filters.ts';
+import { filterDetections, normalise, type NormDetection } from './filters.ts';
 import type { SourceFragment } from './fragment-source.ts';
 import { ObjectLifecycle, type FrameContext, type LifecycleEvent, type TrackedObject } from './lifecycle.ts';
 import { MotionGate } from './motion-gate.ts';
@@ -27,6 +27,19 @@ export interface StreamPipelineOptions {
   onLog?: (line: string) => void;
   /** Frames waiting for the detector before push() waits; default 4. */
   maxQueuedFrames?: number;
+  /** Every sampled frame after filtering (batch reports): `detected` false when the motion gate skipped it. */
+  onFrame?: (frame: FrameDetections) => void;
+}
+
+export interface FrameDetections {
+  fragmentNumber: string;
+  producerTimestampMs: number;
+  serverTimestampMs: number;
+  frameIndex: number;
+  sourceWidth: number;
+  sourceHeight: number;
+  detected: boolean;
+  detections: NormDetection[];
 }
 
 export interface PipelineStats {
@@ -42,7 +55,8 @@ export interface PipelineStats {
 export class StreamPipeline {
   private readonly sampler: FrameSampler<SourceFragment>;
   private readonly gate: MotionGate | undefined;
-  private readonly tracker: IouTracker;
+  private tracker: IouTracker;
+  private lastDone: SourceFragment | undefined;
   private readonly lifecycle: ObjectLifecycle;
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
@@ -61,9 +75,11 @@ export class StreamPipeline {
       onFragmentDone: (f) => this.enqueue(async () => {
         await this.release();
         this.stats.fragmentsDone++;
+        this.lastDone = f;
         await opts.onFragmentDone?.(f, this.lifecycle.snapshot());
       }, false),
       onLog: opts.onLog,
+      idleFlushMs: c.idleFlushMs,
     });
     this.gate = c.motionGate ? new MotionGate(c.motion) : undefined;
     this.tracker = new IouTracker({ iouThreshold: c.iouThreshold, minHits: c.minHits, maxAgeMs: c.endAfterMs });
@@ -89,6 +105,27 @@ export class StreamPipeline {
     await this.flush();
     if (this.lastCtx) for (const e of this.lifecycle.endAll(this.lastCtx)) this.held.push(e);
     await this.release();
+  }
+
+  /**
+   * The input went silent (no fragment for idleFlushMs + endAfterMs of wall-clock): decodes what is left,
+   * then ends every object still open and saves the checkpoint again (same token, nothing open) so a
+   * restart does not end them twice. No-op when a fragment arrived meanwhile or nothing is open.
+   */
+  async endIdle(): Promise<void> {
+    const fragmentsIn = this.stats.fragmentsIn;
+    await this.flush();
+    if (this.closed || fragmentsIn !== this.stats.fragmentsIn || this.lifecycle.openCount === 0) return;
+    this.enqueue(async () => {
+      if (!this.lastCtx || this.lifecycle.openCount === 0) return;
+      const ended = this.lifecycle.endAll(this.lastCtx);
+      this.tracker = new IouTracker({ iouThreshold: this.opts.config.iouThreshold, minHits: this.opts.config.minHits, maxAgeMs: this.opts.config.endAfterMs });
+      if (ended.length === 0) return;
+      this.held.push(...ended);
+      await this.release();
+      if (this.lastDone) await this.opts.onFragmentDone?.(this.lastDone, this.lifecycle.snapshot());
+    }, false);
+    await this.queue;
   }
 
   /** Stops at once: frames not yet processed are dropped (their fragments are not reported done). */
@@ -126,13 +163,16 @@ export class StreamPipeline {
     this.lastCtx = { ...ctx, frame: undefined } as FrameContext;
     const motion = this.gate ? this.gate.hasMotion(f) : true;
     let detections: ReturnType<typeof filterDetections> = [];
-    if (motion || this.tracker.active.length > 0) {
+    const detected = motion || this.tracker.active.length > 0;
+    if (detected) {
       this.stats.framesDetected++;
       const raw = await this.opts.detector.detect({ width: f.width, height: f.height, rgb: f.rgb });
       detections = filterDetections(raw.map((d) => normalise(d, f.width, f.height)), c);
     } else {
       this.stats.framesSkippedNoMotion++;
     }
+    this.opts.onFrame?.({ fragmentNumber: ctx.fragmentNumber, producerTimestampMs: ctx.producerTimestampMs, serverTimestampMs: ctx.serverTimestampMs,
+      frameIndex: ctx.frameIndex, sourceWidth: ctx.sourceWidth, sourceHeight: ctx.sourceHeight, detected, detections });
     const tracks = this.tracker.update(detections, f.producerTimestampMs);
     this.held.push(...this.lifecycle.update(tracks, ctx));
   }
