@@ -88,7 +88,9 @@ function endAfterBody(req: IncomingMessage, res: ServerResponse): void {
   if (!res.writableEnded) res.end();
   if (!req.complete) {
     req.resume();
-    const timer = setTimeout(() => req.socket.destroy(), 2000);
+    // Captured now: once the response has ended, node may have detached req.socket (null).
+    const socket = req.socket as IncomingMessage['socket'] | null;
+    const timer = setTimeout(() => socket?.destroy(), 2000);
     timer.unref();
     req.once('end', () => clearTimeout(timer));
   }
