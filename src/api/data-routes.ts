@@ -3,7 +3,7 @@
  * GetMediaForFragmentList (streaming MKV out), ListFragments (JSON).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type Request, type Response, type NextFunction } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { FragmentReader, ChunkSink } from '../archive/fragment-reader.ts';
 import { parseStartSelector } from '../archive/selectors.ts';
 import type { StreamService } from '../control/stream-service.ts';
@@ -11,7 +11,7 @@ import type { IngestService } from '../ingest/ingest-service.ts';
 import { parseProducerStartTimestamp, parseTimecodeType } from '../ingest/producer-time.ts';
 import { invalidArgument } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { sendJson } from './respond.ts';
+import { sendJson, wrap } from './respond.ts';
 import { jsonBody } from './json-body.ts';
 
 export interface DataPlaneDeps {
@@ -20,9 +20,6 @@ export interface DataPlaneDeps {
   reader: FragmentReader;
   log: Logger;
 }
-
-type Handler = (req: Request, res: Response) => Promise<void>;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => void h(req, res).catch(next);
 
 export function dataPlaneRouter(deps: DataPlaneDeps): express.Router {
   const router = express.Router({ caseSensitive: true });

@@ -9,7 +9,8 @@
  * A change applies to the running stream at once (its pipeline restarts from its checkpoint).
  * Errors: 404 unknown stream, 400 `{ message }` for a bad body.
  */
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
+import { wrap, jsonBodyErrors } from './respond.ts';
 import { DetectConfigError, type DetectConfigService } from '../detect/detect-config-service.ts';
 
 export interface DetectionConfigRouteDeps {
@@ -17,13 +18,11 @@ export interface DetectionConfigRouteDeps {
   streamExists(name: string): Promise<boolean>;
 }
 
-type Handler = (req: Request, res: Response) => Promise<void>;
-
 export function detectionConfigRouter(deps: DetectionConfigRouteDeps): express.Router {
   const router = express.Router({ caseSensitive: true });
   const json = express.json({ limit: '256kb', strict: false, type: () => true });
 
-  const route = (h: (name: string, req: Request, res: Response) => Promise<void>): Handler => async (req, res) => {
+  const route = (h: (name: string, req: Request, res: Response) => Promise<void>): ((req: Request, res: Response) => Promise<void>) => async (req, res) => {
     const name = String(req.params.name);
     if (!(await deps.streamExists(name))) {
       res.status(404).json({ message: `stream ${name} not found` });
@@ -36,7 +35,6 @@ export function detectionConfigRouter(deps: DetectionConfigRouteDeps): express.R
       else throw err;
     }
   };
-  const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => void h(req, res).catch(next);
   const bodyOf = (req: Request): unknown => (req.body as unknown) ?? {};
 
   const path = '/api/v1/streams/:name/detection';
@@ -45,13 +43,6 @@ export function detectionConfigRouter(deps: DetectionConfigRouteDeps): express.R
   router.patch(path, json, wrap(route(async (name, req, res) => void res.json(await deps.config.set(name, bodyOf(req), true)))));
   router.delete(path, wrap(route(async (name, _req, res) => void res.json(await deps.config.clear(name)))));
   // express.json parse errors (bad JSON) → 400 with a message instead of the KVS error handler.
-  router.use(path, (err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const e = err as { type?: string; message?: string; status?: number };
-    if (e && (e.type === 'entity.parse.failed' || e.status === 400 || e.status === 413)) {
-      res.status(e.status === 413 ? 413 : 400).json({ message: `request body must be JSON: ${e.message ?? ''}`.trim() });
-      return;
-    }
-    next(err);
-  });
+  router.use(path, jsonBodyErrors);
   return router;
 }

@@ -9,7 +9,8 @@
  *   GET /api/v1/events/:id                        (event with its message history)
  *   GET /snapshots/<key>                          (LocalSnapshotStore files)
  */
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Response } from 'express';
+import { wrap } from './respond.ts';
 import type { EventStore, ListEventsQuery } from '../events/event-store.ts';
 import type { EventFeed, FeedItem } from '../notify/event-feed.ts';
 import type { LocalSnapshotStore } from '../notify/local-snapshot-store.ts';
@@ -21,15 +22,6 @@ export interface EventsRouteDeps {
   /** SSE keep-alive comment interval; default 15 s. */
   heartbeatMs?: number;
 }
-
-type Handler = (req: Request, res: Response) => Promise<void> | void;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => {
-  try {
-    void Promise.resolve(h(req, res)).catch(next);
-  } catch (err) {
-    next(err);
-  }
-};
 
 const SUMMARY_MAX_STREAMS = 200;
 

@@ -9,7 +9,8 @@
  *
  * Errors: 400 `{ message }` for a bad body, 404 unknown stream or job.
  */
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Response } from 'express';
+import { wrap, jsonBodyErrors } from './respond.ts';
 import type { JobRunner } from '../jobs/job-runner.ts';
 import { JobRequestError } from '../jobs/job-types.ts';
 import { buildReport, reportToCsv } from '../jobs/report.ts';
@@ -17,15 +18,6 @@ import { buildReport, reportToCsv } from '../jobs/report.ts';
 export interface JobsRouteDeps {
   jobs: JobRunner;
 }
-
-type Handler = (req: Request, res: Response) => Promise<void> | void;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => {
-  try {
-    void Promise.resolve(h(req, res)).catch(next);
-  } catch (err) {
-    next(err);
-  }
-};
 
 const notFound = (res: Response) => void res.status(404).json({ message: 'job not found' });
 
@@ -79,13 +71,6 @@ export function jobsRouter(deps: JobsRouteDeps): express.Router {
     else res.json(report);
   }));
 
-  router.use('/api/v1/jobs', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const e = err as { type?: string; message?: string; status?: number };
-    if (e && (e.type === 'entity.parse.failed' || e.status === 400 || e.status === 413)) {
-      res.status(e.status === 413 ? 413 : 400).json({ message: `request body must be JSON: ${e.message ?? ''}`.trim() });
-      return;
-    }
-    next(err);
-  });
+  router.use('/api/v1/jobs', jsonBodyErrors);
   return router;
 }

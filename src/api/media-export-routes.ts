@@ -1,7 +1,7 @@
 /**
  * HTTP edge of GetClip (streamed fragmented MP4) and GetImages (JSON with base64 images).
  */
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { ClipService } from '../archive/clip-service.ts';
 import type { ImagesService } from '../archive/images-service.ts';
 import type { StreamService } from '../control/stream-service.ts';
@@ -9,7 +9,7 @@ import { invalidArgument } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { responseSink } from './data-routes.ts';
 import { jsonBody } from './json-body.ts';
-import { sendJson } from './respond.ts';
+import { sendJson, wrap } from './respond.ts';
 
 export interface MediaExportDeps {
   streams: StreamService;
@@ -17,9 +17,6 @@ export interface MediaExportDeps {
   images: ImagesService;
   log: Logger;
 }
-
-type Handler = (req: Request, res: Response) => Promise<void>;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => void h(req, res).catch(next);
 
 export function mediaExportRouter(deps: MediaExportDeps): express.Router {
   const router = express.Router({ caseSensitive: true });

@@ -9,7 +9,7 @@ import type { Playback } from '../archive/playback.ts';
 import type { StreamService } from '../control/stream-service.ts';
 import { invalidArgument } from '../shared/errors.ts';
 import { jsonBody } from './json-body.ts';
-import { sendJson } from './respond.ts';
+import { sendJson, wrap } from './respond.ts';
 
 export interface PlaybackRouteDeps {
   streams: StreamService;
@@ -30,9 +30,6 @@ const TYPES = {
   mp4: 'video/mp4',
   ts: 'video/mp2t',
 } as const;
-
-type Handler = (req: Request, res: Response) => Promise<void>;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => void h(req, res).catch(next);
 
 export function playbackRouter(deps: PlaybackRouteDeps): express.Router {
   const router = express.Router({ caseSensitive: true });

@@ -47,3 +47,24 @@ export function errorHandler(log: Logger) {
     sendKvsError(res, new KvsError('InternalFailure', 'Internal server error.'));
   };
 }
+
+type RouteHandler = (req: Request, res: Response) => Promise<void> | void;
+
+/** Route adapter: a throw or a rejected promise goes to express's error handlers. */
+export const wrap = (h: RouteHandler) => (req: Request, res: Response, next: NextFunction): void => {
+  try {
+    void Promise.resolve(h(req, res)).catch(next);
+  } catch (err) {
+    next(err);
+  }
+};
+
+/** Kestrel's own JSON APIs (not KVS): a body express.json could not parse → 400 `{message}`. */
+export function jsonBodyErrors(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  const e = err as { type?: string; message?: string; status?: number } | undefined;
+  if (e && (e.type === 'entity.parse.failed' || e.status === 400 || e.status === 413)) {
+    res.status(e.status === 413 ? 413 : 400).json({ message: `request body must be JSON: ${e.message ?? ''}`.trim() });
+    return;
+  }
+  next(err);
+}

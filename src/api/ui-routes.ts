@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import express, { type Request, type Response, type NextFunction } from 'express';
+import express from 'express';
+import { wrap } from './respond.ts';
 import type { StreamOverview } from '../archive/stream-overview.ts';
 import type { StreamRecord } from '../store/types.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -43,9 +44,6 @@ const CSP = [
   "frame-ancestors 'none'",
   "base-uri 'self'",
 ].join('; ');
-
-type Handler = (req: Request, res: Response) => Promise<void>;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => void h(req, res).catch(next);
 
 export function uiRouter(deps: UiDeps): express.Router {
   const root = deps.webRoot ?? WEB_ROOT;
