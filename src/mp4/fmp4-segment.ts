@@ -88,15 +88,17 @@ function trackRun(plan: Fmp4Track, samples: readonly MediaSample[]): TrackRun | 
   const first = samples[0];
   if (first === undefined) return undefined;
   const ts = plan.timescale;
-  const dts = samples.map((s) => msToTimescale(s.dtsMs, ts));
+  const pts = samples.map((s) => msToTimescale(s.ptsMs, ts));
+  const early = pts.findIndex((t) => t < 0);
+  if (early >= 0) throw new RangeError(`track ${plan.trackId}: presentation time ${samples[early]!.ptsMs} ms is negative; fMP4 cannot carry it`);
+  const dts = samples.map((s) => decodeTime(s.dtsMs, ts));
   const last = samples[samples.length - 1]!;
-  const end = msToTimescale(last.dtsMs + last.durationMs, ts);
+  const end = decodeTime(last.dtsMs + last.durationMs, ts);
   const durations = dts.map((t, i) => (dts[i + 1] ?? end) - t);
-  if (dts[0]! < 0) throw new RangeError(`track ${plan.trackId}: decode time ${first.dtsMs} ms is negative; fMP4 cannot carry it`);
   const bad = durations.findIndex((d) => d < 0 || d > 0xffffffff);
   if (bad >= 0) throw new RangeError(`track ${plan.trackId}: sample ${bad} has duration ${durations[bad]} (decode times must not go back)`);
   const video = plan.info.kind === 'video';
-  const offsets = samples.map((s, i) => msToTimescale(s.ptsMs, ts) - dts[i]!);
+  const offsets = pts.map((t, i) => t - dts[i]!);
   return {
     plan,
     baseDecodeTime: dts[0]!,
@@ -106,6 +108,22 @@ function trackRun(plan: Fmp4Track, samples: readonly MediaSample[]): TrackRun | 
     flags: samples.map((s) => (!video || s.keyframe ? SYNC_SAMPLE_FLAGS : NON_SYNC_SAMPLE_FLAGS)),
     data: samples.map((s) => s.data),
   };
+}
+
+/**
+ * A decode time in timescale units, clamped at 0. With B-frames decode times run ahead of
+ * presentation by the reorder delay (src/media/demux-mkv.ts), so a stream whose timecodes start
+ * at 0 (RELATIVE, or ffmpeg's ABSOLUTE from a file) has negative decode times in its first
+ * frames, which tfdt (unsigned) cannot carry. Clamping, rather than shifting the track's decode
+ * timeline, changes nothing else: times ≥ 0 (every epoch-ms stream) keep their exact bytes, it
+ * is per sample (an LL-HLS part is the same whichever cut it comes from), consecutive segments
+ * and parts still join exactly, and presentation times are untouched (composition offsets stay
+ * ≥ 0, DASH times need no change). The cost: the few frames decoded before 0 get a zero duration
+ * (they share decode time 0), which ISO BMFF allows (sample deltas are non-negative) and which
+ * MSE and ffmpeg accept, since each decode step still equals the previous frame's duration.
+ */
+function decodeTime(ms: number, timescale: number): number {
+  return Math.max(0, msToTimescale(ms, timescale));
 }
 
 function traf(r: TrackRun, dataOffset: number): Buffer {

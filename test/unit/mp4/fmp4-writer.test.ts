@@ -168,6 +168,28 @@ describe('buildMediaSegment', () => {
     }
   });
 
+  it('clamps the negative decode times of B-frames at a 0 start, keeping presentation times and continuity', () => {
+    // I P B b B b at 10 fps from pts 0; decode times run two frames (200 ms) ahead, so start at -200.
+    const pts = [0, 100, 500, 300, 200, 400];
+    const samples = pts.map((p, i) => sample(1, p, i * 100 - 200, 100, i === 0, 50 + i));
+    const f: DemuxedFragment = { tracks: [video()], samples, startMs: 0, durationMs: 600 };
+    const seg = buildMediaSegment(f, { sequenceNumber: 1 });
+    const tfdt = findBox(seg, ['moof', 'traf', 'tfdt'])!;
+    expect(seg.readBigUInt64BE(tfdt.start + 12)).toBe(0n);
+    const parsed = moofSamples(seg);
+    expect(parsed.map((s) => s.dts + s.cts)).toEqual(pts.map((ms) => ms * 90));
+    expect(parsed.map((s) => s.dts)).toEqual([0, 0, 0, 9000, 18000, 27000]);
+    expect(parsed.every((s) => s.cts >= 0)).toBe(true);
+    expect(parsed.map((s) => s.data)).toEqual(samples.map((s) => s.data));
+    // Per sample: segments (or LL-HLS parts) cut from the same samples join exactly and agree.
+    const [head, tail] = [samples.slice(0, 2), samples.slice(2)].map((part) => moofSamples(buildMediaSegment({ ...f, samples: part }, { sequenceNumber: 1 })));
+    expect(head!.at(-1)!.dts + head!.at(-1)!.duration).toBe(tail![0]!.dts);
+    expect([...head!, ...tail!].map(({ dts, cts, duration }) => ({ dts, cts, duration }))).toEqual(parsed.map(({ dts, cts, duration }) => ({ dts, cts, duration })));
+    // The next fragment (decode times ≥ 0) is untouched and starts where this one ends.
+    const next = moofSamples(buildMediaSegment({ ...f, samples: pts.map((p, i) => sample(1, 600 + p, 400 + i * 100, 100, i === 0, 10)) }, { sequenceNumber: 2 }));
+    expect(next[0]!.dts).toBe(parsed.at(-1)!.dts + parsed.at(-1)!.duration);
+  });
+
   it('selects and orders tracks with trackNumbers, and gives empty tracks no traf', () => {
     const f = fragment(0);
     const onlyAudio = moofSamples(buildMediaSegment(f, { sequenceNumber: 1, trackNumbers: [2] }));
@@ -181,7 +203,7 @@ describe('buildMediaSegment', () => {
 
   it('rejects what fMP4 cannot express', () => {
     expect(() => buildMediaSegment(fragment(0), { sequenceNumber: 1, trackNumbers: [3] })).toThrow(/track 3 is not in the fragment/);
-    expect(() => buildMediaSegment(fragment(-100), { sequenceNumber: 1 })).toThrow(/negative/);
+    expect(() => buildMediaSegment(fragment(-100), { sequenceNumber: 1 })).toThrow(/presentation time -60 ms is negative/);
     expect(() => buildMediaSegment(fragment(0), { sequenceNumber: -1 })).toThrow(RangeError);
     const backwards = fragment(0);
     backwards.samples = backwards.samples.filter((s) => s.track === 1).reverse();
