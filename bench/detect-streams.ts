@@ -4,8 +4,9 @@
  * 6, 8 …); each pushes the people fixture (played forward then backward, see peopleClip) looped in real time (1 s fragments, paced frame by frame).
  * After a warm-up, the lag of every stream is sampled every 500 ms over a window: PERSISTED time of
  * the newest fragment − PERSISTED time of the newest fragment the pipeline has finished (its
- * checkpoint in `<dataDir>/detect-checkpoints.json`). The newest sampled frame of a fragment comes out
- * of the decoder when the next fragment goes in, so about 1 s is the floor. A level is sustained
+ * checkpoint in `<dataDir>/detect-checkpoints.json`). Since 2026-11-26 09:00 a fragment is done about
+ * 0.1–0.3 s after it is written (before: when the next fragment went in, a 1 s floor), and the sampling
+ * of the lag (every 500 ms, 1 s fragments) puts the floor at about 0.5–1 s. A level is sustained
  * when the worst stream's lag stays under LAG_LIMIT_MS and does not grow over the window; the ramp
  * stops at the first level that is not.
  * Baseline: bare session.run fps in this process before the server starts, divided by the sampling

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { EventStore } from '../events/event-store.ts';
 import { nextEvent, startEvent, type TrackObservation } from '../events/lifecycle.ts';
 import { makeBox, type DetectionEvent, type SnapshotLinks, type StreamRef } from '../events/types.ts';
-import { encodeJpeg } from '../media-tools/jpeg.ts';
+import { encodeSnapshotPair } from '../media-tools/annotate.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import { kvsImageMetadata, type SnapshotStore } from '../notify/snapshot-store.ts';
 import { captureSnapshots } from '../notify/snapshotter.ts';
@@ -23,8 +23,13 @@ export interface DetectionEventSinkOptions {
   notifier: Notifier;
   /** Omitted: events carry no snapshot. */
   snapshots?: SnapshotStore;
-  /** Injectable for tests; default ffmpeg via media-tools. */
+  /**
+   * Injectable for tests: encodes the clean JPEG, then ffmpeg annotates it (two runs). Default: both
+   * JPEGs from one ffmpeg run (`encodeSnapshotPair`).
+   */
   encodeJpeg?: (frame: RgbFrame, outWidth: number, outHeight: number) => Promise<Buffer>;
+  /** Snapshot encodes (ffmpeg processes) at a time across streams; default 2. */
+  snapshotConcurrency?: number;
   onLog?: (line: string) => void;
 }
 
@@ -62,6 +67,11 @@ export class DetectionEventSink implements EventSink {
   private readonly streams = new Map<string, Promise<StreamRef>>();
   /** Newest message per open event (falls back to the store after a restart). */
   private readonly last = new Map<string, DetectionEvent>();
+  /** Snapshots started by prepare(), taken by publish(). */
+  private readonly prepared = new WeakMap<LifecycleEvent, Promise<SnapshotLinks | undefined>>();
+  /** Snapshot encodes running / waiting (FIFO, so the next event to publish goes first). */
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly o: DetectionEventSinkOptions) {}
 
@@ -75,12 +85,24 @@ export class DetectionEventSink implements EventSink {
     return p;
   }
 
+  /**
+   * Starts the event's snapshot now (the pipeline calls it when the event is queued), so the snapshots of
+   * several events queued together are made while the earlier ones are published; at most
+   * `snapshotConcurrency` at a time, in queue order.
+   */
+  prepare(e: LifecycleEvent): void {
+    if (!this.o.snapshots || this.prepared.has(e)) return;
+    const p = this.stream(e.stream).then((stream) => this.snapshotFor(e, stream, detectionEventId(stream.arn, e.id)));
+    p.catch(() => undefined);
+    this.prepared.set(e, p);
+  }
+
   async publish(e: LifecycleEvent): Promise<void> {
     const stream = await this.stream(e.stream);
     const id = detectionEventId(stream.arn, e.id);
     const obs = observation(e.after, e.after.current);
-    const bestChanged = !e.before || e.before.best.producerTimestampMs !== e.after.best.producerTimestampMs || e.before.best.frameIndex !== e.after.best.frameIndex;
-    const snapshot = e.type !== 'end' && bestChanged && e.bestFrame ? await this.snapshot(stream, id, e.after, e.bestFrame) : undefined;
+    const snapshot = await (this.prepared.get(e) ?? this.snapshotFor(e, stream, id));
+    this.prepared.delete(e);
 
     let prev = this.last.get(id) ?? this.o.store.get(id)?.latest;
     let ev: DetectionEvent;
@@ -106,6 +128,21 @@ export class DetectionEventSink implements EventSink {
     await this.o.notifier.publish(ev);
   }
 
+  private async snapshotFor(e: LifecycleEvent, stream: StreamRef, id: string): Promise<SnapshotLinks | undefined> {
+    const bestChanged = !e.before || e.before.best.producerTimestampMs !== e.after.best.producerTimestampMs || e.before.best.frameIndex !== e.after.best.frameIndex;
+    if (e.type === 'end' || !bestChanged || !e.bestFrame || !this.o.snapshots) return undefined;
+    const max = Math.max(1, this.o.snapshotConcurrency ?? 2);
+    if (this.running >= max) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await this.snapshot(stream, id, e.after, e.bestFrame);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
   private async snapshot(stream: StreamRef, id: string, obj: TrackedObject, frame: RgbFrame): Promise<SnapshotLinks | undefined> {
     const store = this.o.snapshots;
     if (!store) return undefined;
@@ -115,15 +152,24 @@ export class DetectionEventSink implements EventSink {
     const outW = known ? size.width : frame.width;
     const outH = known ? size.height : frame.height;
     try {
-      const encode = this.o.encodeJpeg ?? ((f, w, h) => encodeJpeg(f.rgb, f.width, f.height, { outWidth: w, outHeight: h }));
-      const jpeg = await encode(frame, outW, outH);
       const [nx1, ny1, nx2, ny2] = best.boxNorm;
+      const boxes = [{ x: nx1 * outW, y: ny1 * outH, width: (nx2 - nx1) * outW, height: (ny2 - ny1) * outH, label: `${obj.label} ${Math.round(best.score * 100)}%` }];
+      let jpeg: Buffer;
+      let annotate: ((j: Buffer) => Promise<Buffer>) | undefined;
+      if (this.o.encodeJpeg) {
+        jpeg = await this.o.encodeJpeg(frame, outW, outH);
+      } else {
+        const rgb = Buffer.from(frame.rgb.buffer, frame.rgb.byteOffset, frame.rgb.byteLength);
+        const pair = await encodeSnapshotPair({ kind: 'raw', data: rgb, width: frame.width, height: frame.height }, boxes, { outWidth: outW, outHeight: outH });
+        jpeg = pair.clean;
+        annotate = () => Promise.resolve(pair.annotated);
+      }
       return await captureSnapshots(store, {
         jpeg,
-        boxes: [{ x: nx1 * outW, y: ny1 * outH, width: (nx2 - nx1) * outW, height: (ny2 - ny1) * outH, label: `${obj.label} ${Math.round(best.score * 100)}%` }],
+        boxes,
         key: { accountId: this.o.accountId, stream: stream.name, timestampMs: best.producerTimestampMs, guid: id },
         metadata: kvsImageMetadata({ producerTimestamp: best.producerTimestampMs, serverTimestamp: best.serverTimestampMs, fragmentNumber: best.fragmentNumber }),
-      });
+      }, annotate);
     } catch (err) {
       this.o.onLog?.(`snapshot for ${stream.name} ${id} failed: ${(err as Error).message}`);
       return undefined;

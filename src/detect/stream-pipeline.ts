@@ -1,10 +1,14 @@
 /**
  * One stream's detection pipeline: sampler (one long-lived ffmpeg) → motion gate → detector → filters →
- * tracker → lifecycle → onEvent. Frames and "fragment done" notifications go through one serial queue,
- * so a fragment is reported done only after its frames' events were handled (the worker then saves the
- * continuation token). Events are held back until the fragment whose frame caused them is done, then
- * published before the token is saved: a worker killed mid-fragment re-processes that fragment after a
- * restart without having published any of its events, so there are no duplicates from the re-run.
+ * tracker → lifecycle → onEvent. Frames and "fragment done" notifications go through one serial queue.
+ * Events are held back until the fragment whose frame caused them is done, then handed to a second,
+ * per-stream ordered queue, the publish queue: onEvent (snapshots, event store, notifications) runs
+ * there while the next frames are analysed. The fragment's onFragmentDone (the worker saves the
+ * continuation token) is queued behind its events, with the open objects captured when the fragment
+ * was done, so it runs only after they were all published (and not at all if one failed): a worker
+ * killed mid-fragment re-processes that fragment after a restart without having saved its token, and
+ * the events it had not published yet are published then. The publish queue is bounded
+ * (`maxPendingPublishes`): when it is longer, the frame queue waits, and so does push().
  */
 import { FrameSampler, type SampledFrame } from '../media-tools/frame-sampler.ts';
 import type { DetectConfig } from './detect-config.ts';
@@ -20,6 +24,8 @@ export interface StreamPipelineOptions {
   detector: DetectorLike;
   config: DetectConfig;
   onEvent: (event: LifecycleEvent) => void | Promise<void>;
+  /** The event was queued for onEvent (publish queue), e.g. to start its snapshot meanwhile. */
+  onQueued?: (event: LifecycleEvent) => void;
   /** After every frame of the fragment went through the pipeline and its events were handled; `open` = objects with an open event. */
   onFragmentDone?: (fragment: SourceFragment, open: TrackedObject[]) => void | Promise<void>;
   /** Objects open when the previous run stopped (from the checkpoint). */
@@ -27,7 +33,12 @@ export interface StreamPipelineOptions {
   onLog?: (line: string) => void;
   /** Frames waiting for the detector before push() waits; default 4. */
   maxQueuedFrames?: number;
-  /** Every sampled frame after filtering (batch reports): `detected` false when the motion gate skipped it. */
+  /** Events + fragment-done calls waiting in the publish queue before frame processing waits; default 16. */
+  maxPendingPublishes?: number;
+  /**
+   * Every sampled frame after filtering (batch reports): `detected` false when the motion gate skipped it.
+   * Called from the publish queue, in order with onEvent and onFragmentDone (as if they were serial).
+   */
   onFrame?: (frame: FrameDetections) => void;
 }
 
@@ -62,6 +73,9 @@ export class StreamPipeline {
   private queued = 0;
   private lastCtx: FrameContext | undefined;
   private held: LifecycleEvent[] = [];
+  /** Publish queue: its tail, and one promise per queued item, oldest first (they settle in order). */
+  private publishing: Promise<void> = Promise.resolve();
+  private readonly inflight: Promise<void>[] = [];
   private closed = false;
   readonly stats: PipelineStats = { fragmentsIn: 0, fragmentsDone: 0, framesSampled: 0, framesDetected: 0, framesSkippedNoMotion: 0, events: 0, decoderSpawns: 0 };
 
@@ -73,10 +87,10 @@ export class StreamPipeline {
       sampling: c.sampling,
       onFrame: (f) => this.enqueue(() => this.processFrame(f), true),
       onFragmentDone: (f) => this.enqueue(async () => {
-        await this.release();
         this.stats.fragmentsDone++;
         this.lastDone = f;
-        await opts.onFragmentDone?.(f, this.lifecycle.snapshot());
+        const open = this.lifecycle.snapshot();
+        await this.release(() => opts.onFragmentDone?.(f, open));
       }, false),
       onLog: opts.onLog,
       idleFlushMs: c.idleFlushMs,
@@ -94,10 +108,16 @@ export class StreamPipeline {
     while (this.queued > (this.opts.maxQueuedFrames ?? 4)) await this.queue;
   }
 
-  /** Decodes everything written so far and waits until it went through the pipeline. */
+  /** Decodes everything written so far and waits until it went through the pipeline and was published. */
   async flush(): Promise<void> {
     await this.sampler.flush();
     await this.queue;
+    await this.published();
+  }
+
+  /** Events and fragment-done calls queued for publication and not finished yet. */
+  get pendingPublishes(): number {
+    return this.inflight.length;
   }
 
   /** Flushes, then ends every open object (finite inputs, tests). */
@@ -105,6 +125,7 @@ export class StreamPipeline {
     await this.flush();
     if (this.lastCtx) for (const e of this.lifecycle.endAll(this.lastCtx)) this.held.push(e);
     await this.release();
+    await this.published();
   }
 
   /**
@@ -122,13 +143,18 @@ export class StreamPipeline {
       this.tracker = new IouTracker({ iouThreshold: this.opts.config.iouThreshold, minHits: this.opts.config.minHits, maxAgeMs: this.opts.config.endAfterMs });
       if (ended.length === 0) return;
       this.held.push(...ended);
-      await this.release();
-      if (this.lastDone) await this.opts.onFragmentDone?.(this.lastDone, this.lifecycle.snapshot());
+      const last = this.lastDone;
+      const open = this.lifecycle.snapshot();
+      await this.release(last ? () => this.opts.onFragmentDone?.(last, open) : undefined);
     }, false);
     await this.queue;
+    await this.published();
   }
 
-  /** Stops at once: frames not yet processed are dropped (their fragments are not reported done). */
+  /**
+   * Stops at once: frames not yet processed are dropped, and so are queued publications not started yet
+   * (their fragments are not reported done, so a restart processes them again).
+   */
   async close(): Promise<void> {
     this.closed = true;
     await this.sampler.close();
@@ -171,18 +197,69 @@ export class StreamPipeline {
     } else {
       this.stats.framesSkippedNoMotion++;
     }
-    this.opts.onFrame?.({ fragmentNumber: ctx.fragmentNumber, producerTimestampMs: ctx.producerTimestampMs, serverTimestampMs: ctx.serverTimestampMs,
-      frameIndex: ctx.frameIndex, sourceWidth: ctx.sourceWidth, sourceHeight: ctx.sourceHeight, detected, detections });
+    const onFrame = this.opts.onFrame;
+    if (onFrame) {
+      // Through the publish queue, so it keeps its place before the fragment's events and onFragmentDone.
+      const rec: FrameDetections = { fragmentNumber: ctx.fragmentNumber, producerTimestampMs: ctx.producerTimestampMs, serverTimestampMs: ctx.serverTimestampMs,
+        frameIndex: ctx.frameIndex, sourceWidth: ctx.sourceWidth, sourceHeight: ctx.sourceHeight, detected, detections };
+      this.chain(() => Promise.resolve(onFrame(rec)));
+    }
     const tracks = this.tracker.update(detections, f.producerTimestampMs);
     this.held.push(...this.lifecycle.update(tracks, ctx));
   }
 
-  private async release(): Promise<void> {
+  /**
+   * Queues the held events, then `done` (unless one of them failed), on the publish queue without waiting
+   * for them; waits only while the queue is longer than maxPendingPublishes (backpressure).
+   */
+  private async release(done?: () => void | Promise<void>): Promise<void> {
     const events = this.held;
     this.held = [];
+    let failed = false;
     for (const e of events) {
       this.stats.events++;
-      await this.opts.onEvent(e);
+      try {
+        this.opts.onQueued?.(e);
+      } catch (err) {
+        this.opts.onLog?.(`detect publish ${this.opts.stream}: ${(err as Error).message}`);
+      }
+      this.chain(async () => {
+        if (failed) return;
+        try {
+          await this.opts.onEvent(e);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      });
+    }
+    if (done) this.chain(async () => {
+      if (!failed) await done();
+    });
+    const max = Math.max(0, this.opts.maxPendingPublishes ?? 16);
+    while (this.inflight.length > max && !this.closed) await this.inflight[this.inflight.length - max - 1];
+  }
+
+  private chain(task: () => Promise<void>): void {
+    const p = this.publishing.then(async () => {
+      if (this.closed) return;
+      try {
+        await task();
+      } catch (err) {
+        this.opts.onLog?.(`detect publish ${this.opts.stream}: ${(err as Error).message}`);
+      }
+    }).finally(() => {
+      this.inflight.shift();
+    });
+    this.inflight.push(p);
+    this.publishing = p;
+  }
+
+  /** Waits until the publish queue is empty (including items queued while waiting). */
+  private async published(): Promise<void> {
+    for (let tail = this.publishing; ; tail = this.publishing) {
+      await tail;
+      if (tail === this.publishing) return;
     }
   }
 }

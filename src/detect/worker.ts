@@ -19,6 +19,8 @@ import type { DetectorLike } from './types.ts';
 
 export interface EventSink {
   publish(event: LifecycleEvent): Promise<void>;
+  /** Optional: called when the event is queued for publish(), to start slow work (snapshots) early. */
+  prepare?(event: LifecycleEvent): void;
 }
 
 type MaybePromise<T> = T | Promise<T>;
@@ -214,6 +216,7 @@ export class DetectionWorker {
       const pipeline = new StreamPipeline({
         stream, detector, config,
         onEvent: (e) => this.opts.sink.publish(e),
+        ...(this.opts.sink.prepare ? { onQueued: (e: LifecycleEvent) => this.opts.sink.prepare?.(e) } : {}),
         onFragmentDone: async (f, open) => {
           if (!signal.aborted) await this.opts.checkpoints.save(stream, { token: f.continuationToken, open });
         },

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { describeFailure, spawnFfmpeg } from './ffmpeg.ts';
+import { splitJpegs } from './jpeg.ts';
 
 export interface AnnotationBox {
   /** Source pixels. */
@@ -44,18 +45,19 @@ export function sanitizeLabel(label: string): string {
   return label.replace(/[^\w .#+-]/g, '').slice(0, 64);
 }
 
-/** The -vf filter chain (pure). Empty boxes → `null` filter (re-encode only). */
-export function buildAnnotateFilter(boxes: readonly AnnotationBox[], fontFile: string | undefined, thickness = 3): string {
+/** The -vf filter chain (pure). Empty boxes → `null` filter (re-encode only). `enable`: timeline expression for each filter. */
+export function buildAnnotateFilter(boxes: readonly AnnotationBox[], fontFile: string | undefined, thickness = 3, enable?: string): string {
   const parts: string[] = [];
   for (const b of boxes) {
     const color = /^[#a-zA-Z0-9@.]+$/.test(b.color ?? '') ? (b.color as string) : 'red';
     const [x, y, w, h] = [b.x, b.y, b.width, b.height].map((n) => Math.max(0, Math.round(n)));
-    parts.push(`drawbox=x=${x}:y=${y}:w=${w}:h=${h}:color=${color}:t=${thickness}`);
+    const en = enable ? `:enable=${enable}` : '';
+    parts.push(`drawbox=x=${x}:y=${y}:w=${w}:h=${h}:color=${color}:t=${thickness}${en}`);
     const label = b.label ? sanitizeLabel(b.label) : '';
     if (fontFile && label) {
       const ty = Math.max(0, (y ?? 0) - 22);
       parts.push(
-        `drawtext=fontfile='${fontFile}':text='${label}':x=${x}:y=${ty}:fontsize=18:fontcolor=white:box=1:boxcolor=${color}@0.7:boxborderw=3`,
+        `drawtext=fontfile='${fontFile}':text='${label}':x=${x}:y=${ty}:fontsize=18:fontcolor=white:box=1:boxcolor=${color}@0.7:boxborderw=3${en}`,
       );
     }
   }
@@ -74,7 +76,43 @@ export function buildAnnotateArgs(input: AnnotateInput, filter: string, quality 
 /** Runs ffmpeg over one frame; resolves with the JPEG bytes. */
 export async function annotateFrame(input: AnnotateInput, boxes: readonly AnnotationBox[], opts: AnnotateOptions = {}): Promise<Buffer> {
   const filter = buildAnnotateFilter(boxes, opts.fontFile === false ? undefined : findFont(opts.fontFile), opts.thickness);
-  const proc = spawnFfmpeg(buildAnnotateArgs(input, filter, opts.quality), { stdin: 'pipe', stdout: 'pipe' });
+  return runOneFrame(buildAnnotateArgs(input, filter, opts.quality), input.data);
+}
+
+export interface SnapshotPairOptions extends AnnotateOptions {
+  /** Output size (the frame is scaled first); default the input size. */
+  outWidth?: number;
+  outHeight?: number;
+}
+
+/**
+ * ffmpeg arguments for the clean and the annotated JPEG of one raw frame in one run (pure): the scaled
+ * frame is looped once (`loop`), the boxes are drawn on the second copy only (`enable=n`), and both
+ * JPEGs come out one after the other on pipe:1. Boxes are in output pixels.
+ */
+export function buildSnapshotPairArgs(input: Extract<AnnotateInput, { kind: 'raw' }>, boxes: readonly AnnotationBox[], o: SnapshotPairOptions = {}): string[] {
+  const w = o.outWidth && o.outWidth > 0 ? Math.round(o.outWidth) : input.width;
+  const h = o.outHeight && o.outHeight > 0 ? Math.round(o.outHeight) : input.height;
+  const scale = w === input.width && h === input.height ? '' : `scale=${w}:${h},`;
+  const draw = buildAnnotateFilter(boxes, o.fontFile === false ? undefined : findFont(o.fontFile), o.thickness, 'n');
+  return [
+    '-f', 'rawvideo', '-pix_fmt', input.pixFmt ?? 'rgb24', '-s', `${input.width}x${input.height}`, '-i', 'pipe:0',
+    '-vf', `${scale}loop=loop=1:size=1:start=0,${draw}`, '-fps_mode', 'passthrough', '-frames:v', '2',
+    '-q:v', String(o.quality ?? 3), '-pix_fmt', 'yuvj420p', '-f', 'image2pipe', '-c:v', 'mjpeg', 'pipe:1',
+  ];
+}
+
+/** Clean + annotated JPEG of one raw frame with one ffmpeg process (instead of encode, then annotate). */
+export async function encodeSnapshotPair(input: Extract<AnnotateInput, { kind: 'raw' }>, boxes: readonly AnnotationBox[], o: SnapshotPairOptions = {}): Promise<{ clean: Buffer; annotated: Buffer }> {
+  const expected = input.width * input.height * 3;
+  if ((input.pixFmt ?? 'rgb24') === 'rgb24' && input.data.length !== expected) throw new Error(`encodeSnapshotPair: expected ${expected} bytes, got ${input.data.length}`);
+  const jpegs = splitJpegs(await runOneFrame(buildSnapshotPairArgs(input, boxes, o), input.data));
+  if (jpegs.length !== 2) throw new Error(`ffmpeg produced ${jpegs.length} JPEGs, expected 2`);
+  return { clean: jpegs[0]!, annotated: jpegs[1]! };
+}
+
+async function runOneFrame(args: string[], data: Buffer): Promise<Buffer> {
+  const proc = spawnFfmpeg(args, { stdin: 'pipe', stdout: 'pipe' });
   const chunks: Buffer[] = [];
   proc.stdout?.on('data', (c: Buffer) => chunks.push(c));
   const stdoutDone = new Promise<void>((resolve) => {
@@ -82,7 +120,7 @@ export async function annotateFrame(input: AnnotateInput, boxes: readonly Annota
     proc.stdout.once('close', () => resolve());
     proc.stdout.once('error', () => resolve());
   });
-  proc.stdin?.end(input.data);
+  proc.stdin?.end(data);
   const exit = await proc.exited;
   await stdoutDone;
   if (exit.code !== 0) throw new Error(describeFailure(exit, proc.stderrTail()));

@@ -14,9 +14,20 @@
  *
  * A fragment is reported done once all the frames the sampling keeps from it have come out (the
  * `select` rule is evaluated in JS on the fragment's frame times), or a later fragment's frame arrives,
- * or the decoder exits; the worker saves the continuation token then. Measured with ffmpeg 5.1: with
- * two outputs, the last sampled frame written is held back until more input arrives, so the newest
- * fragment is usually reported done when the next one is written (about one fragment of latency).
+ * or the decoder exits; the worker saves the continuation token then.
+ *
+ * Why each sampled frame is followed by a "flusher" frame: measured with ffmpeg 5.1 (`-debug_ts`), the
+ * CLI hands a filtered frame to the encoder only when the next filtered frame of that output arrives
+ * (the demuxer and the decoder pass every frame of a fragment at once: no B-frames, no delay). With
+ * `select` at 2 fps on a 10 fps camera, the fragment's 500 ms sample was therefore held until the next
+ * fragment was written, one fragment (1 s) later. So ffmpeg also selects the frame right after each
+ * sample (`selected_n` odd), the held frame is that flusher, and JS drops the flushers again with the
+ * same rule (`isSample`). Scaling the extra frame costs about what scaling the sample costs; decoding
+ * every frame was needed anyway. When a sample is the last frame of its fragment (which depends on how
+ * the fragment lines up with the sampling periods; always in `keyframes` mode), filler clusters (copies
+ * of the fragment's keyframe, 1 tick after its last frame: `fillerClusters`) is written after the
+ * fragment to push it out, and its frame is dropped. The filler stays within the last sample's period,
+ * so the `select` state is the same as without it.
  *
  * Idle input (`idleFlushMs`, off by default): when no fragment was written for that long and a fragment
  * is still waiting for frames, stdin is ended so ffmpeg outputs everything it holds and exits; the next
@@ -25,8 +36,10 @@
  * The decoder is restarted when the Tracks change (codec / size change) or time goes backwards (a new
  * producer session), and after a crash (the next fragment starts a new process).
  */
-import { MkvStreamParser } from '../mkv/index.ts';
 import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg.ts';
+import { expectedSamples, fillerClusters, inspectFragment, isSample } from './fragment-facts.ts';
+
+export { expectedSamples, inspectFragment, isSample, type FragmentFacts } from './fragment-facts.ts';
 
 export interface SamplerFragment {
   fragmentNumber: string;
@@ -82,71 +95,10 @@ interface Pending<F> {
   sourceHeight: number;
 }
 
-/** Fragment facts the sampler needs, parsed from its MKV (pure). */
-export interface FragmentFacts {
-  tracksKey: string;
-  clusterMs: number;
-  startMs: number;
-  endMs: number;
-  width: number;
-  height: number;
-  /** Video frame times (ms) in presentation order, and which are keyframes. */
-  frames: Array<{ ptsMs: number; keyframe: boolean }>;
-}
-
-export function inspectFragment(mkv: Buffer): FragmentFacts {
-  const p = new MkvStreamParser({ maxBlockSize: 50 * 1024 * 1024, maxClusterSize: 50 * 1024 * 1024, maxHeaderElementSize: 1024 * 1024 });
-  let scale = 1_000_000;
-  let videoTrack = -1;
-  let tracksKey = '';
-  let width = 0;
-  let height = 0;
-  let cluster = 0;
-  let start = Infinity;
-  let end = -Infinity;
-  const frames: Array<{ pts: number; keyframe: boolean }> = [];
-  for (const ev of p.push(mkv)) {
-    if (ev.type === 'info') scale = ev.timecodeScale;
-    else if (ev.type === 'tracks') {
-      const v = ev.tracks.find((t) => t.type === 1);
-      videoTrack = v?.number ?? -1;
-      width = v?.video?.width ?? 0;
-      height = v?.video?.height ?? 0;
-      tracksKey = v ? `${v.codecId}:${width}x${height}:${v.codecPrivate?.toString('base64') ?? ''}` : '';
-    } else if (ev.type === 'cluster-timecode') cluster = ev.timecode;
-    else if (ev.type === 'block' && ev.block.track === videoTrack) {
-      const t = cluster + ev.block.relativeTimecode;
-      frames.push({ pts: t, keyframe: ev.block.keyframe });
-      start = Math.min(start, t);
-      end = Math.max(end, t);
-    }
-  }
-  const ms = (t: number) => (t * scale) / 1_000_000;
-  if (start === Infinity) start = end = cluster;
-  frames.sort((a, b) => a.pts - b.pts);
-  return { tracksKey, clusterMs: ms(cluster), startMs: ms(start), endMs: ms(end), width, height, frames: frames.map((f) => ({ ptsMs: ms(f.pts), keyframe: f.keyframe })) };
-}
-
-/**
- * How many frames the ffmpeg sampling keeps from these frames (same rule as the `select` expression,
- * evaluated the way ffmpeg does: t = pts * 0.001 s). Returns the count and the new last selected t.
- */
-export function expectedSamples(frames: FragmentFacts['frames'], sampling: number | 'keyframes', prevSelectedT: number): { count: number; prevSelectedT: number } {
-  if (sampling === 'keyframes') return { count: frames.filter((f) => f.keyframe).length, prevSelectedT };
-  let count = 0;
-  let prev = prevSelectedT;
-  for (const f of frames) {
-    const t = f.ptsMs * 0.001;
-    if (Number.isNaN(prev) || Math.floor(t * sampling) > Math.floor(prev * sampling)) {
-      count++;
-      prev = t;
-    }
-  }
-  return { count, prevSelectedT: prev };
-}
-
 export function frameSamplerArgs(o: { width: number; height: number; sampling: number | 'keyframes' }): string[] {
-  const select = o.sampling === 'keyframes' ? '' : `select='isnan(prev_selected_t)+gt(floor(t*${o.sampling}),floor(prev_selected_t*${o.sampling}))',`;
+  // Every other selected frame is the flusher (see the header); a flusher that starts a new period is also a sample in JS.
+  const rule = `isnan(prev_selected_t)+gt(floor(t*${o.sampling}),floor(prev_selected_t*${o.sampling}))`;
+  const select = o.sampling === 'keyframes' ? '' : `select='if(mod(selected_n,2),1,${rule})',`;
   const vf = `${select}scale=${o.width}:${o.height}`;
   return [
     // Slice threads: frame threading would hold back the last frames of a live stream.
@@ -154,7 +106,7 @@ export function frameSamplerArgs(o: { width: number; height: number; sampling: n
     ...(o.sampling === 'keyframes' ? ['-skip_frame', 'nokey'] : []),
     '-f', 'matroska', '-i', 'pipe:0', '-copyts',
     // The pictures: fixed-size rgb24 frames on stdout, written as soon as they are made.
-    '-map', '0:v:0', '-vf', vf, '-fps_mode', 'passthrough', '-c:v', 'rawvideo', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1',
+    '-map', '0:v:0', '-vf', vf, '-fps_mode', 'passthrough', '-enc_time_base', '1:1000', '-c:v', 'rawvideo', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1',
     // Their timestamps: one framecrc line per frame (same decoder, same filter, so same frames in the same
     // order) on stderr, in ms. Two simple graphs rather than one `split`: ffmpeg 5.1 holds frames back in
     // a complex graph with two outputs until more input arrives.
@@ -176,6 +128,10 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
   private frameIndex = 0;
   private closed = false;
   private prevSelectedT = NaN;
+  /** Time (s) of the last frame that came out of the decoder and was a sample (JS side of the rule). */
+  private prevDeliveredT = NaN;
+  /** Times (ms) of the filler frames written to the current decoder and not out yet (see fillerClusters). */
+  private fillers: number[] = [];
   private ending: Promise<void> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   /** Number of ffmpeg processes started (tests check there is one per stream). */
@@ -199,11 +155,13 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
     const proc = this.proc ?? this.start();
     const exp = expectedSamples(info.frames, this.opts.sampling, this.prevSelectedT);
     this.prevSelectedT = exp.prevSelectedT;
+    const filler = fillerClusters(info, this.opts.sampling, exp.timesMs);
+    if (filler) this.fillers.push(...filler.ptsMs);
     const entry: Pending<F> = { fragment, expected: exp.count, received: 0, complete: false, reported: false, startMs: info.startMs, endMs: info.endMs, clusterMs: info.clusterMs, sourceWidth: info.width, sourceHeight: info.height };
     this.pending.push(entry);
     if (exp.count === 0) this.report(entry);
     const stdin = proc.stdin!;
-    if (!stdin.write(fragment.mkv)) {
+    if (!stdin.write(filler ? Buffer.concat([fragment.mkv, filler.mkv]) : fragment.mkv)) {
       await new Promise<void>((resolve) => {
         const done = () => {
           stdin.off('drain', done);
@@ -265,6 +223,8 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
     const match = () => {
       while (times.length && images.length) this.deliver(times.shift()!, images.shift());
     };
+    this.prevDeliveredT = NaN;
+    this.fillers = [];
     const proc = spawnFfmpeg(frameSamplerArgs(this.opts), {
       stdin: 'pipe',
       stdout: 'pipe',
@@ -335,6 +295,17 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
     this.pending.splice(0, idx);
     const p = this.pending[0];
     if (!p) return;
+    const filler = this.fillers.findIndex((t) => Math.abs(t - ptsMs) < 0.5);
+    if (filler >= 0) {
+      this.fillers.splice(0, filler + 1);
+      return;
+    }
+    const sampling = this.opts.sampling;
+    if (sampling !== 'keyframes') {
+      // A flusher (not a sample): it only served to push the sample before it out of ffmpeg.
+      if (!isSample(ptsMs * 0.001, sampling, this.prevDeliveredT)) return;
+      this.prevDeliveredT = ptsMs * 0.001;
+    }
     this.opts.onFrame({
       width: this.opts.width,
       height: this.opts.height,

@@ -38,3 +38,33 @@ export async function encodeJpeg(rgb: Uint8Array, width: number, height: number,
   if (out.length < 4 || out[0] !== 0xff || out[1] !== 0xd8) throw new Error('ffmpeg produced no JPEG');
   return out;
 }
+
+/**
+ * Splits concatenated JPEGs (ffmpeg image2pipe with several frames) by walking the markers: segment
+ * lengths up to SOS, then the entropy-coded data up to a marker that is not a stuffed byte or RSTn.
+ */
+export function splitJpegs(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  while (start + 4 <= buf.length && buf[start] === 0xff && buf[start + 1] === 0xd8) {
+    let i = start + 2;
+    let end = -1;
+    while (i + 1 < buf.length && end < 0) {
+      if (buf[i] !== 0xff) throw new Error(`splitJpegs: no marker at ${i}`);
+      const m = buf[i + 1]!;
+      if (m === 0xff) { i++; continue; } // fill byte
+      if (m === 0xd9) { end = i + 2; break; }
+      if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { i += 2; continue; }
+      if (i + 3 >= buf.length) break;
+      i += 2 + buf.readUInt16BE(i + 2);
+      if (m !== 0xda) continue;
+      // Entropy-coded data: FF 00 is a stuffed byte, FF D0..D7 a restart marker.
+      while (i + 1 < buf.length && !(buf[i] === 0xff && buf[i + 1] !== 0x00 && !(buf[i + 1]! >= 0xd0 && buf[i + 1]! <= 0xd7))) i++;
+    }
+    if (end < 0) throw new Error('splitJpegs: truncated JPEG');
+    out.push(buf.subarray(start, end));
+    start = end;
+  }
+  if (start !== buf.length) throw new Error(`splitJpegs: ${buf.length - start} bytes after the last JPEG`);
+  return out;
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FrameSampler, inspectFragment, type SampledFrame } from '../../../src/media-tools/frame-sampler.ts';
+import { expectedSamples, FrameSampler, inspectFragment, type FragmentFacts, type SampledFrame } from '../../../src/media-tools/frame-sampler.ts';
+import { fillerClusters } from '../../../src/media-tools/fragment-facts.ts';
 import { redBox, squareVideo } from './fixtures.ts';
 
 const T0 = 1_700_000_000_000;
@@ -16,10 +17,11 @@ describe('FrameSampler (one long-lived ffmpeg)', () => {
       expect(inspectFragment(mkv).startMs).toBe(i * 1000);
       await s.push({ fragmentNumber: `f${i}`, producerTimestampMs: T0 + i * 1000, serverTimestampMs: T0 + i * 1000 + 5, mkv });
     }
-    // Fragments are done once their sampled frames are out, without ending the input (ffmpeg 5.1 holds
-    // the newest frame back until more input comes, so the last fragment waits for the flush).
-    for (let i = 0; i < 100 && done.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(done.slice(0, 3)).toEqual(['f0', 'f1', 'f2']);
+    // Fragments are done once their sampled frames are out, without ending the input; the newest one
+    // too (ffmpeg 5.1 holds its newest output frame back: the flusher frame after each sample takes that place).
+    for (let i = 0; i < 100 && done.length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(done).toEqual(['f0', 'f1', 'f2', 'f3']);
+    expect(frames).toHaveLength(8);
     await s.flush();
     expect(s.spawns).toBe(1);
     expect(done).toEqual(['f0', 'f1', 'f2', 'f3']);
@@ -62,5 +64,36 @@ describe('FrameSampler fragment completion order', () => {
     for (let i = 0; i < 4; i++) await s.push({ fragmentNumber: `f${i}`, producerTimestampMs: i * 1000, serverTimestampMs: 0, mkv: Buffer.concat([v.header, v.clusters[i]!]) });
     await s.flush();
     expect(events).toEqual(['frame 0 f0', 'done f0', 'done f1', 'frame 2000 f2', 'done f2', 'done f3']);
+  });
+});
+
+describe('fillerClusters (pure)', () => {
+  const frames = (from: number) => Array.from({ length: 10 }, (_, i) => ({ ptsMs: from + i * 100, keyframe: i === 0 }));
+  const facts = (from: number, reordered = false): FragmentFacts => ({
+    tracksKey: '', clusterMs: from, startMs: from, endMs: from + 900, width: 1, height: 1, reordered, frames: frames(from),
+    keyframe: { track: 1, data: Buffer.from([1, 2, 3]), lastTicks: from + 900, scaleNs: 1_000_000 },
+  });
+
+  it('only when a sample is on the last frame (B-frames: among the last three), within its sampling period', () => {
+    const aligned = facts(0);
+    expect(expectedSamples(aligned.frames, 2, NaN).timesMs).toEqual([0, 500]);
+    expect(fillerClusters(aligned, 2, [0, 500])).toBeUndefined();
+    const late = facts(600);
+    const exp = expectedSamples(late.frames, 2, NaN);
+    expect(exp.timesMs).toEqual([600, 1000, 1500]);
+    const f = fillerClusters(late, 2, exp.timesMs)!;
+    expect(f.ptsMs).toEqual([1501]);
+    expect(f.mkv.length).toBeGreaterThan(3);
+    // The filler would start the next period (and change ffmpeg's select state): none.
+    const edge = facts(1099);
+    const e10 = expectedSamples(edge.frames, 10, NaN);
+    expect(e10.timesMs.at(-1)).toBe(1999);
+    expect(fillerClusters(edge, 10, e10.timesMs)).toBeUndefined();
+    expect(fillerClusters(facts(1050), 10, expectedSamples(facts(1050).frames, 10, NaN).timesMs)?.ptsMs).toEqual([1951]);
+    // B-frames: three fillers when a sample is among the last three frames.
+    expect(fillerClusters(facts(0, true), 2, [0, 700])?.ptsMs).toEqual([901, 902, 903]);
+    expect(fillerClusters(facts(0, true), 2, [0, 500])).toBeUndefined();
+    // keyframes: always (the keyframe is the only frame that comes out).
+    expect(fillerClusters(aligned, 'keyframes', [0])?.ptsMs).toEqual([901]);
   });
 });

@@ -57,4 +57,31 @@ describe('StreamPipeline', () => {
     const strict = await runPipeline({ scoreThreshold: 0.95 });
     expect(strict.events).toEqual([]);
   });
+
+  it('publishes from a queue: a slow onEvent does not hold back the next frames, and a fragment is done only after its events', async () => {
+    const video = await squareVideo(8, 1, 4);
+    const log: string[] = [];
+    let framesAtFirstPublish = -1;
+    let framesAfterFirstPublish = -1;
+    const p: StreamPipeline = new StreamPipeline({
+      stream: 'cam', detector: new FakeDetector(), config: resolveDetectConfig({ sampling: 2, endAfterMs: 1500 }),
+      onEvent: async (e) => {
+        if (framesAtFirstPublish < 0) framesAtFirstPublish = p.stats.framesSampled;
+        await new Promise((r) => setTimeout(r, 1500));
+        if (framesAfterFirstPublish < 0) framesAfterFirstPublish = p.stats.framesSampled;
+        log.push(`${e.type} ${e.fragmentNumber}`);
+      },
+      onFragmentDone: (f, open) => void log.push(`done ${f.fragmentNumber} open=${open.length}`),
+    });
+    for (let i = 0; i < video.clusters.length; i++) {
+      await p.push({ stream: 'cam', fragmentNumber: `n${i}`, producerTimestampMs: T0 + i * 1000, serverTimestampMs: T0 + i * 1000,
+        mkv: Buffer.concat([video.header, video.clusters[i]!]), continuationToken: `n${i}` });
+    }
+    await p.finish();
+    await p.close();
+    expect(log).toEqual(['done n0 open=0', 'start n1', 'done n1 open=1', 'done n2 open=1', 'done n3 open=1', 'done n4 open=1', 'end n5', 'done n5 open=0', 'done n6 open=0', 'done n7 open=0']);
+    // While the start was being published (1.5 s), later fragments' frames were analysed.
+    expect(p.stats.framesSampled).toBe(16);
+    expect(framesAfterFirstPublish).toBeGreaterThan(framesAtFirstPublish);
+  });
 });

@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { annotateFrame, annotateJpeg, buildAnnotateArgs, buildAnnotateFilter, findFont, sanitizeLabel } from '../../../src/media-tools/annotate.ts';
+import { annotateFrame, annotateJpeg, buildAnnotateArgs, buildAnnotateFilter, buildSnapshotPairArgs, encodeSnapshotPair, findFont, sanitizeLabel } from '../../../src/media-tools/annotate.ts';
+import { splitJpegs } from '../../../src/media-tools/jpeg.ts';
 import { probe } from '../../../src/media-tools/ffmpeg.ts';
 import { imageSize } from '../../../src/media-tools/image-stream.ts';
 
@@ -54,6 +55,20 @@ describe('annotateFrame (ffmpeg)', () => {
     await writeFile(file, annotated);
     const info = await probe(file);
     expect(info.streams[0]).toMatchObject({ type: 'video', codec: 'mjpeg', width: 320, height: 240 });
+  });
+
+  it('makes the clean and the annotated JPEG in one run, scaled, boxes only on the second', async () => {
+    const boxes = [{ x: 80, y: 80, width: 200, height: 300, label: 'person 93%' }];
+    const args = buildSnapshotPairArgs({ kind: 'raw', data: Buffer.alloc(0), width: 320, height: 240 }, boxes, { outWidth: 640, outHeight: 480, fontFile: false });
+    expect(args[args.indexOf('-vf') + 1]).toBe('scale=640:480,loop=loop=1:size=1:start=0,drawbox=x=80:y=80:w=200:h=300:color=red:t=3:enable=n');
+    const pair = await encodeSnapshotPair({ kind: 'raw', data: rawFrame(), width: 320, height: 240 }, boxes, { outWidth: 640, outHeight: 480 });
+    expect(imageSize(pair.clean)).toEqual({ width: 640, height: 480 });
+    expect(imageSize(pair.annotated)).toEqual({ width: 640, height: 480 });
+    expect(pair.annotated.equals(pair.clean)).toBe(false);
+    // The clean one is the plain frame: the same as encoding it on its own.
+    const alone = await annotateFrame({ kind: 'raw', data: rawFrame(), width: 320, height: 240 }, []);
+    expect(splitJpegs(Buffer.concat([alone, pair.clean, pair.annotated]))).toHaveLength(3);
+    expect(() => splitJpegs(pair.clean.subarray(0, pair.clean.length - 10))).toThrow();
   });
 
   it('rejects input that is not an image', async () => {
