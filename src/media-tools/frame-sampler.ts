@@ -99,8 +99,7 @@ export function frameSamplerArgs(o: { width: number; height: number; sampling: n
   // Every other selected frame is the flusher (see the header); a flusher that starts a new period is also a sample in JS.
   const rule = `isnan(prev_selected_t)+gt(floor(t*${o.sampling}),floor(prev_selected_t*${o.sampling}))`;
   const select = o.sampling === 'keyframes' ? '' : `select='if(mod(selected_n,2),1,${rule})',`;
-  // fast_bilinear: the detector needs no better, and the decoder shares the cores with inference.
-  const vf = `${select}scale=${o.width}:${o.height}:flags=fast_bilinear`;
+  const vf = `${select}scale=${o.width}:${o.height}`;
   return [
     // Slice threads: frame threading would hold back the last frames of a live stream.
     '-probesize', '32768', '-analyzeduration', '0', '-thread_type', 'slice',
