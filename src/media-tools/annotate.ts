@@ -3,8 +3,7 @@
  * drawtext, producing the "annotated" snapshot. The clean snapshot is the frame itself.
  */
 import { existsSync } from 'node:fs';
-import { describeFailure, spawnFfmpeg } from './ffmpeg.ts';
-import { splitJpegs } from './jpeg.ts';
+import { runJpegFfmpeg, splitJpegs } from './jpeg.ts';
 
 export interface AnnotationBox {
   /** Source pixels. */
@@ -76,7 +75,7 @@ export function buildAnnotateArgs(input: AnnotateInput, filter: string, quality 
 /** Runs ffmpeg over one frame; resolves with the JPEG bytes. */
 export async function annotateFrame(input: AnnotateInput, boxes: readonly AnnotationBox[], opts: AnnotateOptions = {}): Promise<Buffer> {
   const filter = buildAnnotateFilter(boxes, opts.fontFile === false ? undefined : findFont(opts.fontFile), opts.thickness);
-  return runOneFrame(buildAnnotateArgs(input, filter, opts.quality), input.data);
+  return runJpegFfmpeg(buildAnnotateArgs(input, filter, opts.quality), input.data);
 }
 
 export interface SnapshotPairOptions extends AnnotateOptions {
@@ -106,27 +105,9 @@ export function buildSnapshotPairArgs(input: Extract<AnnotateInput, { kind: 'raw
 export async function encodeSnapshotPair(input: Extract<AnnotateInput, { kind: 'raw' }>, boxes: readonly AnnotationBox[], o: SnapshotPairOptions = {}): Promise<{ clean: Buffer; annotated: Buffer }> {
   const expected = input.width * input.height * 3;
   if ((input.pixFmt ?? 'rgb24') === 'rgb24' && input.data.length !== expected) throw new Error(`encodeSnapshotPair: expected ${expected} bytes, got ${input.data.length}`);
-  const jpegs = splitJpegs(await runOneFrame(buildSnapshotPairArgs(input, boxes, o), input.data));
+  const jpegs = splitJpegs(await runJpegFfmpeg(buildSnapshotPairArgs(input, boxes, o), input.data));
   if (jpegs.length !== 2) throw new Error(`ffmpeg produced ${jpegs.length} JPEGs, expected 2`);
   return { clean: jpegs[0]!, annotated: jpegs[1]! };
-}
-
-async function runOneFrame(args: string[], data: Buffer): Promise<Buffer> {
-  const proc = spawnFfmpeg(args, { stdin: 'pipe', stdout: 'pipe' });
-  const chunks: Buffer[] = [];
-  proc.stdout?.on('data', (c: Buffer) => chunks.push(c));
-  const stdoutDone = new Promise<void>((resolve) => {
-    if (!proc.stdout) return resolve();
-    proc.stdout.once('close', () => resolve());
-    proc.stdout.once('error', () => resolve());
-  });
-  proc.stdin?.end(data);
-  const exit = await proc.exited;
-  await stdoutDone;
-  if (exit.code !== 0) throw new Error(describeFailure(exit, proc.stderrTail()));
-  const out = Buffer.concat(chunks);
-  if (out.length < 4 || out[0] !== 0xff || out[1] !== 0xd8) throw new Error('ffmpeg produced no JPEG');
-  return out;
 }
 
 /** Convenience for the common case: JPEG in, annotated JPEG out. */

@@ -22,7 +22,12 @@ export function encodeJpegArgs(width: number, height: number, o: EncodeJpegOptio
 
 export async function encodeJpeg(rgb: Uint8Array, width: number, height: number, o: EncodeJpegOptions = {}): Promise<Buffer> {
   if (rgb.length !== width * height * 3) throw new Error(`encodeJpeg: expected ${width * height * 3} bytes, got ${rgb.length}`);
-  const proc = spawnFfmpeg(encodeJpegArgs(width, height, o), { stdin: 'pipe', stdout: 'pipe' });
+  return runJpegFfmpeg(encodeJpegArgs(width, height, o), Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength));
+}
+
+/** Runs ffmpeg with `data` on stdin and returns its stdout, which must start with a JPEG. */
+export async function runJpegFfmpeg(args: string[], data: Buffer): Promise<Buffer> {
+  const proc = spawnFfmpeg(args, { stdin: 'pipe', stdout: 'pipe' });
   const chunks: Buffer[] = [];
   proc.stdout?.on('data', (c: Buffer) => chunks.push(c));
   const stdoutDone = new Promise<void>((resolve) => {
@@ -30,7 +35,7 @@ export async function encodeJpeg(rgb: Uint8Array, width: number, height: number,
     proc.stdout.once('close', () => resolve());
     proc.stdout.once('error', () => resolve());
   });
-  proc.stdin?.end(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength));
+  proc.stdin?.end(data);
   const exit = await proc.exited;
   await stdoutDone;
   if (exit.code !== 0) throw new Error(describeFailure(exit, proc.stderrTail()));
