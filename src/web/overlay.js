@@ -48,9 +48,14 @@ export class DetectionOverlay {
     const w = this.el.clientWidth;
     const hgt = this.el.clientHeight;
     const rect = containRect(w, hgt, this.video.videoWidth, this.video.videoHeight);
-    const key = `${w}x${hgt}|${list.map((b) => `${b.id}@${b.t}`).join(',')}`;
+    const layout = `${w}x${hgt}:${this.video.videoWidth}x${this.video.videoHeight}`;
+    const key = `${layout}|${list.map((b) => `${b.id}@${b.t}`).join(',')}`;
     if (key === this.key) return;
     this.key = key;
+    // Boxes glide between a person's positions, but snap when the picture itself moved or
+    // resized: gliding from a place in the old layout would cross the bars of the new one.
+    const snap = layout !== this.layout;
+    this.layout = layout;
     while (this.boxes.length < list.length) {
       const label = h('span.det-label');
       const el = h('div.det-box', {}, label);
@@ -62,6 +67,7 @@ export class DetectionOverlay {
       b.el.hidden = !item;
       if (!item) return;
       const r = boxToRect(item.box, rect);
+      b.el.classList.toggle('snap', snap);
       Object.assign(b.el.style, { left: `${r.x}px`, top: `${r.y}px`, width: `${r.width}px`, height: `${r.height}px` });
       b.el.dataset.eventId = item.id;
       // Labels sit above the box, or inside it when the box touches the top of the picture.

@@ -115,7 +115,9 @@ async function waitForThumbnail(p: Page): Promise<void> {
 async function waitForBox(p: Page) {
   let shot: { count: number; boxes: Array<{ x: number; y: number; w: number; h: number }>; video: { x: number; y: number; w: number; h: number }; mode: string | undefined } | undefined;
   await waitFor('a box over the live video', async () => {
-    shot = await p.evaluate(() => {
+    // Read inside an animation frame, after the overlay's own render for that frame.
+    shot = await p.evaluate(async () => {
+      await new Promise((r) => requestAnimationFrame(r));
       const layer = document.querySelector('.det-layer') as HTMLElement;
       const r = (el: Element) => {
         const b = el.getBoundingClientRect();
