@@ -2,12 +2,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TrackedObject } from './lifecycle.ts';
+import type { PipelineState } from './stream-pipeline.ts';
 
 export interface Checkpoint {
   /** Continuation token of the last fully processed fragment. */
   token: string;
   /** Objects with an open event at that point, continued (or ended) after a restart. */
   open: TrackedObject[];
+  /** Tracks and not-yet-started objects at that point (absent in checkpoints of older versions). */
+  state?: PipelineState;
 }
 
 export interface CheckpointStore {

@@ -124,6 +124,10 @@ export class DetectionEventSink implements EventSink {
     } else {
       this.last.set(id, ev);
     }
+    // A worker killed after publishing a fragment's events, but before saving its checkpoint, analyses
+    // that fragment again and makes the same messages (same ids and times): they were sent already.
+    // (Recording and the webhook outbox's enqueue are synchronous writes to the same database.)
+    if (this.o.store.hasMessage(ev)) return;
     this.o.store.record(ev);
     await this.o.notifier.publish(ev);
   }

@@ -124,7 +124,9 @@ export class ObjectLifecycle {
       const o = s.obj;
       o.current = sighting;
       const rose = sighting.score >= o.best.score + this.scoreDelta;
-      if (sighting.score > o.best.score) {
+      // A not-yet-started object restored from a checkpoint has no frame for its best sighting: take
+      // this one, so its start still gets a snapshot.
+      if (sighting.score > o.best.score || (!s.started && !s.bestFrame && ctx.frame)) {
         o.best = sighting;
         if (ctx.frame) s.bestFrame = ctx.frame;
       }
@@ -168,9 +170,23 @@ export class ObjectLifecycle {
     return [...[...this.states.values()].filter((s) => s.started).map((s) => clone(s.obj)), ...this.orphans.map(clone)];
   }
 
-  /** Objects that were open when a previous run stopped: continued by a matching new track, else ended. */
-  restore(objects: readonly TrackedObject[]): void {
-    this.orphans = objects.map(clone);
+  /** Objects seen but not started yet (track not confirmed), to persist with the checkpoint next to the tracker's state. */
+  pending(): TrackedObject[] {
+    return [...this.states.values()].filter((s) => !s.started).map((s) => clone(s.obj));
+  }
+
+  /**
+   * Objects that were open (and, with the tracker's state, pending) when a previous run stopped.
+   * With `liveTrackIds` (the restored tracker's tracks), an object whose track is still live continues
+   * on it exactly, under the same id; the others are orphans: continued by a matching new track, else ended.
+   */
+  restore(objects: readonly TrackedObject[], pending: readonly TrackedObject[] = [], liveTrackIds?: ReadonlySet<number>): void {
+    this.orphans = [];
+    for (const o of objects) {
+      if (liveTrackIds?.has(o.trackId)) this.states.set(o.trackId, { obj: clone(o), started: true });
+      else this.orphans.push(clone(o));
+    }
+    for (const o of pending) if (liveTrackIds?.has(o.trackId)) this.states.set(o.trackId, { obj: clone(o), started: false });
   }
 
   /** The orphan a newly confirmed track continues: same label, seen recently, overlapping or close by. */

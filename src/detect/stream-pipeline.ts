@@ -1,6 +1,7 @@
 /**
  * One stream's detection pipeline: sampler (one long-lived ffmpeg) → motion gate → detector → filters →
- * tracker → lifecycle → onEvent. Frames and "fragment done" notifications go through one serial queue.
+ * tracker → lifecycle → onEvent. A frame with motion goes to the detector as soon as it arrives
+ * (DetectAhead), so inference overlaps the rest. Frames and "fragment done" notifications go through one serial queue.
  * Events are held back until the fragment whose frame caused them is done, then handed to a second,
  * per-stream ordered queue, the publish queue: onEvent (snapshots, event store, notifications) runs
  * there while the next frames are analysed. The fragment's onFragmentDone (the worker saves the
@@ -11,13 +12,14 @@
  * (`maxPendingPublishes`): when it is longer, the frame queue waits, and so does push().
  */
 import { FrameSampler, type SampledFrame } from '../media-tools/frame-sampler.ts';
+import { DetectAhead } from './detect-ahead.ts';
 import type { DetectConfig } from './detect-config.ts';
 import { filterDetections, normalise, type NormDetection } from './filters.ts';
 import type { SourceFragment } from './fragment-source.ts';
 import { ObjectLifecycle, type FrameContext, type LifecycleEvent, type TrackedObject } from './lifecycle.ts';
 import { MotionGate } from './motion-gate.ts';
-import { IouTracker } from './tracker.ts';
-import type { DetectorLike } from './types.ts';
+import { IouTracker, type TrackerState } from './tracker.ts';
+import type { DetectionLike, DetectorLike } from './types.ts';
 
 export interface StreamPipelineOptions {
   stream: string;
@@ -26,10 +28,15 @@ export interface StreamPipelineOptions {
   onEvent: (event: LifecycleEvent) => void | Promise<void>;
   /** The event was queued for onEvent (publish queue), e.g. to start its snapshot meanwhile. */
   onQueued?: (event: LifecycleEvent) => void;
-  /** After every frame of the fragment went through the pipeline and its events were handled; `open` = objects with an open event. */
-  onFragmentDone?: (fragment: SourceFragment, open: TrackedObject[]) => void | Promise<void>;
+  /**
+   * After every frame of the fragment went through the pipeline and its events were handled; `open` =
+   * objects with an open event, `state` = the tracker's tracks and the objects not started yet.
+   */
+  onFragmentDone?: (fragment: SourceFragment, open: TrackedObject[], state: PipelineState) => void | Promise<void>;
   /** Objects open when the previous run stopped (from the checkpoint). */
   restore?: readonly TrackedObject[];
+  /** The rest of that checkpoint: with it, a restart continues the same tracks under the same ids. */
+  restoreState?: PipelineState;
   onLog?: (line: string) => void;
   /** Frames waiting for the detector before push() waits; default 4. */
   maxQueuedFrames?: number;
@@ -53,6 +60,17 @@ export interface FrameDetections {
   detections: NormDetection[];
 }
 
+/** Tracking state at a fragment boundary, saved with the checkpoint next to the open objects. */
+export interface PipelineState {
+  tracker: TrackerState;
+  pending: TrackedObject[];
+}
+
+interface Ahead {
+  motion: boolean;
+  detections?: Promise<DetectionLike[]>;
+}
+
 export interface PipelineStats {
   fragmentsIn: number;
   fragmentsDone: number;
@@ -66,7 +84,8 @@ export interface PipelineStats {
 export class StreamPipeline {
   private readonly sampler: FrameSampler<SourceFragment>;
   private readonly gate: MotionGate | undefined;
-  private tracker: IouTracker;
+  private readonly ahead: DetectAhead;
+  private readonly tracker: IouTracker;
   private lastDone: SourceFragment | undefined;
   private readonly lifecycle: ObjectLifecycle;
   private queue: Promise<void> = Promise.resolve();
@@ -85,20 +104,27 @@ export class StreamPipeline {
       width: opts.detector.inputSize.width,
       height: opts.detector.inputSize.height,
       sampling: c.sampling,
-      onFrame: (f) => this.enqueue(() => this.processFrame(f), true),
+      onFrame: (f) => {
+        const ahead = this.detectAhead(f);
+        this.enqueue(() => this.processFrame(f, ahead), true);
+      },
       onFragmentDone: (f) => this.enqueue(async () => {
         this.stats.fragmentsDone++;
         this.lastDone = f;
         const open = this.lifecycle.snapshot();
-        await this.release(() => opts.onFragmentDone?.(f, open));
+        const state = this.state();
+        await this.release(() => opts.onFragmentDone?.(f, open, state));
       }, false),
       onLog: opts.onLog,
       idleFlushMs: c.idleFlushMs,
     });
     this.gate = c.motionGate ? new MotionGate(c.motion) : undefined;
+    this.ahead = new DetectAhead(opts.detector);
     this.tracker = new IouTracker({ iouThreshold: c.iouThreshold, minHits: c.minHits, maxAgeMs: c.endAfterMs });
     this.lifecycle = new ObjectLifecycle({ zones: c.zones, endAfterMs: c.endAfterMs, scoreDelta: c.scoreDelta });
-    if (opts.restore) this.lifecycle.restore(opts.restore);
+    if (opts.restoreState) this.tracker.restore(opts.restoreState.tracker);
+    const live = opts.restoreState ? new Set(opts.restoreState.tracker.tracks.map((t) => t.id)) : undefined;
+    if (opts.restore) this.lifecycle.restore(opts.restore, opts.restoreState?.pending ?? [], live);
   }
 
   async push(fragment: SourceFragment): Promise<void> {
@@ -140,12 +166,13 @@ export class StreamPipeline {
     this.enqueue(async () => {
       if (!this.lastCtx || this.lifecycle.openCount === 0) return;
       const ended = this.lifecycle.endAll(this.lastCtx);
-      this.tracker = new IouTracker({ iouThreshold: this.opts.config.iouThreshold, minHits: this.opts.config.minHits, maxAgeMs: this.opts.config.endAfterMs });
+      this.tracker.reset();
       if (ended.length === 0) return;
       this.held.push(...ended);
       const last = this.lastDone;
       const open = this.lifecycle.snapshot();
-      await this.release(last ? () => this.opts.onFragmentDone?.(last, open) : undefined);
+      const state = this.state();
+      await this.release(last ? () => this.opts.onFragmentDone?.(last, open, state) : undefined);
     }, false);
     await this.queue;
     await this.published();
@@ -157,7 +184,12 @@ export class StreamPipeline {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.ahead.clear();
     await this.sampler.close();
+  }
+
+  private state(): PipelineState {
+    return { tracker: this.tracker.snapshot(), pending: this.lifecycle.pending() };
   }
 
   private enqueue(task: () => Promise<void>, isFrame: boolean): void {
@@ -173,7 +205,19 @@ export class StreamPipeline {
     });
   }
 
-  private async processFrame(f: SampledFrame<SourceFragment>): Promise<void> {
+  /**
+   * On arrival (frames arrive in order): the motion gate's verdict, and for a frame with motion its
+   * detection started at once, ahead of the frames still queued before it.
+   */
+  private detectAhead(f: SampledFrame<SourceFragment>): Ahead {
+    const motion = this.gate ? this.gate.hasMotion(f) : true;
+    if (!motion || this.closed) return { motion };
+    const detections = this.ahead.submit({ width: f.width, height: f.height, rgb: f.rgb });
+    detections.catch(() => undefined); // awaited (and reported) by processFrame
+    return { motion, detections };
+  }
+
+  private async processFrame(f: SampledFrame<SourceFragment>, ahead: Ahead): Promise<void> {
     this.stats.framesSampled++;
     const c = this.opts.config;
     const ctx: FrameContext = {
@@ -187,12 +231,12 @@ export class StreamPipeline {
       frame: { width: f.width, height: f.height, rgb: f.rgb },
     };
     this.lastCtx = { ...ctx, frame: undefined } as FrameContext;
-    const motion = this.gate ? this.gate.hasMotion(f) : true;
     let detections: ReturnType<typeof filterDetections> = [];
-    const detected = motion || this.tracker.active.length > 0;
+    // No motion, but someone is being tracked: detect anyway (a person standing still).
+    const detected = ahead.motion || this.tracker.active.length > 0;
     if (detected) {
       this.stats.framesDetected++;
-      const raw = await this.opts.detector.detect({ width: f.width, height: f.height, rgb: f.rgb });
+      const raw = await (ahead.detections ?? this.ahead.submit({ width: f.width, height: f.height, rgb: f.rgb }));
       detections = filterDetections(raw.map((d) => normalise(d, f.width, f.height)), c);
     } else {
       this.stats.framesSkippedNoMotion++;

@@ -34,6 +34,12 @@ export interface TrackerOptions {
   minHits?: number;
 }
 
+/** What a tracker needs to continue exactly where it was (persisted with the worker's checkpoint). */
+export interface TrackerState {
+  nextId: number;
+  tracks: Track[];
+}
+
 export function iou(a: NormBox, b: NormBox): number {
   const ix = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
   const iy = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
@@ -97,7 +103,18 @@ export class IouTracker {
     return this.tracks;
   }
 
+  /** Forgets every track; ids keep counting, so a later track never reuses an earlier one's id. */
   reset(): void {
     this.tracks = [];
+  }
+
+  snapshot(): TrackerState {
+    return { nextId: this.nextId, tracks: this.tracks.map((t) => ({ ...t, box: [...t.box] })) };
+  }
+
+  /** Continues from a snapshot: a restarted worker gives the same track ids to the same people. */
+  restore(state: TrackerState): void {
+    this.nextId = state.nextId;
+    this.tracks = state.tracks.map((t) => ({ ...t, box: [...t.box] }));
   }
 }

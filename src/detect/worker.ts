@@ -217,10 +217,11 @@ export class DetectionWorker {
         stream, detector, config,
         onEvent: (e) => this.opts.sink.publish(e),
         ...(this.opts.sink.prepare ? { onQueued: (e: LifecycleEvent) => this.opts.sink.prepare?.(e) } : {}),
-        onFragmentDone: async (f, open) => {
-          if (!signal.aborted) await this.opts.checkpoints.save(stream, { token: f.continuationToken, open });
+        onFragmentDone: async (f, open, state) => {
+          if (!signal.aborted) await this.opts.checkpoints.save(stream, { token: f.continuationToken, open, state });
         },
         restore: checkpoint?.open ?? [],
+        ...(checkpoint?.state ? { restoreState: checkpoint.state } : {}),
         ...(this.opts.onLog ? { onLog: this.opts.onLog } : {}),
       });
       r.pipeline = pipeline;

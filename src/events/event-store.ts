@@ -55,6 +55,8 @@ export interface EventPage {
 export interface EventStore {
   /** Upserts by `event.id`: folds the message into the event and appends it to the history (a duplicate message is ignored). */
   record(event: DetectionEvent): StoredEvent;
+  /** True when this exact message (event, type, times) was recorded before, e.g. by a run that was killed. */
+  hasMessage(event: DetectionEvent): boolean;
   get(id: string): StoredEventWithHistory | undefined;
   list(query: ListEventsQuery): EventPage;
 }

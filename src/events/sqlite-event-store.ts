@@ -56,6 +56,9 @@ export class SqliteEventStore implements EventStore {
         `INSERT OR IGNORE INTO kestrel_event_messages (event_id, type, server_ts, frame_time, doc)
          VALUES (?, ?, ?, ?, ?)`,
       ),
+      hasMessage: db.prepare<[string, string, number, number], { one: number }>(
+        'SELECT 1 AS one FROM kestrel_event_messages WHERE event_id = ? AND type = ? AND server_ts = ? AND frame_time = ?',
+      ),
       history: db.prepare<[string], { doc: string }>('SELECT doc FROM kestrel_event_messages WHERE event_id = ? ORDER BY seq'),
     };
   }
@@ -79,6 +82,10 @@ export class SqliteEventStore implements EventStore {
       });
       return next;
     })(event);
+  }
+
+  hasMessage(ev: DetectionEvent): boolean {
+    return this.stmts.hasMessage.get(ev.id, ev.type, ev.serverTimestamp, ev.frameTime) !== undefined;
   }
 
   get(id: string): StoredEventWithHistory | undefined {

@@ -21,6 +21,11 @@ export class BufferedJobEvents implements EventStore {
     return foldEvent(prev, ev);
   }
 
+  hasMessage(ev: DetectionEvent): boolean {
+    const same = (m: DetectionEvent) => m.id === ev.id && m.type === ev.type && m.serverTimestamp === ev.serverTimestamp && m.frameTime === ev.frameTime;
+    return this.inner.hasMessage(ev) || this.pending.some(same);
+  }
+
   /** The stored event with the held messages folded in. */
   get(id: string): StoredEventWithHistory | undefined {
     let cur = this.inner.get(id);

@@ -70,7 +70,12 @@ describe('idle input', () => {
       // Seen until the last sampled frame (~2.75 s).
       expect(events[1]!.after.endTimeMs! - T0).toBeGreaterThanOrEqual(2500);
       await until(() => checkpoints.checkpoints.get('cam')?.open.length === 0, 'checkpoint saved with nothing open');
-      expect(checkpoints.checkpoints.get('cam')).toEqual({ token: 'n2', open: [] } satisfies Checkpoint);
+      const saved = checkpoints.checkpoints.get('cam');
+      expect({ token: saved?.token, open: saved?.open }).toEqual({ token: 'n2', open: [] } satisfies Checkpoint);
+      // The tracker was cleared too (its ids keep counting), and nothing waits to start.
+      expect(saved?.state?.tracker.tracks).toEqual([]);
+      expect(saved?.state?.tracker.nextId).toBeGreaterThan(1);
+      expect(saved?.state?.pending).toEqual([]);
     } finally {
       await w.stop();
     }

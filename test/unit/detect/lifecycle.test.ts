@@ -106,4 +106,40 @@ describe('ObjectLifecycle restore (worker restart)', () => {
     const td = new IouTracker({ minHits: 1 });
     expect(seen(d, td, 500, [0.7, 0.1, 0.9, 0.9]).map((e) => e.type)).toEqual(['start']);
   });
+
+  it('with the tracker state, a restart replays the same frames into the same events under the same ids', () => {
+    // Person A is open at the checkpoint (t=1000); person B was seen once (not confirmed yet, minHits 2).
+    const frames: Array<[number, NormBox[]]> = [
+      [0, [[0.1, 0.1, 0.3, 0.9]]],
+      [500, [[0.11, 0.1, 0.31, 0.9]]],
+      [1000, [[0.12, 0.1, 0.32, 0.9], [0.6, 0.1, 0.8, 0.9]]],
+      [1500, [[0.13, 0.1, 0.33, 0.9], [0.61, 0.1, 0.81, 0.9]]],
+      [2000, [[0.62, 0.1, 0.82, 0.9]]],
+      [5000, []],
+    ];
+    const feed = (life: ObjectLifecycle, tracker: IouTracker, from: number, to: number) =>
+      frames.filter(([t]) => t >= from && t <= to).flatMap(([t, boxes]) => life.update(tracker.update(boxes.map((box) => ({ box, score: 0.9, label: 'person' })), t), ctx(t)));
+    const key = (e: LifecycleEvent) => `${e.type}:${e.id}@${e.producerTimestampMs}`;
+
+    const once = new ObjectLifecycle({ endAfterMs: 2000 });
+    const onceTracker = new IouTracker({ minHits: 2, maxAgeMs: 2000 });
+    const uninterrupted = feed(once, onceTracker, 0, 5000).map(key);
+
+    const first = new ObjectLifecycle({ endAfterMs: 2000 });
+    const firstTracker = new IouTracker({ minHits: 2, maxAgeMs: 2000 });
+    const before = feed(first, firstTracker, 0, 1000).map(key);
+    // The checkpoint, through JSON as the worker stores it.
+    const saved = JSON.parse(JSON.stringify({ open: first.snapshot(), tracker: firstTracker.snapshot(), pending: first.pending() }));
+    expect(saved.open).toHaveLength(1);
+    expect(saved.pending).toHaveLength(1);
+
+    const second = new ObjectLifecycle({ endAfterMs: 2000 });
+    const secondTracker = new IouTracker({ minHits: 2, maxAgeMs: 2000 });
+    secondTracker.restore(saved.tracker);
+    second.restore(saved.open, saved.pending, new Set(saved.tracker.tracks.map((t: { id: number }) => t.id)));
+    const after = feed(second, secondTracker, 1500, 5000);
+    expect([...before, ...after.map(key)]).toEqual(uninterrupted);
+    // B's start after the restart still carries a frame for its snapshot.
+    expect(after.find((e) => e.type === 'start')?.bestFrame).toBeDefined();
+  });
 });

@@ -37,4 +37,15 @@ describe('IouTracker', () => {
     expect(t.update([], 1000)).toHaveLength(1);
     expect(t.update([], 1001)).toHaveLength(0);
   });
+  it('a restored snapshot continues the same tracks and ids; reset keeps counting ids', () => {
+    const t = new IouTracker({ minHits: 2 });
+    t.update([p([0, 0, 0.2, 0.2]), p([0.5, 0.5, 0.7, 0.7])], 0);
+    const copy = new IouTracker({ minHits: 2 });
+    copy.restore(JSON.parse(JSON.stringify(t.snapshot())));
+    const next = [p([0.01, 0, 0.21, 0.2]), p([0.9, 0.9, 1, 1])];
+    expect(copy.update(next, 500)).toEqual(t.update(next, 500));
+    t.reset();
+    expect(t.active).toEqual([]);
+    expect(t.update([p([0, 0, 0.2, 0.2])], 1000)[0]!.id).toBe(4);
+  });
 });

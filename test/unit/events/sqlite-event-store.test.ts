@@ -23,7 +23,10 @@ describe('SqliteEventStore', () => {
     const s = startEvent(stream('cam'), obs(1000, 0.6));
     const u = nextEvent(s, 'update', obs(2000, 0.9, 'f2'));
     const e = nextEvent(u, 'end', obs(3000, 0.7, 'f2'));
+    expect(store.hasMessage(s)).toBe(false);
     store.record(s);
+    expect(store.hasMessage(s)).toBe(true);
+    expect(store.hasMessage(u)).toBe(false);
     expect(store.get(s.id)?.state).toBe('start');
     store.record(u);
     const done = store.record(e);
