@@ -3,6 +3,7 @@
  * so the binaries, argument conventions and the archived fluent-ffmpeg dependency stay in one place.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import fluent from 'fluent-ffmpeg';
@@ -85,6 +86,8 @@ export interface SpawnFfmpegOptions {
   logLevel?: 'quiet' | 'error' | 'warning' | 'info' | 'debug';
   /** How many stderr lines to remember for error messages. */
   keepStderrLines?: number;
+  /** Scheduling niceness for the child (0..19, higher = yields more); default: inherited. */
+  niceness?: number;
 }
 
 export interface FfmpegExit {
@@ -113,6 +116,13 @@ export function spawnFfmpeg(args: readonly string[], opts: SpawnFfmpegOptions = 
   // -nostdin stops ffmpeg from treating our stdin as a keyboard; it must stay off when input is pipe:0.
   const house = ['-hide_banner', '-loglevel', opts.logLevel ?? 'error', ...(stdin === 'pipe' ? [] : ['-nostdin'])];
   const child = spawn(ffmpegPath(), [...house, ...args], { stdio: [stdin, opts.stdout ?? 'pipe', 'pipe'] });
+  if (opts.niceness !== undefined && child.pid !== undefined) {
+    try {
+      os.setPriority(child.pid, opts.niceness);
+    } catch {
+      // Not permitted here (or the child already exited): it runs at normal priority.
+    }
+  }
   const keep = opts.keepStderrLines ?? 20;
   const tail: string[] = [];
   let spawnError: Error | undefined;

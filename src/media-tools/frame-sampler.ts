@@ -99,7 +99,13 @@ export function frameSamplerArgs(o: { width: number; height: number; sampling: n
   // Every other selected frame is the flusher (see the header); a flusher that starts a new period is also a sample in JS.
   const rule = `isnan(prev_selected_t)+gt(floor(t*${o.sampling}),floor(prev_selected_t*${o.sampling}))`;
   const select = o.sampling === 'keyframes' ? '' : `select='if(mod(selected_n,2),1,${rule})',`;
-  const vf = `${select}scale=${o.width}:${o.height}`;
+  // Bilinear: about 25 % less decoder CPU than swscale's default bicubic at this size (measured on the
+  // people fixture), and the detector does not see the difference.
+  const vf = `${select}scale=${o.width}:${o.height}:flags=bilinear`;
+  // The timestamps need the same frames, not the same pixels: a tiny scale. (Leaving the scale out
+  // changes when ffmpeg 5.1 releases the newest frame of that output, and the newest fragment's last
+  // timestamp can then stay behind until more input arrives.)
+  const vfTimes = `${select}scale=16:16:flags=bilinear`;
   return [
     // Slice threads: frame threading would hold back the last frames of a live stream.
     '-probesize', '32768', '-analyzeduration', '0', '-thread_type', 'slice',
@@ -110,7 +116,7 @@ export function frameSamplerArgs(o: { width: number; height: number; sampling: n
     // Their timestamps: one framecrc line per frame (same decoder, same filter, so same frames in the same
     // order) on stderr, in ms. Two simple graphs rather than one `split`: ffmpeg 5.1 holds frames back in
     // a complex graph with two outputs until more input arrives.
-    '-map', '0:v:0', '-vf', vf, '-fps_mode', 'passthrough', '-enc_time_base', '1:1000', '-c:v', 'wrapped_avframe', '-f', 'framecrc', '-flush_packets', '1', 'pipe:2',
+    '-map', '0:v:0', '-vf', vfTimes, '-fps_mode', 'passthrough', '-enc_time_base', '1:1000', '-c:v', 'wrapped_avframe', '-f', 'framecrc', '-flush_packets', '1', 'pipe:2',
   ];
 }
 
@@ -229,6 +235,9 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
       stdin: 'pipe',
       stdout: 'pipe',
       logLevel: 'error',
+      // Below the detector's inference threads and the server: a decoder that runs a frame late costs
+      // nothing (frames queue), an inference slowed down by it costs throughput.
+      niceness: 10,
       onStderrLine: (line) => {
         const pts = framecrcPts(line);
         if (pts !== undefined) {

@@ -19,7 +19,7 @@ describe('FrameSampler (one long-lived ffmpeg)', () => {
     }
     // Fragments are done once their sampled frames are out, without ending the input; the newest one
     // too (ffmpeg 5.1 holds its newest output frame back: the flusher frame after each sample takes that place).
-    for (let i = 0; i < 100 && done.length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 600 && done.length < 4; i++) await new Promise((r) => setTimeout(r, 50));
     expect(done).toEqual(['f0', 'f1', 'f2', 'f3']);
     expect(frames).toHaveLength(8);
     await s.flush();
