@@ -11,11 +11,14 @@
  *   Boxes are in input pixels; they are mapped back to source-frame pixels. The layout with more rows than
  *   attributes per row wins in `auto` (N anchors ≫ 5+C in real exports).
  * - Post-processing: keep classes in `classIds` (default [0]), score ≥ `scoreThreshold` (default 0.5), greedy NMS.
+ *
+ * Only `session.run` leaves the main thread (`OnnxSessionThread`, onnx-thread.ts): it is synchronous on its
+ * calling thread and would block the event loop for the whole inference. Pre- and post-processing stay here.
  */
-import * as ort from 'onnxruntime-node';
 import { COCO_LABELS, checkFrame, clampBox, labelFor, resizeRgb } from './detector.ts';
 import type { Detection, Detector, RgbFrame } from './detector.ts';
 import { nms } from './nms.ts';
+import { detectorSessionOptions, OnnxSessionThread } from './onnx-thread.ts';
 
 export type YoloLayout = 'yolov5' | 'yolov8';
 
@@ -116,10 +119,13 @@ export function decodeYolo(data: Float32Array, dims: readonly number[], layout: 
 }
 
 export class YoloDetector implements Detector {
+  /** Duration of the last session.run in ms (for metrics/benchmarks). */
   lastInferenceMs = 0;
+  /** `threadId` of the thread that ran the last session.run (0 before the first; never the caller's). */
+  lastInferenceThreadId = 0;
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: OnnxSessionThread,
     readonly inputSize: { width: number; height: number },
     private readonly opts: YoloOptions,
     private readonly inputName: string,
@@ -127,34 +133,42 @@ export class YoloDetector implements Detector {
   ) {}
 
   static async create(opts: YoloOptions): Promise<YoloDetector> {
-    const session = await ort.InferenceSession.create(opts.modelPath, { intraOpNumThreads: opts.threads ?? 2, graphOptimizationLevel: 'all' });
-    const meta = session.inputMetadata[0];
-    const inputName = session.inputNames[0];
-    const outputName = session.outputNames[0];
-    if (!meta || !inputName || !outputName) throw new Error(`${opts.modelPath}: model has no inputs or outputs`);
-    const shape = meta.isTensor ? meta.shape : [];
-    if (shape.length !== 4) throw new Error(`${opts.modelPath}: input ${inputName} must be NCHW [1,3,H,W], got [${shape.join(', ')}]`);
-    const h = shape[2];
-    const w = shape[3];
-    const inputSize = typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0 ? { width: w, height: h } : (opts.inputSize ?? { width: 640, height: 640 });
-    return new YoloDetector(session, inputSize, opts, inputName, outputName);
+    const session = await OnnxSessionThread.create(opts.modelPath, detectorSessionOptions(opts.threads ?? 2), 'YOLO');
+    try {
+      const meta = session.inputMetadata[0];
+      const inputName = session.inputNames[0];
+      const outputName = session.outputNames[0];
+      if (!meta || !inputName || !outputName) throw new Error(`${opts.modelPath}: model has no inputs or outputs`);
+      const shape = meta.isTensor ? (meta.shape ?? []) : [];
+      if (shape.length !== 4) throw new Error(`${opts.modelPath}: input ${inputName} must be NCHW [1,3,H,W], got [${shape.join(', ')}]`);
+      if (meta.type !== 'float32') throw new Error(`${opts.modelPath}: input ${inputName} must be float32, got ${meta.type ?? 'a non-tensor'}`);
+      const h = shape[2];
+      const w = shape[3];
+      const inputSize = typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0 ? { width: w, height: h } : (opts.inputSize ?? { width: 640, height: 640 });
+      return new YoloDetector(session, inputSize, opts, inputName, outputName);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
   }
 
   async detect(frame: RgbFrame): Promise<Detection[]> {
     checkFrame(frame);
     const { width: inW, height: inH } = this.inputSize;
     const g = geometry(frame.width, frame.height, inW, inH, this.opts.resize ?? 'letterbox');
-    const input = new ort.Tensor('float32', toNchw(frame, inW, inH, g), [1, 3, inH, inW]);
-    const t0 = performance.now();
-    const out = await this.session.run({ [this.inputName]: input });
-    this.lastInferenceMs = performance.now() - t0;
-    const t = out[this.outputName];
+    // A fresh array per call, handed to the inference thread by transfer.
+    const input = toNchw(frame, inW, inH, g);
+    const { outputs, ms, threadId } = await this.session.run({ [this.inputName]: { type: 'float32', data: input, dims: [1, 3, inH, inW] } }, [this.outputName]);
+    this.lastInferenceMs = ms;
+    this.lastInferenceThreadId = threadId;
+    const t = outputs[this.outputName];
     if (!t) throw new Error(`YOLO model returned no ${this.outputName}`);
+    if (!(t.data instanceof Float32Array)) throw new Error(`YOLO output ${this.outputName} must be float32, got ${t.type}`);
     const dims = t.dims;
     const layout = !this.opts.layout || this.opts.layout === 'auto' ? detectLayout(dims) : this.opts.layout;
     const wanted = new Set(this.opts.classIds ?? [0]);
     const labels = this.opts.labels ?? COCO_LABELS;
-    const raw = decodeYolo(t.data as Float32Array, dims, layout, this.opts.scoreThreshold ?? 0.5).filter((r) => wanted.has(r.classId));
+    const raw = decodeYolo(t.data, dims, layout, this.opts.scoreThreshold ?? 0.5).filter((r) => wanted.has(r.classId));
     const dets: Detection[] = raw.map((r) => ({
       box: clampBox([(r.box[0] - g.padX) / g.scaleX, (r.box[1] - g.padY) / g.scaleY, (r.box[2] - g.padX) / g.scaleX, (r.box[3] - g.padY) / g.scaleY], frame.width, frame.height),
       score: r.score,
@@ -165,6 +179,6 @@ export class YoloDetector implements Detector {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.session.close();
   }
 }

@@ -1,5 +1,6 @@
 /** The bundled CenterNet person detector on the committed fixtures (fixtures/README.md). */
 import { fileURLToPath } from 'node:url';
+import { threadId } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDetector } from '../../../src/detect/create-detector.ts';
 import type { Detection } from '../../../src/detect/detector.ts';
@@ -94,6 +95,19 @@ describe('CenterNet person detector', () => {
     } finally {
       await all.close();
     }
+  });
+
+  it('serves two concurrent detect() calls on its inference thread, each with its own result', async () => {
+    const [rgb] = await rgbFrames(fixture('people_vtest_frame.jpg'), 768, 576, false);
+    // A Buffer on purpose: its slice() is a view, so a careless copy would detach the caller's memory.
+    const black = { width: 512, height: 512, rgb: Buffer.alloc(512 * 512 * 3) };
+    const [people, none] = await Promise.all([det.detect({ width: 768, height: 576, rgb: rgb! }), det.detect(black)]);
+    expect(persons(people).length).toBeGreaterThanOrEqual(4);
+    expect(persons(people).some((d) => near(d.box, [586, 158, 620, 236], 15))).toBe(true);
+    expect(persons(none)).toEqual([]);
+    // The caller keeps its frame (the 512×512 one is not resized): the inference thread gets a copy.
+    expect(black.rgb.byteLength).toBe(512 * 512 * 3);
+    expect(det.inferenceThreadId).not.toBe(threadId);
   });
 
   it('fits the pipeline\'s DetectorLike shape', () => {

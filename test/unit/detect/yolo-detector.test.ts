@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DT, OnnxBuilder } from '../../../models/tfjs2onnx/onnx-builder.ts';
 import { createDetector } from '../../../src/detect/create-detector.ts';
@@ -40,13 +41,31 @@ function table(layout: 'yolov5' | 'yolov8'): { dims: number[]; data: Float32Arra
   return { dims: layout === 'yolov5' ? [1, N, attrs] : [1, attrs, N], data };
 }
 
-function yoloModel(layout: 'yolov5' | 'yolov8'): Uint8Array {
+/**
+ * The constant table plus 0·sum(input). Extras: `shift` moves row 0's cx by shift·mean(input), so the result
+ * depends on the frame; `heavy` chains that many 1024×1024 MatMuls on an input-derived matrix into the 0·…
+ * term, so a run takes a measurable time (tens of ms) without changing the result.
+ */
+function yoloModel(layout: 'yolov5' | 'yolov8', extra: { shift?: number; heavy?: number } = {}): Uint8Array {
   const b = new OnnxBuilder();
   const { dims, data } = table(layout);
   b.addInput({ name: 'images', elemType: DT.FLOAT, dims: [1, 3, IN_H, IN_W] });
-  const k = b.constant('table', { dataType: DT.FLOAT, dims, raw: data });
+  let k = b.constant('table', { dataType: DT.FLOAT, dims, raw: data });
   const s = b.op('ReduceSum', ['images'], 'sum', { keepdims: { i: 0 } });
-  const z = b.op('Mul', [s, b.float(0)], 'zero');
+  let z = b.op('Mul', [s, b.float(0)], 'zero');
+  if (extra.shift) {
+    const d = new Float32Array(data.length);
+    d[0] = extra.shift; // row 0's cx in both layouts
+    const mean = b.op('ReduceMean', ['images'], 'mean', { keepdims: { i: 0 } });
+    k = b.op('Add', [k, b.op('Mul', [b.constant('shift', { dataType: DT.FLOAT, dims, raw: d }), mean], 'shifted')], 'table_shifted');
+  }
+  if (extra.heavy) {
+    const S = 1024;
+    const m = b.constant('mat', { dataType: DT.FLOAT, dims: [S, S], raw: new Float32Array(S * S).fill(1 / S) });
+    let x = b.op('Mul', [m, s], 'x'); // depends on the input: not constant-folded at load
+    for (let i = 0; i < extra.heavy; i++) x = b.op('MatMul', [x, m], 'x');
+    z = b.op('Add', [z, b.op('Mul', [b.op('ReduceSum', [x], 'xsum', { keepdims: { i: 0 } }), b.float(0)], 'xzero')], 'zero');
+  }
   b.node('Add', [k, z], [b.reserve('output0')]);
   b.addOutput({ name: 'output0', elemType: DT.FLOAT, dims });
   return b.encode('yolo-test', '');
@@ -54,12 +73,12 @@ function yoloModel(layout: 'yolov5' | 'yolov8'): Uint8Array {
 
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-yolo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const modelFile = (layout: 'yolov5' | 'yolov8'): string => {
-  const p = join(dir, `${layout}.onnx`);
-  writeFileSync(p, yoloModel(layout));
+const modelFile = (layout: 'yolov5' | 'yolov8', extra: { shift?: number; heavy?: number } = {}): string => {
+  const p = join(dir, `${layout}-${extra.shift ?? 0}-${extra.heavy ?? 0}.onnx`);
+  writeFileSync(p, yoloModel(layout, extra));
   return p;
 };
-const frame = (width: number, height: number): RgbFrame => ({ width, height, rgb: new Uint8Array(width * height * 3).fill(90) });
+const frame = (width: number, height: number, fill = 90): RgbFrame => ({ width, height, rgb: new Uint8Array(width * height * 3).fill(fill) });
 const rounded = (box: number[]): number[] => box.map((v) => Math.round(v * 100) / 100);
 
 describe('YOLO decode (pure)', () => {
@@ -134,6 +153,45 @@ describe('YoloDetector on generated ONNX models', () => {
     const det = await createDetector({ type: 'yolo', modelPath: modelFile('yolov5'), scoreThreshold: 0.2 });
     try {
       expect((await det.detect(frame(IN_W, IN_H))).map((d) => Math.round(d.score * 100))).toEqual([81, 72, 25]);
+    } finally {
+      await det.close();
+    }
+  });
+
+  it('runs the session off the main thread: the event loop keeps turning during a detect', async () => {
+    const det = await YoloDetector.create({ modelPath: modelFile('yolov5', { heavy: 8 }) });
+    try {
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      const pending = det.detect(frame(IN_W, IN_H));
+      const ticksAtStart = ticks;
+      let out;
+      try {
+        out = await pending;
+      } finally {
+        clearInterval(timer);
+      }
+      expect(out.map((d) => d.label)).toEqual(['person', 'person']);
+      // Deterministic: the run happened on another thread than this one.
+      expect(det.lastInferenceThreadId).not.toBe(0);
+      expect(det.lastInferenceThreadId).not.toBe(threadId);
+      // The 8 MatMuls take tens of ms on the worker; on the main thread they would block every tick.
+      console.log(`heavy YOLO run ${det.lastInferenceMs.toFixed(1)} ms on thread ${det.lastInferenceThreadId}; ${ticks - ticksAtStart} 5-ms ticks meanwhile`);
+      expect(ticks - ticksAtStart).toBeGreaterThan(0);
+    } finally {
+      await det.close();
+    }
+  });
+
+  it('gives each of two concurrent detect() calls its own result', async () => {
+    const det = await YoloDetector.create({ modelPath: modelFile('yolov8', { shift: 40, heavy: 2 }) });
+    try {
+      // Row 0's cx is 48 + 40·mean(input): a black frame keeps it at 48, a white one moves it to 88 (clamped at 96).
+      const [black, white] = await Promise.all([det.detect(frame(IN_W, IN_H, 0)), det.detect(frame(2 * IN_W, 2 * IN_H, 255))]);
+      expect(rounded(black[0]!.box)).toEqual([38, 12, 58, 52]);
+      expect(rounded(white[0]!.box)).toEqual([156, 24, 192, 104]);
+      expect(black[0]!.score).toBeCloseTo(0.81, 5);
+      expect(white[0]!.score).toBeCloseTo(0.81, 5);
     } finally {
       await det.close();
     }
