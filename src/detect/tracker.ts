@@ -63,6 +63,9 @@ export class IouTracker {
 
   /** Matches this frame's detections; returns the live tracks (matched or not yet expired). */
   update(detections: readonly TrackInput[], nowMs: number): readonly Track[] {
+    // Expire first: a track not seen for longer than maxAge is over, even if a box shows up where it
+    // was (a looping or periodic scene would otherwise keep one track, and its event, alive forever).
+    this.tracks = this.tracks.filter((t) => nowMs - t.lastSeenMs <= this.maxAgeMs);
     const pairs: Array<{ t: number; d: number; iou: number }> = [];
     this.tracks.forEach((t, ti) =>
       detections.forEach((d, di) => {

@@ -48,4 +48,16 @@ describe('IouTracker', () => {
     expect(t.active).toEqual([]);
     expect(t.update([p([0, 0, 0.2, 0.2])], 1000)[0]!.id).toBe(4);
   });
+  it('a track unseen for longer than maxAge is not revived by a box where it was (looping scenes)', () => {
+    const t = new IouTracker({ maxAgeMs: 2500, minHits: 1 });
+    const id = t.update([p([0.1, 0.1, 0.3, 0.5])], 0)[0]!.id;
+    t.update([], 1000);
+    t.update([], 2000);
+    // The same box 3 s later: a new track, not the old one.
+    const again = t.update([p([0.1, 0.1, 0.3, 0.5])], 3000);
+    expect(again).toHaveLength(1);
+    expect(again[0]!.id).not.toBe(id);
+    // Within maxAge it is the same track.
+    expect(t.update([p([0.1, 0.1, 0.3, 0.5])], 5500)[0]!.id).toBe(again[0]!.id);
+  });
 });
