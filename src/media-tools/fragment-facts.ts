@@ -60,19 +60,37 @@ export function inspectFragment(mkv: Buffer): FragmentFacts {
 }
 
 /**
- * Clusters with copies of the fragment's keyframe, 1, 2, 3 ticks after its last frame, written after
- * the fragment so that ffmpeg outputs the fragment's last sample at once (see frame-sampler.ts): one
- * filler when the last frame is a sample (or in keyframes mode); with B-frames (the decoder holds frames
- * back too, and the IDR makes it output them), three when a sample is among the last three frames. Only
- * when the fillers stay in the sampling period of the last frame, so ffmpeg's `select` state is the same
- * as without them. Returns the clusters and the fillers' times in ms (the sampler drops those frames).
+ * Frames ffmpeg selects right after each sample ("flushers", dropped again in JS). ffmpeg 5.1 holds
+ * back the newest frames of the pictures' output: one usually, two at times (measured; see
+ * frame-sampler.ts), so two flushers make sure a sample is out as soon as its fragment is written.
  */
-export function fillerClusters(f: FragmentFacts, sampling: number | 'keyframes', samples: readonly number[]): { mkv: Buffer; ptsMs: number[] } | undefined {
+export const FLUSHERS = 2;
+
+/** The sampler's `select` state between frames: the previous frame's time (s) and flushers still owed. */
+export interface SelectState {
+  prevT: number;
+  owed: number;
+}
+
+export const initialSelectState = (): SelectState => ({ prevT: NaN, owed: 0 });
+
+/**
+ * Clusters with copies of the fragment's keyframe, 1, 2, 3 ticks after its last frame, written after
+ * the fragment so that ffmpeg outputs the fragment's last sample at once (see frame-sampler.ts): as
+ * many as the last sample still needs to get `hold` frames after it (`owed`, from expectedSamples,
+ * is what it is owed of FLUSHERS), always `hold` in keyframes mode; with B-frames (the decoder holds frames back too, and the IDR makes it output
+ * them), at least three when a sample is among the last three frames. Only when the fillers stay in
+ * the sampling period of the last frame, so they are never samples themselves and ffmpeg's `select`
+ * state is the same as without them. Returns the clusters and the fillers' times in ms (the sampler
+ * drops those frames).
+ */
+export function fillerClusters(f: FragmentFacts, sampling: number | 'keyframes', samples: readonly number[], owed = 0, hold = FLUSHERS): { mkv: Buffer; ptsMs: number[] } | undefined {
   const k = f.keyframe;
   if (!k) return undefined;
-  const tail = f.frames.slice(f.reordered ? -3 : -1).map((x) => x.ptsMs);
-  if (sampling !== 'keyframes' && !tail.some((t) => samples.includes(t))) return undefined;
-  const n = f.reordered ? 3 : 1;
+  // `hold`: frames the decoder's output holds back (1 or 2); the last sample needs that many frames after it.
+  let n = sampling === 'keyframes' ? hold : Math.max(0, owed - (FLUSHERS - hold));
+  if (f.reordered && f.frames.slice(-3).some((x) => samples.includes(x.ptsMs) || n > 0)) n = Math.max(n, 3);
+  if (n === 0) return undefined;
   const ptsMs = Array.from({ length: n }, (_, i) => ((k.lastTicks + 1 + i) * k.scaleNs) / 1_000_000);
   if (sampling !== 'keyframes' && Math.floor(ptsMs.at(-1)! * 0.001 * sampling) !== Math.floor(f.endMs * 0.001 * sampling)) return undefined;
   const mkv = Buffer.concat(ptsMs.flatMap((_, i) => [
@@ -82,28 +100,37 @@ export function fillerClusters(f: FragmentFacts, sampling: number | 'keyframes',
 }
 
 /**
- * How many frames the ffmpeg sampling keeps from these frames (same rule as the `select` expression,
- * evaluated the way ffmpeg does: t = pts * 0.001 s). Returns the count and the new last selected t.
+ * The frames the ffmpeg sampling keeps from these frames, evaluated the way ffmpeg's `select` does
+ * (t = pts * 0.001 s): a sample is the first frame of each sampling period, and the FLUSHERS frames
+ * after a sample are selected too. Returns the samples' times and the state after the last frame.
  */
-export function expectedSamples(frames: FragmentFacts['frames'], sampling: number | 'keyframes', prevSelectedT: number): { count: number; prevSelectedT: number; timesMs: number[] } {
+export function expectedSamples(frames: FragmentFacts['frames'], sampling: number | 'keyframes', state: SelectState): { count: number; timesMs: number[]; state: SelectState } {
   if (sampling === 'keyframes') {
     const timesMs = frames.filter((f) => f.keyframe).map((f) => f.ptsMs);
-    return { count: timesMs.length, prevSelectedT, timesMs };
+    return { count: timesMs.length, timesMs, state };
   }
   const timesMs: number[] = [];
-  let prev = prevSelectedT;
+  let { prevT, owed } = state;
   for (const f of frames) {
     const t = f.ptsMs * 0.001;
-    if (isSample(t, sampling, prev)) {
+    if (isSample(t, sampling, prevT)) {
       timesMs.push(f.ptsMs);
-      prev = t;
+      owed = FLUSHERS;
+    } else if (owed > 0) {
+      owed--;
     }
+    prevT = t;
   }
-  return { count: timesMs.length, prevSelectedT: prev, timesMs };
+  return { count: timesMs.length, timesMs, state: { prevT, owed } };
 }
 
-/** Whether a frame at `t` s is a sample, given the previous sample's time (NaN: none yet). Same rule in ffmpeg and JS. */
+/** Whether a frame at `t` s is a sample (the first of its sampling period), given the previous frame's time (NaN: none yet). Same rule in ffmpeg and JS. */
 export function isSample(t: number, sampling: number, prevT: number): boolean {
   return Number.isNaN(prevT) || Math.floor(t * sampling) > Math.floor(prevT * sampling);
 }
 
+/** ffmpeg `select` expression for N fps with FLUSHERS flushers after each sample (register 0 counts them down). */
+export function selectExpression(sampling: number): string {
+  const first = `isnan(prev_t)+gt(floor(t*${sampling}),floor(prev_t*${sampling}))`;
+  return `select='if(${first},st(0,${FLUSHERS})*0+1,if(gt(ld(0),0),st(0,ld(0)-1)*0+1,0))'`;
+}

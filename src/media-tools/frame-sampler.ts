@@ -16,18 +16,24 @@
  * `select` rule is evaluated in JS on the fragment's frame times), or a later fragment's frame arrives,
  * or the decoder exits; the worker saves the continuation token then.
  *
- * Why each sampled frame is followed by a "flusher" frame: measured with ffmpeg 5.1 (`-debug_ts`), the
+ * Why each sampled frame is followed by "flusher" frames: measured with ffmpeg 5.1 (`-debug_ts`), the
  * CLI hands a filtered frame to the encoder only when the next filtered frame of that output arrives
  * (the demuxer and the decoder pass every frame of a fragment at once: no B-frames, no delay). With
  * `select` at 2 fps on a 10 fps camera, the fragment's 500 ms sample was therefore held until the next
- * fragment was written, one fragment (1 s) later. So ffmpeg also selects the frame right after each
- * sample (`selected_n` odd), the held frame is that flusher, and JS drops the flushers again with the
- * same rule (`isSample`). Scaling the extra frame costs about what scaling the sample costs; decoding
- * every frame was needed anyway. When a sample is the last frame of its fragment (which depends on how
- * the fragment lines up with the sampling periods; always in `keyframes` mode), filler clusters (copies
- * of the fragment's keyframe, 1 tick after its last frame: `fillerClusters`) is written after the
- * fragment to push it out, and its frame is dropped. The filler stays within the last sample's period,
- * so the `select` state is the same as without it.
+ * fragment was written, one fragment (1 s) later. So ffmpeg also selects the FLUSHERS (2) frames right
+ * after each sample, and JS drops them again (a frame that comes out and is not one of the fragment's
+ * samples, as `expectedSamples` computes them, is a flusher). Two, because in session 3 a trace showed
+ * the pictures' output holding back two frames at times (the sample and one flusher), for the rest of
+ * that decoder's life; one flusher then left every fragment's last sample a fragment late. A sample is
+ * the first frame of its sampling period (`isSample`, on the previous frame's time), so the rule and the
+ * flusher count-down (`selectExpression`, ffmpeg register 0) are the same in ffmpeg and JS. When the
+ * last sample is still owed flushers at the end of its fragment (which depends on how the fragment
+ * lines up with the sampling periods; always in `keyframes` mode), filler clusters (copies of the
+ * fragment's keyframe, 1, 2… ticks after its last frame: `fillerClusters`) are written after the
+ * fragment to push it out, and their frames are dropped. The fillers stay within the last frame's
+ * period, so they are never samples and the `select` state is the same as without them. Fillers cost
+ * a keyframe decode and a scale each, so they are sized for one held frame until the decoder shows it
+ * holds two (a fragment still missing samples when the next one comes 0.5 s or more later).
  *
  * Idle input (`idleFlushMs`, off by default): when no fragment was written for that long and a fragment
  * is still waiting for frames, stdin is ended so ffmpeg outputs everything it holds and exits; the next
@@ -37,9 +43,12 @@
  * producer session), and after a crash (the next fragment starts a new process).
  */
 import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg.ts';
-import { expectedSamples, fillerClusters, inspectFragment, isSample } from './fragment-facts.ts';
+import { expectedSamples, fillerClusters, FLUSHERS, initialSelectState, inspectFragment, selectExpression, type SelectState } from './fragment-facts.ts';
 
-export { expectedSamples, inspectFragment, isSample, type FragmentFacts } from './fragment-facts.ts';
+/** A fragment still missing samples this long after it was written, when the next arrives, shows a decoder holding back 2 frames. */
+const HOLD_EVIDENCE_MS = 500;
+
+export { expectedSamples, FLUSHERS, initialSelectState, inspectFragment, isSample, type FragmentFacts, type SelectState } from './fragment-facts.ts';
 
 export interface SamplerFragment {
   fragmentNumber: string;
@@ -81,8 +90,12 @@ export interface FrameSamplerOptions<F extends SamplerFragment> {
 
 interface Pending<F> {
   fragment: F;
+  /** When it was written to the decoder (Date.now()). */
+  writtenAt: number;
   /** Frames the sampling should yield for this fragment (emulated in JS); done when all arrived. */
   expected: number;
+  /** Their times (ms): any other frame that comes out is a flusher (or, in keyframes mode, every frame is a sample). */
+  sampleTimes: number[];
   received: number;
   /** No more frames will come for it. */
   complete: boolean;
@@ -96,9 +109,8 @@ interface Pending<F> {
 }
 
 export function frameSamplerArgs(o: { width: number; height: number; sampling: number | 'keyframes' }): string[] {
-  // Every other selected frame is the flusher (see the header); a flusher that starts a new period is also a sample in JS.
-  const rule = `isnan(prev_selected_t)+gt(floor(t*${o.sampling}),floor(prev_selected_t*${o.sampling}))`;
-  const select = o.sampling === 'keyframes' ? '' : `select='if(mod(selected_n,2),1,${rule})',`;
+  // Samples (the first frame of each period) and the flushers after each (see the header).
+  const select = o.sampling === 'keyframes' ? '' : `${selectExpression(o.sampling)},`;
   // Bilinear: about 25 % less decoder CPU than swscale's default bicubic at this size (measured on the
   // people fixture), and the detector does not see the difference.
   const vf = `${select}scale=${o.width}:${o.height}:flags=bilinear`;
@@ -133,9 +145,12 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
   private lastEndMs = -Infinity;
   private frameIndex = 0;
   private closed = false;
-  private prevSelectedT = NaN;
-  /** Time (s) of the last frame that came out of the decoder and was a sample (JS side of the rule). */
-  private prevDeliveredT = NaN;
+  private select: SelectState = initialSelectState();
+  /**
+   * Frames this decoder's pictures output holds back: 1 at first; 2 once a fragment's last sample was
+   * seen still missing when the next fragment came much later (the fillers are sized for it).
+   */
+  private hold = 1;
   /** Times (ms) of the filler frames written to the current decoder and not out yet (see fillerClusters). */
   private fillers: number[] = [];
   private ending: Promise<void> | undefined;
@@ -157,13 +172,19 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
     }
     this.tracksKey = info.tracksKey;
     this.lastEndMs = info.endMs;
-    if (!this.proc) this.prevSelectedT = NaN;
+    if (!this.proc) this.select = initialSelectState();
     const proc = this.proc ?? this.start();
-    const exp = expectedSamples(info.frames, this.opts.sampling, this.prevSelectedT);
-    this.prevSelectedT = exp.prevSelectedT;
-    const filler = fillerClusters(info, this.opts.sampling, exp.timesMs);
+    const prev = this.pending.at(-1);
+    if (this.hold < FLUSHERS && prev && prev.received < prev.expected && Date.now() - prev.writtenAt >= HOLD_EVIDENCE_MS) {
+      this.hold = FLUSHERS;
+      this.opts.onLog?.(`decoder holds back ${FLUSHERS} frames: more fillers from now on`);
+    }
+    const exp = expectedSamples(info.frames, this.opts.sampling, this.select);
+    const filler = fillerClusters(info, this.opts.sampling, exp.timesMs, exp.state.owed, this.hold);
+    // Selected fillers use up the flushers still owed; they stay in the last frame's period.
+    this.select = filler ? { prevT: filler.ptsMs.at(-1)! * 0.001, owed: Math.max(0, exp.state.owed - filler.ptsMs.length) } : exp.state;
     if (filler) this.fillers.push(...filler.ptsMs);
-    const entry: Pending<F> = { fragment, expected: exp.count, received: 0, complete: false, reported: false, startMs: info.startMs, endMs: info.endMs, clusterMs: info.clusterMs, sourceWidth: info.width, sourceHeight: info.height };
+    const entry: Pending<F> = { fragment, writtenAt: Date.now(), expected: exp.count, sampleTimes: exp.timesMs, received: 0, complete: false, reported: false, startMs: info.startMs, endMs: info.endMs, clusterMs: info.clusterMs, sourceWidth: info.width, sourceHeight: info.height };
     this.pending.push(entry);
     if (exp.count === 0) this.report(entry);
     const stdin = proc.stdin!;
@@ -229,8 +250,8 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
     const match = () => {
       while (times.length && images.length) this.deliver(times.shift()!, images.shift());
     };
-    this.prevDeliveredT = NaN;
     this.fillers = [];
+    this.hold = 1;
     const proc = spawnFfmpeg(frameSamplerArgs(this.opts), {
       stdin: 'pipe',
       stdout: 'pipe',
@@ -304,17 +325,15 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
     this.pending.splice(0, idx);
     const p = this.pending[0];
     if (!p) return;
+    // Fillers older than this frame were not selected (no flusher owed any more): forget them.
+    while (this.fillers.length && this.fillers[0]! < ptsMs - 0.5) this.fillers.shift();
     const filler = this.fillers.findIndex((t) => Math.abs(t - ptsMs) < 0.5);
     if (filler >= 0) {
       this.fillers.splice(0, filler + 1);
       return;
     }
-    const sampling = this.opts.sampling;
-    if (sampling !== 'keyframes') {
-      // A flusher (not a sample): it only served to push the sample before it out of ffmpeg.
-      if (!isSample(ptsMs * 0.001, sampling, this.prevDeliveredT)) return;
-      this.prevDeliveredT = ptsMs * 0.001;
-    }
+    // A flusher (not a sample): it only served to push the samples before it out of ffmpeg.
+    if (this.opts.sampling !== 'keyframes' && !p.sampleTimes.some((t) => Math.abs(t - ptsMs) < 0.5)) return;
     this.opts.onFrame({
       width: this.opts.width,
       height: this.opts.height,

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { expectedSamples, FrameSampler, inspectFragment, type FragmentFacts, type SampledFrame } from '../../../src/media-tools/frame-sampler.ts';
-import { fillerClusters } from '../../../src/media-tools/fragment-facts.ts';
+import { expectedSamples, FLUSHERS, FrameSampler, initialSelectState, inspectFragment, type FragmentFacts, type SampledFrame } from '../../../src/media-tools/frame-sampler.ts';
+import { fillerClusters, selectExpression } from '../../../src/media-tools/fragment-facts.ts';
+import { spawnFfmpeg } from '../../../src/media-tools/ffmpeg.ts';
 import { redBox, squareVideo } from './fixtures.ts';
+
+/** Runs ffmpeg at info level and returns its stderr. */
+async function runFfmpegCapture(args: string[]): Promise<string> {
+  const lines: string[] = [];
+  const proc = spawnFfmpeg(args, { logLevel: 'info', onStderrLine: (l) => lines.push(l) });
+  const exit = await proc.exited;
+  if (exit.code !== 0) throw new Error(`ffmpeg failed: ${lines.slice(-5).join(' | ')}`);
+  return lines.join('\n');
+}
 
 const T0 = 1_700_000_000_000;
 
@@ -74,26 +84,53 @@ describe('fillerClusters (pure)', () => {
     keyframe: { track: 1, data: Buffer.from([1, 2, 3]), lastTicks: from + 900, scaleNs: 1_000_000 },
   });
 
-  it('only when a sample is on the last frame (B-frames: among the last three), within its sampling period', () => {
+  const start = initialSelectState();
+  it('as many as the last sample is still owed flushers (B-frames: at least three), within its sampling period', () => {
     const aligned = facts(0);
-    expect(expectedSamples(aligned.frames, 2, NaN).timesMs).toEqual([0, 500]);
-    expect(fillerClusters(aligned, 2, [0, 500])).toBeUndefined();
+    const a = expectedSamples(aligned.frames, 2, start);
+    expect(a.timesMs).toEqual([0, 500]);
+    // 500 is followed by 600 and 700, its two flushers: nothing owed, no filler.
+    expect(a.state).toEqual({ prevT: 0.9, owed: 0 });
+    expect(fillerClusters(aligned, 2, a.timesMs, a.state.owed)).toBeUndefined();
     const late = facts(600);
-    const exp = expectedSamples(late.frames, 2, NaN);
+    const exp = expectedSamples(late.frames, 2, start);
     expect(exp.timesMs).toEqual([600, 1000, 1500]);
-    const f = fillerClusters(late, 2, exp.timesMs)!;
-    expect(f.ptsMs).toEqual([1501]);
+    expect(exp.state.owed).toBe(2);
+    const f = fillerClusters(late, 2, exp.timesMs, exp.state.owed)!;
+    expect(f.ptsMs).toEqual([1501, 1502]);
     expect(f.mkv.length).toBeGreaterThan(3);
-    // The filler would start the next period (and change ffmpeg's select state): none.
+    // The sample second to last: one flusher in the fragment, one filler.
+    const one = expectedSamples(facts(700).frames, 2, start);
+    expect(one.timesMs).toEqual([700, 1000, 1500]);
+    expect(fillerClusters(facts(700), 2, one.timesMs, one.state.owed)?.ptsMs).toEqual([1601]);
+    // The state carries over: the next fragment's first frames pay what is still owed.
+    const next = expectedSamples(facts(1000).frames.slice(0, 3), 2, { prevT: 0.9, owed: 2 });
+    expect(next.timesMs).toEqual([1000]);
+    // The fillers would start the next period (and change ffmpeg's select state): none.
     const edge = facts(1099);
-    const e10 = expectedSamples(edge.frames, 10, NaN);
+    const e10 = expectedSamples(edge.frames, 10, start);
     expect(e10.timesMs.at(-1)).toBe(1999);
-    expect(fillerClusters(edge, 10, e10.timesMs)).toBeUndefined();
-    expect(fillerClusters(facts(1050), 10, expectedSamples(facts(1050).frames, 10, NaN).timesMs)?.ptsMs).toEqual([1951]);
+    expect(fillerClusters(edge, 10, e10.timesMs, e10.state.owed)).toBeUndefined();
+    const e1050 = expectedSamples(facts(1050).frames, 10, start);
+    expect(fillerClusters(facts(1050), 10, e1050.timesMs, e1050.state.owed)?.ptsMs).toEqual([1951, 1952]);
+    // A decoder that holds back one frame needs only one frame after the last sample.
+    expect(fillerClusters(late, 2, exp.timesMs, exp.state.owed, 1)?.ptsMs).toEqual([1501]);
+    expect(fillerClusters(facts(700), 2, one.timesMs, one.state.owed, 1)).toBeUndefined();
+    expect(fillerClusters(aligned, 'keyframes', [0], 0, 1)?.ptsMs).toEqual([901]);
     // B-frames: three fillers when a sample is among the last three frames.
     expect(fillerClusters(facts(0, true), 2, [0, 700])?.ptsMs).toEqual([901, 902, 903]);
     expect(fillerClusters(facts(0, true), 2, [0, 500])).toBeUndefined();
     // keyframes: always (the keyframe is the only frame that comes out).
-    expect(fillerClusters(aligned, 'keyframes', [0])?.ptsMs).toEqual([901]);
+    expect(fillerClusters(aligned, 'keyframes', [0])?.ptsMs).toEqual([901, 902]);
+  });
+
+  it('the select expression keeps the same frames as expectedSamples (real ffmpeg)', async () => {
+    // 10 fps for 2 s at 2 fps: samples 0, 0.5, 1, 1.5 s, each with FLUSHERS frames after it.
+    const out = await runFfmpegCapture(['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=2', '-vf', `${selectExpression(2)},showinfo`, '-f', 'null', '-']);
+    const selected = [...out.matchAll(/pts_time:([\d.]+)/g)].map((m) => Math.round(Number(m[1]) * 1000));
+    const frames = Array.from({ length: 20 }, (_, i) => ({ ptsMs: i * 100, keyframe: i === 0 }));
+    const exp = expectedSamples(frames, 2, start);
+    expect(exp.timesMs).toEqual([0, 500, 1000, 1500]);
+    expect(selected).toEqual(exp.timesMs.flatMap((t) => Array.from({ length: FLUSHERS + 1 }, (_, i) => t + i * 100)));
   });
 });
