@@ -33,7 +33,8 @@
  * fragment to push it out, and their frames are dropped. The fillers stay within the last frame's
  * period, so they are never samples and the `select` state is the same as without them. Fillers cost
  * a keyframe decode and a scale each, so they are sized for one held frame until the decoder shows it
- * holds two (a fragment still missing samples when the next one comes 0.5 s or more later).
+ * holds two (a fragment's last sample still missing 0.5 s after its write while its timestamp is out),
+ * and written only when the decoder has caught up (in a backlog the next fragment pushes it out).
  *
  * Idle input (`idleFlushMs`, off by default): when no fragment was written for that long and a fragment
  * is still waiting for frames, stdin is ended so ffmpeg outputs everything it holds and exits; the next
@@ -45,7 +46,7 @@
 import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg.ts';
 import { expectedSamples, fillerClusters, FLUSHERS, initialSelectState, inspectFragment, selectExpression, type SelectState } from './fragment-facts.ts';
 
-/** A fragment still missing samples this long after it was written, when the next arrives, shows a decoder holding back 2 frames. */
+/** How long after its write a fragment's last sample may be missing (with its timestamp out) before the decoder counts as holding back 2 frames. */
 const HOLD_EVIDENCE_MS = 500;
 
 export { expectedSamples, FLUSHERS, initialSelectState, inspectFragment, isSample, type FragmentFacts, type SelectState } from './fragment-facts.ts';
@@ -151,6 +152,8 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
    * seen still missing when the next fragment came much later (the fillers are sized for it).
    */
   private hold = 1;
+  /** Timestamps from ffmpeg's second output whose pictures have not come out yet. */
+  private timesAhead: readonly number[] = [];
   /** Times (ms) of the filler frames written to the current decoder and not out yet (see fillerClusters). */
   private fillers: number[] = [];
   private ending: Promise<void> | undefined;
@@ -174,13 +177,21 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
     this.lastEndMs = info.endMs;
     if (!this.proc) this.select = initialSelectState();
     const proc = this.proc ?? this.start();
+    // Evidence that the pictures output holds back two frames: the previous fragment's last sample was
+    // decoded and filtered (its timestamp came out on the other output) long ago, but not its picture.
+    // (A decoder that is merely behind has not produced the timestamp either.)
     const prev = this.pending.at(-1);
-    if (this.hold < FLUSHERS && prev && prev.received < prev.expected && Date.now() - prev.writtenAt >= HOLD_EVIDENCE_MS) {
+    const lastSample = prev?.sampleTimes.at(-1);
+    if (this.hold < FLUSHERS && prev && lastSample !== undefined && prev.received < prev.expected && Date.now() - prev.writtenAt >= HOLD_EVIDENCE_MS
+      && this.timesAhead.some((t) => Math.abs(t - lastSample) < 0.5)) {
       this.hold = FLUSHERS;
       this.opts.onLog?.(`decoder holds back ${FLUSHERS} frames: more fillers from now on`);
     }
     const exp = expectedSamples(info.frames, this.opts.sampling, this.select);
-    const filler = fillerClusters(info, this.opts.sampling, exp.timesMs, exp.state.owed, this.hold);
+    // Fillers only when the decoder has caught up: behind (a backlog, a batch), the next fragment
+    // follows anyway and pushes the last sample out, and fillers would cost decoding and scaling.
+    const caughtUp = this.pending.every((p) => p.received >= p.expected);
+    const filler = caughtUp ? fillerClusters(info, this.opts.sampling, exp.timesMs, exp.state.owed, this.hold) : undefined;
     // Selected fillers use up the flushers still owed; they stay in the last frame's period.
     this.select = filler ? { prevT: filler.ptsMs.at(-1)! * 0.001, owed: Math.max(0, exp.state.owed - filler.ptsMs.length) } : exp.state;
     if (filler) this.fillers.push(...filler.ptsMs);
@@ -243,6 +254,7 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
   private start(): FfmpegProcess {
     const frameBytes = this.opts.width * this.opts.height * 3;
     const times: number[] = [];
+    this.timesAhead = times;
     const images: Buffer[] = [];
     let partial: Buffer[] = [];
     let partialBytes = 0;
