@@ -16,7 +16,6 @@
 import { Worker } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 
-/** Model input/output metadata as onnxruntime reports it (shape entries: number, or a symbolic name). */
 /** Session options for detectors that share the machine's cores with decoders and the server. */
 export function detectorSessionOptions(threads = 2): { intraOpNumThreads: number; graphOptimizationLevel: 'all'; extra: Record<string, unknown> } {
   // No spinning between ops: the decoders, ingest and the event loop share these cores, and spinning
@@ -24,6 +23,7 @@ export function detectorSessionOptions(threads = 2): { intraOpNumThreads: number
   return { intraOpNumThreads: threads, graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } };
 }
 
+/** Model input/output metadata as onnxruntime reports it (shape entries: number, or a symbolic name). */
 export interface ValueMeta {
   name: string;
   isTensor: boolean;

@@ -111,9 +111,7 @@ export class StreamPipeline {
       onFragmentDone: (f) => this.enqueue(async () => {
         this.stats.fragmentsDone++;
         this.lastDone = f;
-        const open = this.lifecycle.snapshot();
-        const state = this.state();
-        await this.release(() => opts.onFragmentDone?.(f, open, state));
+        await this.releaseDone(f);
       }, false),
       onLog: opts.onLog,
       idleFlushMs: c.idleFlushMs,
@@ -169,10 +167,7 @@ export class StreamPipeline {
       this.tracker.reset();
       if (ended.length === 0) return;
       this.held.push(...ended);
-      const last = this.lastDone;
-      const open = this.lifecycle.snapshot();
-      const state = this.state();
-      await this.release(last ? () => this.opts.onFragmentDone?.(last, open, state) : undefined);
+      await this.releaseDone(this.lastDone);
     }, false);
     await this.queue;
     await this.published();
@@ -188,8 +183,12 @@ export class StreamPipeline {
     await this.sampler.close();
   }
 
-  private state(): PipelineState {
-    return { tracker: this.tracker.snapshot(), pending: this.lifecycle.pending() };
+  /** Releases the held events, then reports `fragment` done with the tracking state as it is now. */
+  private releaseDone(fragment: SourceFragment | undefined): Promise<void> {
+    if (!fragment) return this.release();
+    const open = this.lifecycle.snapshot();
+    const state: PipelineState = { tracker: this.tracker.snapshot(), pending: this.lifecycle.pending() };
+    return this.release(() => this.opts.onFragmentDone?.(fragment, open, state));
   }
 
   private enqueue(task: () => Promise<void>, isFrame: boolean): void {

@@ -40,6 +40,8 @@ export interface TrackerState {
   tracks: Track[];
 }
 
+const copyTrack = (t: Track): Track => ({ ...t, box: [...t.box] });
+
 export function iou(a: NormBox, b: NormBox): number {
   const ix = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
   const iy = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
@@ -98,7 +100,6 @@ export class IouTracker {
         firstSeenMs: nowMs, lastSeenMs: nowMs, confirmed: this.minHits <= 1, matched: true,
       });
     });
-    this.tracks = this.tracks.filter((t) => nowMs - t.lastSeenMs <= this.maxAgeMs);
     return this.tracks;
   }
 
@@ -112,12 +113,12 @@ export class IouTracker {
   }
 
   snapshot(): TrackerState {
-    return { nextId: this.nextId, tracks: this.tracks.map((t) => ({ ...t, box: [...t.box] })) };
+    return { nextId: this.nextId, tracks: this.tracks.map(copyTrack) };
   }
 
   /** Continues from a snapshot: a restarted worker gives the same track ids to the same people. */
   restore(state: TrackerState): void {
     this.nextId = state.nextId;
-    this.tracks = state.tracks.map((t) => ({ ...t, box: [...t.box] }));
+    this.tracks = state.tracks.map(copyTrack);
   }
 }

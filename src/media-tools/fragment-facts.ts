@@ -104,11 +104,8 @@ export function fillerClusters(f: FragmentFacts, sampling: number | 'keyframes',
  * (t = pts * 0.001 s): a sample is the first frame of each sampling period, and the FLUSHERS frames
  * after a sample are selected too. Returns the samples' times and the state after the last frame.
  */
-export function expectedSamples(frames: FragmentFacts['frames'], sampling: number | 'keyframes', state: SelectState): { count: number; timesMs: number[]; state: SelectState } {
-  if (sampling === 'keyframes') {
-    const timesMs = frames.filter((f) => f.keyframe).map((f) => f.ptsMs);
-    return { count: timesMs.length, timesMs, state };
-  }
+export function expectedSamples(frames: FragmentFacts['frames'], sampling: number | 'keyframes', state: SelectState): { timesMs: number[]; state: SelectState } {
+  if (sampling === 'keyframes') return { timesMs: frames.filter((f) => f.keyframe).map((f) => f.ptsMs), state };
   const timesMs: number[] = [];
   let { prevT, owed } = state;
   for (const f of frames) {
@@ -121,7 +118,7 @@ export function expectedSamples(frames: FragmentFacts['frames'], sampling: numbe
     }
     prevT = t;
   }
-  return { count: timesMs.length, timesMs, state: { prevT, owed } };
+  return { timesMs, state: { prevT, owed } };
 }
 
 /** Whether a frame at `t` s is a sample (the first of its sampling period), given the previous frame's time (NaN: none yet). Same rule in ffmpeg and JS. */

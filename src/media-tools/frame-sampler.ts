@@ -49,7 +49,7 @@ import { expectedSamples, fillerClusters, FLUSHERS, initialSelectState, inspectF
 /** How long after its write a fragment's last sample may be missing (with its timestamp out) before the decoder counts as holding back 2 frames. */
 const HOLD_EVIDENCE_MS = 500;
 
-export { expectedSamples, FLUSHERS, initialSelectState, inspectFragment, isSample, type FragmentFacts, type SelectState } from './fragment-facts.ts';
+export { expectedSamples, FLUSHERS, initialSelectState, inspectFragment, type FragmentFacts, type SelectState } from './fragment-facts.ts';
 
 export interface SamplerFragment {
   fragmentNumber: string;
@@ -93,9 +93,10 @@ interface Pending<F> {
   fragment: F;
   /** When it was written to the decoder (Date.now()). */
   writtenAt: number;
-  /** Frames the sampling should yield for this fragment (emulated in JS); done when all arrived. */
-  expected: number;
-  /** Their times (ms): any other frame that comes out is a flusher (or, in keyframes mode, every frame is a sample). */
+  /**
+   * Times (ms) of the frames the sampling yields for this fragment (emulated in JS); done when all
+   * arrived. Any other frame that comes out is a flusher (in keyframes mode every frame is a sample).
+   */
   sampleTimes: number[];
   received: number;
   /** No more frames will come for it. */
@@ -126,8 +127,8 @@ export function frameSamplerArgs(o: { width: number; height: number; sampling: n
     '-f', 'matroska', '-i', 'pipe:0', '-copyts',
     // The pictures: fixed-size rgb24 frames on stdout, written as soon as they are made.
     '-map', '0:v:0', '-vf', vf, '-fps_mode', 'passthrough', '-enc_time_base', '1:1000', '-c:v', 'rawvideo', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1',
-    // Their timestamps: one framecrc line per frame (same decoder, same filter, so same frames in the same
-    // order) on stderr, in ms. Two simple graphs rather than one `split`: ffmpeg 5.1 holds frames back in
+    // Their timestamps: one framecrc line per frame (same decoder, same `select`, so same frames in the
+    // same order) on stderr, in ms. Two simple graphs rather than one `split`: ffmpeg 5.1 holds frames back in
     // a complex graph with two outputs until more input arrives.
     '-map', '0:v:0', '-vf', vfTimes, '-fps_mode', 'passthrough', '-enc_time_base', '1:1000', '-c:v', 'wrapped_avframe', '-f', 'framecrc', '-flush_packets', '1', 'pipe:2',
   ];
@@ -182,7 +183,7 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
     // (A decoder that is merely behind has not produced the timestamp either.)
     const prev = this.pending.at(-1);
     const lastSample = prev?.sampleTimes.at(-1);
-    if (this.hold < FLUSHERS && prev && lastSample !== undefined && prev.received < prev.expected && Date.now() - prev.writtenAt >= HOLD_EVIDENCE_MS
+    if (this.hold < FLUSHERS && prev && lastSample !== undefined && prev.received < prev.sampleTimes.length && Date.now() - prev.writtenAt >= HOLD_EVIDENCE_MS
       && this.timesAhead.some((t) => Math.abs(t - lastSample) < 0.5)) {
       this.hold = FLUSHERS;
       this.opts.onLog?.(`decoder holds back ${FLUSHERS} frames: more fillers from now on`);
@@ -190,14 +191,14 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
     const exp = expectedSamples(info.frames, this.opts.sampling, this.select);
     // Fillers only when the decoder has caught up: behind (a backlog, a batch), the next fragment
     // follows anyway and pushes the last sample out, and fillers would cost decoding and scaling.
-    const caughtUp = this.pending.every((p) => p.received >= p.expected);
+    const caughtUp = this.pending.every((p) => p.received >= p.sampleTimes.length);
     const filler = caughtUp ? fillerClusters(info, this.opts.sampling, exp.timesMs, exp.state.owed, this.hold) : undefined;
     // Selected fillers use up the flushers still owed; they stay in the last frame's period.
     this.select = filler ? { prevT: filler.ptsMs.at(-1)! * 0.001, owed: Math.max(0, exp.state.owed - filler.ptsMs.length) } : exp.state;
     if (filler) this.fillers.push(...filler.ptsMs);
-    const entry: Pending<F> = { fragment, writtenAt: Date.now(), expected: exp.count, sampleTimes: exp.timesMs, received: 0, complete: false, reported: false, startMs: info.startMs, endMs: info.endMs, clusterMs: info.clusterMs, sourceWidth: info.width, sourceHeight: info.height };
+    const entry: Pending<F> = { fragment, writtenAt: Date.now(), sampleTimes: exp.timesMs, received: 0, complete: false, reported: false, startMs: info.startMs, endMs: info.endMs, clusterMs: info.clusterMs, sourceWidth: info.width, sourceHeight: info.height };
     this.pending.push(entry);
-    if (exp.count === 0) this.report(entry);
+    if (exp.timesMs.length === 0) this.report(entry);
     const stdin = proc.stdin!;
     if (!stdin.write(filler ? Buffer.concat([fragment.mkv, filler.mkv]) : fragment.mkv)) {
       await new Promise<void>((resolve) => {
@@ -359,6 +360,6 @@ export class FrameSampler<F extends SamplerFragment = SamplerFragment> {
     });
     p.received++;
     // All its frames are out: done now rather than when the next fragment's first frame arrives.
-    if (p.received >= p.expected) this.report(p);
+    if (p.received >= p.sampleTimes.length) this.report(p);
   }
 }
