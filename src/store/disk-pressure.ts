@@ -43,6 +43,7 @@ const DEFAULT_SEGMENT_BYTES = 64 * MiB;
 const MIN_SEGMENT_BYTES = 256 * 1024;
 /** Cap scans read every segment's size, so they run every this many checks, not every check. */
 const CAP_SCAN_EVERY = 10;
+const HYSTERESIS_MAX = 256 * MiB;
 
 export class StorageFullError extends Error {
   readonly code = 'KESTREL_STORAGE_FULL';
@@ -71,7 +72,8 @@ export class DiskPressure implements SpaceGuard {
   private reserveHeld = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private lastSweepAt = 0;
+  /** When a pass last ended below the floor with nothing left to evict or seal. */
+  private exhaustedAt = 0;
   private checks = 0;
   private last = { free: 0, total: 0 };
   private readonly counts = { evictedSegments: 0, evictedFragments: 0, evictedBytes: 0, sealedSegments: 0, refusedAppends: 0, reserveReleases: 0, sweeps: 0 };
@@ -121,8 +123,8 @@ export class DiskPressure implements SpaceGuard {
   async admit(bytes: number): Promise<void> {
     if (this.usableFree((await this.measure()).free) - bytes >= this.floor()) return;
     // Below the floor: evict (one pass at a time, shared by every waiting append), then look again.
-    // Right after a pass that left us below the floor, do not rescan for every append.
-    if (Date.now() - this.lastSweepAt >= this.deps.settings.checkIntervalMs || this.running) await this.sweep();
+    // Right after a pass found nothing left to evict, do not rescan for every append.
+    if (Date.now() - this.exhaustedAt >= this.deps.settings.checkIntervalMs || this.running) await this.sweep(bytes);
     if (this.usableFree((await this.measure()).free) - bytes >= this.floor()) return;
     this.counts.refusedAppends++;
     throw new StorageFullError(`Free space is below the floor (${formatBytes(this.floor())}) and there is no older media left to evict.`);
@@ -152,12 +154,12 @@ export class DiskPressure implements SpaceGuard {
     }
   }
 
-  /** One eviction pass (deduplicated: concurrent callers share it). Tests call it directly. */
-  sweep(): Promise<void> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-      this.lastSweepAt = Date.now();
-    });
+  /**
+   * One eviction pass (deduplicated: concurrent callers share it), making room for `incoming` bytes
+   * beyond the floor. Tests call it directly.
+   */
+  sweep(incoming = 0): Promise<void> {
+    this.running ??= this.pass(incoming).finally(() => (this.running = undefined));
     return this.running;
   }
 
@@ -185,10 +187,12 @@ export class DiskPressure implements SpaceGuard {
     else if (!this.reserveHeld) await this.ensureReserve();
   }
 
-  private async pass(): Promise<void> {
+  private async pass(incoming: number): Promise<void> {
     this.counts.sweeps++;
     const { free } = await this.measure();
-    const need = Math.max(0, this.floor() - this.usableFree(free));
+    const deficit = this.floor() + incoming - this.usableFree(free);
+    // Hysteresis: free a little beyond the floor, so eviction runs in batches rather than per append.
+    const need = deficit > 0 ? deficit + Math.min(Math.ceil(this.floor() / 8), HYSTERESIS_MAX) : 0;
     const plan = planEviction({
       segments: await this.usage(),
       needBytes: need,
@@ -221,7 +225,10 @@ export class DiskPressure implements SpaceGuard {
     }
     const after = await this.measure();
     if (this.usableFree(after.free) < this.floor()) {
-      if (plan.evict.length === 0 && plan.seal.length === 0) await this.releaseReserve('below the free-space floor with nothing left to evict');
+      if (need > 0 && plan.evict.length === 0 && plan.seal.length === 0) {
+        this.exhaustedAt = Date.now();
+        await this.releaseReserve('below the free-space floor with nothing left to evict');
+      }
     } else if (!this.reserveHeld) {
       await this.ensureReserve();
     }
