@@ -19,7 +19,7 @@ const MiB = 1024 * 1024;
 const FLOOR = 8 * MiB;
 const RESERVE = 2 * MiB;
 
-/** Mounts a tmpfs of `size`; the reason when that is impossible (not root, no mount in a sandbox). */
+/** Mounts a tmpfs of `size` on a fresh directory; the reason when that is impossible (not root, a sandbox without mount). */
 function mountTmpfs(size: string): { dir: string; ok: true } | { dir: string; ok: false; reason: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-diskfull-'));
   try {
@@ -31,6 +31,11 @@ function mountTmpfs(size: string): { dir: string; ok: true } | { dir: string; ok
     return { dir, ok: false, reason: `cannot mount a tmpfs here (${e.stderr?.toString().trim() || e.message}); needs root / CAP_SYS_ADMIN` };
   }
 }
+
+/** Decided once at load time with a throwaway mount, so that suites mount in beforeAll (and never leak one when filtered out). */
+const probe = mountTmpfs('1m');
+if (probe.ok) unmount(probe.dir);
+const skipReason = probe.ok ? '' : ` — SKIPPED: ${probe.reason}`;
 
 function unmount(dir: string): void {
   try {
@@ -78,12 +83,10 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 
 const fragment = (i: number): Buffer => mkvCluster({ timecode: i * 1000, frames: 25, frameBytes: 4000, seed: i });
 
-const mount = mountTmpfs('64m');
-const title = `disk full on a 64 MiB tmpfs${mount.ok ? '' : ` — SKIPPED: ${mount.reason}`}`;
-
-describe.skipIf(!mount.ok)(title, () => {
-  const dataDir = path.join(mount.dir, 'data');
-  const filler = path.join(mount.dir, 'filler');
+describe.skipIf(!probe.ok)(`disk full on a 64 MiB tmpfs${skipReason}`, () => {
+  const mount = { dir: '' };
+  let dataDir = '';
+  let filler = '';
   let ts: TestServer;
 
   const call = async (op: string, body: unknown): Promise<{ status: number; type: string; json: Record<string, unknown> }> => {
@@ -113,11 +116,16 @@ describe.skipIf(!mount.ok)(title, () => {
   const stats = () => ts.server.diskPressure!.stats();
 
   beforeAll(async () => {
+    const m = mountTmpfs('64m');
+    if (!m.ok) throw new Error(m.reason);
+    mount.dir = m.dir;
+    dataDir = path.join(m.dir, 'data');
+    filler = path.join(m.dir, 'filler');
     ts = await startTestServer({ dataDir, storage: { minFreeSpace: { bytes: FLOOR }, checkIntervalMs: 100, reserveBytes: RESERVE } });
   });
   afterAll(async () => {
     await ts?.close();
-    unmount(mount.dir);
+    if (mount.dir) unmount(mount.dir);
   });
 
   it('holds a real (non-sparse) reserve file', () => {
@@ -171,6 +179,7 @@ describe.skipIf(!mount.ok)(title, () => {
   });
 
   it('with not even the reserve left, control-plane writes fail with a KVS error, never a raw 500', async () => {
+    // SQLite may still fit a write into WAL pages it already owns (200); otherwise ServiceUnavailable.
     fillTo(filler, 0);
     for (let i = 0; i < 5; i++) {
       const r = await call('createStream', { StreamName: `full-${i}`, DataRetentionInHours: 24, Tags: { pad: 'x'.repeat(200) } });
@@ -241,9 +250,16 @@ describe.skipIf(!mount.ok)(title, () => {
   });
 });
 
-const small = mountTmpfs('2m');
-describe.skipIf(!small.ok)(`failed appends on a 2 MiB tmpfs${small.ok ? '' : ` — SKIPPED: ${small.reason}`}`, () => {
-  afterAll(() => unmount(small.dir));
+describe.skipIf(!probe.ok)(`failed appends on a 2 MiB tmpfs${skipReason}`, () => {
+  const small = { dir: '' };
+  beforeAll(() => {
+    const m = mountTmpfs('2m');
+    if (!m.ok) throw new Error(m.reason);
+    small.dir = m.dir;
+  });
+  afterAll(() => {
+    if (small.dir) unmount(small.dir);
+  });
 
   it('an append that hits ENOSPC is cut off at once and the next append lands right after the last good one', async () => {
     const store = new SegmentMediaStore(path.join(small.dir, 'media'));
@@ -265,5 +281,41 @@ describe.skipIf(!small.ok)(`failed appends on a 2 MiB tmpfs${small.ok ? '' : ` �
     expect((await store.read(1, loc)).equals(tail)).toBe(true);
     expect(await store.segmentSize(1, last.segment)).toBe(end + tail.length);
     await store.close();
+  });
+});
+
+describe('per-stream size cap (--max-bytes)', () => {
+  it("evicts a stream's oldest segments once it holds more than its cap, and leaves other streams alone", async () => {
+    const cap = 2 * MiB;
+    const ts = await startTestServer({ storage: { minFreeSpace: { bytes: 0 }, maxBytesPerStream: cap, checkIntervalMs: 20 } });
+    try {
+      const post = (op: string, body: unknown) =>
+        signedFetch(`${ts.url}/${op}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      for (const name of ['big', 'small']) expect((await post('createStream', { StreamName: name, DataRetentionInHours: 24 })).status).toBe(200);
+      const pushN = (stream: string, count: number) =>
+        rawPutMedia(ts.url, stream, (function* () {
+          yield mkvHeader();
+          for (let i = 0; i < count; i++) yield fragment(i);
+        })());
+      const big = await pushN('big', 60); // ~6 MiB
+      const small = await pushN('small', 10); // ~1 MiB
+      expect(big.acks.filter((a) => a.EventType === 'PERSISTED')).toHaveLength(60);
+      expect(small.acks.filter((a) => a.EventType === 'PERSISTED')).toHaveLength(10);
+      const mediaBytes = (stream: string) => {
+        const dir = path.join(ts.dataDir, 'media', String(stream === 'big' ? 1 : 2));
+        return fs.readdirSync(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+      };
+      await until('the big stream to fit its cap', () => mediaBytes('big') <= cap);
+      const stats = ts.server.diskPressure!.stats();
+      expect(stats.evictedFragments).toBeGreaterThan(30);
+      expect(mediaBytes('small')).toBeGreaterThan(900_000);
+      const listed = await post('listFragments', {
+        StreamName: 'small',
+        FragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: 0, EndTimestamp: 4e9 } },
+      });
+      expect(((await listed.json()) as { Fragments: unknown[] }).Fragments).toHaveLength(10);
+    } finally {
+      await ts.close();
+    }
   });
 });
