@@ -44,6 +44,8 @@ const MIN_SEGMENT_BYTES = 256 * 1024;
 /** Cap scans read every segment's size, so they run every this many checks, not every check. */
 const CAP_SCAN_EVERY = 10;
 const HYSTERESIS_MAX = 256 * MiB;
+/** A closed segment untouched this long has no index row still in flight. */
+const SETTLED_MS = 30_000;
 
 export class StorageFullError extends Error {
   readonly code = 'KESTREL_STORAGE_FULL';
@@ -245,7 +247,10 @@ export class DiskPressure implements SpaceGuard {
         const bytes = await media.segmentSize(streamId, segment).catch(() => undefined);
         if (bytes === undefined) continue;
         const isActive = segment === active;
-        out.push({ streamId, segment, bytes, active: isActive, evictable: !isActive && bytes === (ends.get(segment) ?? 0) });
+        // All bytes committed, or closed long ago: a tail beyond the last row is then the bytes of a
+        // fragment whose index row failed (disk full), not one still on its way.
+        const settled = bytes === (ends.get(segment) ?? 0) || (await media.segmentModifiedMs(streamId, segment).catch(() => Date.now())) < Date.now() - SETTLED_MS;
+        out.push({ streamId, segment, bytes, active: isActive, evictable: !isActive && settled });
       }
     }
     return out;

@@ -19,7 +19,7 @@ export interface SegmentUsage {
   /** Segment names sort oldest first within a stream. */
   segment: string;
   bytes: number;
-  /** Closed (not appended to) and every byte of it committed to the index. */
+  /** Closed (not appended to) and settled: every byte committed to the index, or untouched for long. */
   evictable: boolean;
   /** The stream's open segment, the one appends go to. */
   active: boolean;

@@ -234,6 +234,11 @@ export class SegmentMediaStore implements MediaStore {
     return st.size;
   }
 
+  async segmentModifiedMs(streamId: number, segment: string): Promise<number> {
+    const st = await fsp.stat(path.join(this.dir(streamId), segment + SEGMENT_SUFFIX));
+    return st.mtimeMs;
+  }
+
   /**
    * Not queued behind the stream's appends: a segment that is not the open one never gets written
    * again, and the disk-pressure monitor evicts from inside an append that hit ENOSPC.

@@ -115,6 +115,8 @@ export interface MediaStore {
   /** Segments currently on disk for the stream, oldest first. */
   segments(streamId: number): Promise<string[]>;
   segmentSize(streamId: number, segment: string): Promise<number>;
+  /** When the segment was last written (ms since the epoch). */
+  segmentModifiedMs(streamId: number, segment: string): Promise<number>;
   /** Removes whole segments (never the one being appended to). */
   removeSegments(streamId: number, segments: readonly string[]): Promise<void>;
   /** The segment appends currently go to, if one is open. */
