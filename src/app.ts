@@ -17,6 +17,7 @@ import { SegmentMediaStore } from './store/segment-store.ts';
 import { LiveFeed } from './store/live-feed.ts';
 import { recoverStorage } from './store/recovery.ts';
 import { RetentionCleaner } from './store/retention.ts';
+import { DiskPressure, segmentBytesFor, spaceAwareRepository } from './store/disk-pressure.ts';
 import { StreamService } from './control/stream-service.ts';
 import { IngestService } from './ingest/ingest-service.ts';
 import { FragmentReader } from './archive/fragment-reader.ts';
@@ -50,6 +51,8 @@ import type { JobRunner } from './jobs/job-runner.ts';
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
   kvsDelivery: KvsDelivery | undefined;
+  /** Free-space floor, eviction and reserve; `stats()` holds the counters for /metrics. */
+  diskPressure: DiskPressure | undefined;
   /** Batch analysis jobs (`/api/v1/jobs`). */
   jobs: JobRunner | undefined;
 
@@ -69,13 +72,16 @@ export class KestrelServer {
     const db = openSqlite(dbFile);
     const streams = new SqliteStreamRepository(db);
     const index = new SqliteFragmentIndex(db, dbFile);
-    const media = new SegmentMediaStore(path.join(config.dataDir, 'media'));
+    const media = new SegmentMediaStore(path.join(config.dataDir, 'media'), { maxSegmentBytes: segmentBytesFor(config.dataDir, config.storage) });
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }) });
+    const diskPressure = new DiskPressure({ dataDir: config.dataDir, index, media, settings: config.storage, log: log.child({ component: 'disk' }) });
+    media.setSpaceGuard(diskPressure);
+    await diskPressure.start();
 
     const feed = new LiveFeed();
     let baseUrl = config.publicUrl ?? '';
     const streamService = new StreamService({
-      repo: streams,
+      repo: spaceAwareRepository(streams, diskPressure),
       clock,
       region: config.region,
       accountId: config.accountId,
@@ -83,7 +89,7 @@ export class KestrelServer {
       onStreamDeleted: async (stream) => {
         ingest.abortStream(stream.id);
         feed.dropStream(stream.id);
-        await index.deleteStream(stream.id);
+        await diskPressure.withSpace(() => index.deleteStream(stream.id));
         await media.removeStream(stream.id);
       },
     });
@@ -171,6 +177,7 @@ export class KestrelServer {
       () => retention.stop(),
       () => ingest.close(),
       () => reader.close(),
+      () => diskPressure.stop(),
       () => kvsDelivery.close(),
       () => playback.close(),
       () => media.close(),
@@ -207,6 +214,7 @@ export class KestrelServer {
       await stopDetection();
     });
     server.kvsDelivery = kvsDelivery;
+    server.diskPressure = diskPressure;
     server.jobs = jobs.runner;
     jobs.runner.start();
     return server;

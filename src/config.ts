@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { DetectionSettings } from './app-detection.ts';
 import type { JobSettings } from './app-jobs.ts';
 import type { KvsDeliverySettings } from './kvs-delivery/kvs-delivery.ts';
+import type { DiskPressureSettings } from './store/disk-pressure.ts';
 
 /** Server configuration. One typed object, merged from defaults, env and CLI flags in the cli layer. */
 export interface KestrelConfig {
@@ -28,6 +29,8 @@ export interface KestrelConfig {
   jobs?: JobSettings;
   /** Endpoints/credentials for KVS image generation (S3) and notifications (SNS, http(s), MQTT). */
   kvsDelivery?: KvsDeliverySettings;
+  /** Free-space floor, per-stream size cap and the disk reserve (docs/SECURITY.md, Disk pressure). */
+  storage: DiskPressureSettings;
 }
 
 export interface IngestLimits {
@@ -63,6 +66,11 @@ export function defaultConfig(overrides: Partial<KestrelConfig> = {}): KestrelCo
       idleTimeoutMs: 30_000,
       maxConnectionDurationMs: 45 * 60_000,
       ...overrides.ingest,
+    },
+    storage: {
+      minFreeSpace: { percent: 5 },
+      checkIntervalMs: 1_000,
+      ...overrides.storage,
     },
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response, NextFunction } from 'express';
 import { KvsError } from '../shared/errors.ts';
+import { diskFullKvsError, isDiskFullError } from '../shared/disk-full.ts';
 import type { Logger } from '../shared/logger.ts';
 
 /** Writes a KVS-style error: status, x-amzn-ErrorType header, {"Message"} body (kvs-api.md §1.1). */
@@ -41,6 +42,11 @@ export function errorHandler(log: Logger) {
     }
     if (e?.type === 'entity.too.large') {
       sendKvsError(res, new KvsError('InvalidArgumentException', 'Request body is too large.'));
+      return;
+    }
+    if (isDiskFullError(err)) {
+      log.warn({ err }, 'write failed: disk full');
+      sendKvsError(res, diskFullKvsError());
       return;
     }
     log.error({ err }, 'unhandled error');

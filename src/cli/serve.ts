@@ -2,11 +2,13 @@ import path from 'node:path';
 import { KestrelServer } from '../app.ts';
 import { defaultConfig, type KestrelConfig } from '../config.ts';
 import { createLogger } from '../shared/logger.ts';
+import { parseByteSize, parseFreeSpaceFloor } from '../shared/byte-size.ts';
 import { UsageError, parseArgs, type ParsedArgs } from './args.ts';
 import { destinationFlags, DESTINATION_USAGE, detectConfigFlag, flagOrEnv, switchFlag } from './destinations.ts';
 
 export const SERVE_USAGE = `kestrel serve [--host 127.0.0.1] [--port 8080] [--data ./data] [--public-url URL]
              [--clip-max-fragments 200] [--clip-max-bytes 104857600] [--ll-part-target-ms 333]
+             [--min-free-space 5%] [--max-bytes SIZE]
              [--detect [--webhook-url URL] [--mqtt-url URL] [--snapshots s3://bucket/prefix --s3-endpoint URL]
                        [--detect-config FILE]]
   Runs the server with embedded storage (SQLite index, media on local disk under --data).
@@ -16,8 +18,11 @@ ${DESTINATION_USAGE}
   Per-stream detection config: GET/PUT/PATCH/DELETE /api/v1/streams/<name>/detection (docs/DETECTION.md).
   GetClip stops at --clip-max-fragments fragments or --clip-max-bytes bytes (KVS: 200 / 100 MB).
   --ll-part-target-ms sets the LL-HLS part length (100-2000 ms); players hold back three parts.
+  --min-free-space keeps this much of the data disk free (a percentage or a size: 5%, 2GiB, 500MB,
+  bytes); below it the oldest media is evicted. --max-bytes caps every stream's media (no cap by default).
   Env: KESTREL_HOST, KESTREL_PORT, KESTREL_DATA_DIR, KESTREL_PUBLIC_URL, KESTREL_LOG_LEVEL,
-  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES, KESTREL_LL_PART_TARGET_MS.`;
+  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES, KESTREL_LL_PART_TARGET_MS,
+  KESTREL_MIN_FREE_SPACE, KESTREL_MAX_BYTES.`;
 
 /** The server config from flags and env (flags win); throws UsageError on bad values. */
 export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): KestrelConfig {
@@ -35,6 +40,18 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     clipMaxBytes: positiveInt(args, env, 'clip-max-bytes', 'KESTREL_CLIP_MAX_BYTES', 100 * 1024 * 1024),
     llPartTargetMs: partTarget(positiveInt(args, env, 'll-part-target-ms', 'KESTREL_LL_PART_TARGET_MS', 333)),
   });
+  const minFree = flagOrEnv(args, 'min-free-space', env, 'KESTREL_MIN_FREE_SPACE');
+  if (minFree !== undefined) {
+    const floor = parseFreeSpaceFloor(minFree);
+    if (!floor) throw new UsageError('--min-free-space must be a percentage (5%) or a size (2GiB, 500MB, bytes)');
+    config.storage.minFreeSpace = floor;
+  }
+  const maxBytes = flagOrEnv(args, 'max-bytes', env, 'KESTREL_MAX_BYTES');
+  if (maxBytes !== undefined) {
+    const cap = parseByteSize(maxBytes);
+    if (!cap) throw new UsageError('--max-bytes must be a size (2GiB, 500MB, bytes)');
+    config.storage.maxBytesPerStream = cap;
+  }
   if (switchFlag(args, 'detect', env, 'KESTREL_DETECT')) {
     const configFile = detectConfigFlag(args, env);
     config.detection = { enabled: true, ...destinationFlags(args, env), ...(configFile ? { configFile: path.resolve(configFile) } : {}) };

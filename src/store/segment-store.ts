@@ -14,7 +14,19 @@ export interface SegmentStoreOptions {
   /** A segment is closed and a new one started past this size or age (retention frees whole segments). */
   maxSegmentBytes: number;
   maxSegmentAgeMs: number;
+  /** Disk-pressure hooks (disk-pressure.ts); without one, appends only fail when the disk does. */
+  space?: SpaceGuard;
 }
+
+/** What the segment store asks of the disk-pressure monitor around each group of appends. */
+export interface SpaceGuard {
+  /** Rejects (the producer gets ARCHIVAL_ERROR) when below the floor and eviction cannot help. */
+  admit(bytes: number): Promise<void>;
+  /** An append hit ENOSPC: free what can be freed; true when a retry may succeed. */
+  reclaim(): Promise<boolean>;
+}
+
+const isNoSpace = (err: unknown): boolean => (err as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC';
 
 const SEGMENT_SUFFIX = '.seg';
 const MAX_READ_HANDLES = 64;
@@ -31,6 +43,8 @@ export class SegmentMediaStore implements MediaStore {
   private readonly readHandles = new Map<string, Promise<fsp.FileHandle>>();
   private readonly pendingAppends = new Map<number, Array<{ chunks: readonly Buffer[]; resolve: (l: MediaLocation) => void; reject: (e: unknown) => void }>>();
   private readonly opts: SegmentStoreOptions;
+  /** Appends whose bytes were written but failed (ENOSPC, EIO) and were cut off again at once. */
+  reclaimedAppends = 0;
 
   constructor(
     private readonly root: string,
@@ -38,6 +52,11 @@ export class SegmentMediaStore implements MediaStore {
   ) {
     this.opts = { maxSegmentBytes: 64 * 1024 * 1024, maxSegmentAgeMs: 10 * 60_000, ...opts };
     fs.mkdirSync(root, { recursive: true });
+  }
+
+  /** The disk-pressure monitor is built after the store (it evicts through it), so it attaches here. */
+  setSpaceGuard(space: SpaceGuard): void {
+    this.opts.space = space;
   }
 
   private dir(streamId: number): string {
@@ -74,23 +93,60 @@ export class SegmentMediaStore implements MediaStore {
   private async flushAppends(streamId: number): Promise<void> {
     const batch = this.pendingAppends.get(streamId) ?? [];
     this.pendingAppends.delete(streamId);
+    const buffers = batch.flatMap((item) => item.chunks);
+    const total = buffers.reduce((n, b) => n + b.length, 0);
     try {
-      const w = await this.writerFor(streamId);
-      const buffers: Buffer[] = [];
-      const locations: MediaLocation[] = [];
-      let end = w.size;
-      for (const item of batch) {
-        const length = item.chunks.reduce((n, c) => n + c.length, 0);
-        locations.push({ segment: w.segment, offset: end, length });
-        end += length;
-        buffers.push(...item.chunks);
+      await this.opts.space?.admit(total);
+      let locations: MediaLocation[];
+      try {
+        locations = await this.writeBatch(streamId, batch, buffers);
+      } catch (err) {
+        // ENOSPC: let the monitor evict, then try once more (the failed bytes are already gone).
+        if (!isNoSpace(err) || !(await this.opts.space?.reclaim())) throw err;
+        locations = await this.writeBatch(streamId, batch, buffers);
       }
-      await writeFully(w.handle, buffers, w.size);
-      await w.handle.datasync();
-      w.size = end;
       batch.forEach((item, i) => item.resolve(locations[i]!));
     } catch (err) {
       for (const item of batch) item.reject(err);
+    }
+  }
+
+  /**
+   * One writev + fdatasync at the writer's end. On failure the partial bytes are truncated away
+   * at once, so the file ends at its last good append and the next append starts right there.
+   */
+  private async writeBatch(
+    streamId: number,
+    batch: ReadonlyArray<{ chunks: readonly Buffer[] }>,
+    buffers: readonly Buffer[],
+  ): Promise<MediaLocation[]> {
+    const w = await this.writerFor(streamId);
+    const locations: MediaLocation[] = [];
+    let end = w.size;
+    for (const item of batch) {
+      const length = item.chunks.reduce((n, c) => n + c.length, 0);
+      locations.push({ segment: w.segment, offset: end, length });
+      end += length;
+    }
+    try {
+      await writeFully(w.handle, buffers, w.size);
+      await w.handle.datasync();
+    } catch (err) {
+      await this.cutBack(streamId, w);
+      throw err;
+    }
+    w.size = end;
+    return locations;
+  }
+
+  private async cutBack(streamId: number, w: SegmentWriter): Promise<void> {
+    this.reclaimedAppends++;
+    try {
+      await w.handle.truncate(w.size);
+    } catch {
+      // Cannot even truncate: retire the writer; recovery cuts the tail at the next start.
+      if (this.writers.get(streamId) === w) this.writers.delete(streamId);
+      await w.handle.close().catch(() => undefined);
     }
   }
 
@@ -109,9 +165,16 @@ export class SegmentMediaStore implements MediaStore {
     const last = existing.at(-1);
     const nextNo = last ? Number(last) + 1 : 1;
     const segment = String(nextNo).padStart(12, '0');
-    const handle = await fsp.open(path.join(dir, segment + SEGMENT_SUFFIX), 'wx');
-    // Make the new directory entry durable too, or a crash could lose a file holding PERSISTED bytes.
-    await syncDir(dir);
+    const file = path.join(dir, segment + SEGMENT_SUFFIX);
+    const handle = await fsp.open(file, 'wx');
+    try {
+      // Make the new directory entry durable too, or a crash could lose a file holding PERSISTED bytes.
+      await syncDir(dir);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await fsp.rm(file, { force: true });
+      throw err;
+    }
     const w = { segment, handle, size: 0, openedAt: Date.now() };
     this.writers.set(streamId, w);
     return w;
@@ -171,14 +234,34 @@ export class SegmentMediaStore implements MediaStore {
     return st.size;
   }
 
-  removeSegments(streamId: number, segments: readonly string[]): Promise<void> {
+  async segmentModifiedMs(streamId: number, segment: string): Promise<number> {
+    const st = await fsp.stat(path.join(this.dir(streamId), segment + SEGMENT_SUFFIX));
+    return st.mtimeMs;
+  }
+
+  /**
+   * Not queued behind the stream's appends: a segment that is not the open one never gets written
+   * again, and the disk-pressure monitor evicts from inside an append that hit ENOSPC.
+   */
+  async removeSegments(streamId: number, segments: readonly string[]): Promise<void> {
+    for (const s of segments) {
+      if (s === this.writers.get(streamId)?.segment) continue;
+      this.closeReadHandles(path.join(this.dir(streamId), s + SEGMENT_SUFFIX));
+      await fsp.rm(path.join(this.dir(streamId), s + SEGMENT_SUFFIX), { force: true });
+    }
+  }
+
+  activeSegment(streamId: number): string | undefined {
+    return this.writers.get(streamId)?.segment;
+  }
+
+  /** Closes the open segment (after queued appends): the next append starts a new file. */
+  seal(streamId: number): Promise<void> {
     return this.serialize(streamId, async () => {
-      const active = this.writers.get(streamId)?.segment;
-      for (const s of segments) {
-        if (s === active) continue;
-        this.closeReadHandles(path.join(this.dir(streamId), s + SEGMENT_SUFFIX));
-        await fsp.rm(path.join(this.dir(streamId), s + SEGMENT_SUFFIX), { force: true });
-      }
+      const w = this.writers.get(streamId);
+      if (!w || w.size === 0) return;
+      this.writers.delete(streamId);
+      await w.handle.close();
     });
   }
 

@@ -115,8 +115,14 @@ export interface MediaStore {
   /** Segments currently on disk for the stream, oldest first. */
   segments(streamId: number): Promise<string[]>;
   segmentSize(streamId: number, segment: string): Promise<number>;
+  /** When the segment was last written (ms since the epoch). */
+  segmentModifiedMs(streamId: number, segment: string): Promise<number>;
   /** Removes whole segments (never the one being appended to). */
   removeSegments(streamId: number, segments: readonly string[]): Promise<void>;
+  /** The segment appends currently go to, if one is open. */
+  activeSegment(streamId: number): string | undefined;
+  /** Closes the open segment so that it can be evicted; the next append starts a new one. */
+  seal(streamId: number): Promise<void>;
   /** Truncates a segment to `length` bytes (drops uncommitted tail after a crash). */
   truncate(streamId: number, segment: string, length: number): Promise<void>;
   removeStream(streamId: number): Promise<void>;
