@@ -23,7 +23,8 @@ export interface UiDeps {
   webRoot?: string;
 }
 
-const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web');
+// src/web is served as it is (no build step), also when this module runs compiled from dist/api.
+const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/web');
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 const MAX_STREAMS = 1000;
 const DAY_MS = 86_400_000;
