@@ -15,7 +15,9 @@ export interface TestServer {
 /** Starts a real Kestrel server on an ephemeral loopback port with a fresh temp data dir. */
 export async function startTestServer(overrides: Partial<KestrelConfig> = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-test-'));
-  const config = defaultConfig({ port: 0, host: '127.0.0.1', ...overrides, dataDir });
+  // No free-space floor unless a test asks for one: tests must not depend on how full the host's disk is.
+  const storage = { ...defaultConfig().storage, minFreeSpace: { bytes: 0 }, ...overrides.storage };
+  const config = defaultConfig({ port: 0, host: '127.0.0.1', ...overrides, storage, dataDir });
   const log = process.env.KESTREL_TEST_LOG ? createLogger(process.env.KESTREL_TEST_LOG) : silentLogger();
   const server = await KestrelServer.start(config, log);
   return {
