@@ -46,12 +46,15 @@ import { loadOrCreateWebhookSecret } from './app-detection.ts';
 import { createJobs } from './app-jobs.ts';
 import { jobsRouter } from './api/jobs-routes.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
+import { Outbound } from './outbound/outbound.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
   kvsDelivery: KvsDelivery | undefined;
   /** Batch analysis jobs (`/api/v1/jobs`). */
   jobs: JobRunner | undefined;
+  /** Every outbound call (webhooks, notifications, S3, SNS); `stats()` counts outcomes and refusals. */
+  outbound: Outbound | undefined;
 
   private constructor(
     readonly url: string,
@@ -73,6 +76,7 @@ export class KestrelServer {
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }) });
 
     const feed = new LiveFeed();
+    const outbound = new Outbound(config.outbound, log.child({ component: 'outbound' }));
     let baseUrl = config.publicUrl ?? '';
     const streamService = new StreamService({
       repo: streams,
@@ -80,6 +84,7 @@ export class KestrelServer {
       region: config.region,
       accountId: config.accountId,
       dataEndpoint: () => baseUrl,
+      checkDestination: (uri) => outbound.policy.checkApiDestination(uri),
       onStreamDeleted: async (stream) => {
         ingest.abortStream(stream.id);
         feed.dropStream(stream.id);
@@ -97,6 +102,7 @@ export class KestrelServer {
       accountId: config.accountId,
       webhookSecret: () => config.detection?.webhookSecret ?? loadOrCreateWebhookSecret(config.dataDir).secret,
       ...(config.kvsDelivery ? { settings: config.kvsDelivery } : {}),
+      outbound,
       log: log.child({ component: 'kvs-delivery' }),
     });
     const ingest = new IngestService({
@@ -172,6 +178,7 @@ export class KestrelServer {
       () => ingest.close(),
       () => reader.close(),
       () => kvsDelivery.close(),
+      () => outbound.close(),
       () => playback.close(),
       () => media.close(),
       () => index.close(),
@@ -192,6 +199,7 @@ export class KestrelServer {
           localSnapshots,
           log: log.child({ component: 'detect' }),
           config: detectConfig,
+          outbound,
         }).catch(async (err: unknown) => {
           // A failed detection start must not leave the port open or storage locked.
           await new Promise<void>((resolve) => httpServer.close(() => resolve()));
@@ -207,6 +215,7 @@ export class KestrelServer {
       await stopDetection();
     });
     server.kvsDelivery = kvsDelivery;
+    server.outbound = outbound;
     server.jobs = jobs.runner;
     jobs.runner.start();
     return server;
