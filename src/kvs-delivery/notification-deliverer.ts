@@ -8,7 +8,7 @@ import { PublishCommand, SNSClient, type SNSClientConfig } from '@aws-sdk/client
 import type { NotificationConfiguration } from '../control/media-configs.ts';
 import type { BackoffOptions } from '../notify/backoff.ts';
 import { MqttNotifier } from '../notify/mqtt-notifier.ts';
-import type { Outbox } from '../notify/outbox.ts';
+import type { DeadLetter, Outbox } from '../notify/outbox.ts';
 import { WebhookNotifier } from '../notify/webhook-notifier.ts';
 import { awsOutcome, type Outbound } from '../outbound/outbound.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -103,6 +103,11 @@ export class NotificationDeliverer {
   /** Resolves when every http(s) outbox lane is empty (tests, shutdown). */
   async httpIdle(): Promise<void> {
     await Promise.all([...this.webhooks.values()].map((w) => w.idle()));
+  }
+
+  /** Abandoned http(s) deliveries (attempts used up, or refused), per destination URL. */
+  httpDeadLetters(): Map<string, DeadLetter[]> {
+    return new Map([...this.webhooks].map(([url, w]) => [url, w.deadLetters()]));
   }
 
   async waitMqttConnected(timeoutMs?: number): Promise<void> {
