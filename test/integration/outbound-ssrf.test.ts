@@ -23,6 +23,7 @@ import { readForPacing } from '../support/paced-mkv.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
 import { TrapServer } from '../support/trap-server.ts';
+import { FakeDetector, squareVideo } from '../unit/detect/fixtures.ts';
 
 let tmp: string;
 /** MKV header + one 1 s cluster tagged AWS_KINESISVIDEO_NOTIFICATION. */
@@ -199,4 +200,29 @@ describe('redirects, timeouts and retries', () => {
     expect(deadLetters(srv, hole.url('/slow'))).toMatchObject([{ attempts: 3, lastError: 'no response within 300 ms' }]);
     expect(srv.server.outbound!.stats()).toMatchObject({ timeout: 3, ok: 0 });
   });
+});
+
+describe('operator-configured destinations are trusted', () => {
+  it('--webhook-url on loopback with no allow-list still receives detection events', async () => {
+    const hook = await trap();
+    const { srv, kv } = await server({
+      detection: {
+        enabled: true,
+        detector: new FakeDetector(),
+        webhookUrl: hook.url('/events'),
+        webhookSecret: 'ssrf-test',
+        detect: { endAfterMs: 500, sampling: 4 },
+        discoveryIntervalMs: 200,
+      },
+    });
+    const name = await createStream(kv);
+    const video = await squareVideo(3, 0, 3);
+    const res = await rawPutMedia(srv.url, name, [video.header, ...video.clusters], { 'x-amzn-fragment-timecode-type': 'RELATIVE', 'x-amzn-producer-start-timestamp': '1700000000.000' });
+    expect(res.acks.filter((a) => a.EventType === 'PERSISTED')).toHaveLength(3);
+    const deadline = Date.now() + 30_000;
+    while (!hook.requests.some((r) => (JSON.parse(r.body) as { type?: string }).type === 'start') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(hook.requests.map((r) => (JSON.parse(r.body) as { stream: { name: string }; type: string }))).toContainEqual(expect.objectContaining({ type: 'start', stream: expect.objectContaining({ name }) }));
+    expect(srv.server.outbound!.stats()).toMatchObject({ refused_address: 0, refused_pattern: 0 });
+    expect(srv.server.outbound!.stats().ok).toBeGreaterThanOrEqual(1);
+  }, 60_000);
 });
