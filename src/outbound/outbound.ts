@@ -4,6 +4,7 @@
  * allow-list and connect only to permitted addresses (guarded-lookup.ts). Retries belong to the
  * caller (the webhook outbox): `send` makes exactly one attempt and says whether a retry can help.
  */
+import type dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
@@ -19,6 +20,8 @@ export interface OutboundSettings {
   connectTimeoutMs?: number;
   /** Whole call, connect to last response byte. Default 15 s. */
   timeoutMs?: number;
+  /** Name resolution for API-set destinations (default dns.lookup; tests inject one). */
+  resolve?: typeof dns.lookup;
 }
 
 export type OutboundOutcome = 'ok' | 'refused_pattern' | 'refused_address' | 'redirect' | 'http_status' | 'timeout' | 'network';
@@ -55,11 +58,13 @@ export class Outbound {
   readonly timeoutMs: number;
   private readonly counts = new Map<OutboundOutcome, number>();
   private readonly agents: Array<http.Agent> = [];
+  private readonly resolve: typeof dns.lookup | undefined;
 
   constructor(settings: OutboundSettings = {}, private readonly log?: Logger) {
     this.policy = new DestinationPolicy(settings.allowDestinations ?? []);
     this.connectTimeoutMs = settings.connectTimeoutMs ?? 5_000;
     this.timeoutMs = settings.timeoutMs ?? 15_000;
+    this.resolve = settings.resolve;
   }
 
   /** Calls per outcome since start (refusals included), for logs, tests and metrics. */
@@ -85,7 +90,7 @@ export class Outbound {
 
   /** Options for an AWS SDK client's `requestHandler`: timeouts, and for `api` trust the address check. */
   awsRequestHandler(trust: Trust): AwsRequestHandlerOptions {
-    const lookup = trust === 'api' ? guardedLookup(isPublicAddress) : undefined;
+    const lookup = trust === 'api' ? guardedLookup(isPublicAddress, this.resolve) : undefined;
     const agentOptions = { keepAlive: true, maxSockets: 16, ...(lookup ? { lookup } : {}) };
     const httpAgent = new http.Agent(agentOptions);
     const httpsAgent = new https.Agent(agentOptions);
@@ -123,7 +128,7 @@ export class Outbound {
         return { ok: false, outcome: 'refused_address', error: `${literal} is not a public address and no allowed destination pattern names it`, permanent: true };
       }
     }
-    return this.request(url, req, allowed ? guardedLookup(allowed) : undefined);
+    return this.request(url, req, allowed ? guardedLookup(allowed, this.resolve) : undefined);
   }
 
   private request(url: URL, req: OutboundRequest, lookup: ReturnType<typeof guardedLookup> | undefined): Promise<SendResult> {
