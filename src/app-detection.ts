@@ -30,7 +30,7 @@ import { SqliteOutbox } from './notify/outbox.ts';
 import { S3SnapshotStore } from './notify/s3-snapshot-store.ts';
 import { parseSnapshotDestination, type SnapshotStore } from './notify/snapshot-store.ts';
 import { WebhookNotifier } from './notify/webhook-notifier.ts';
-import type { Outbound } from './outbound/outbound.ts';
+import { Outbound } from './outbound/outbound.ts';
 import type { Logger } from './shared/logger.ts';
 
 /** Where detection events go. Every field optional: the defaults are local snapshots + event store + feed. */
@@ -111,6 +111,9 @@ export function buildDetectionOutputs(o: {
   log: Logger;
 }): DetectionOutputs {
   const d = o.destinations;
+  // Operator-set destinations: trusted, but every call still has timeouts (`kestrel worker` builds its own).
+  const ownOutbound = o.outbound ? undefined : new Outbound({}, o.log);
+  const outbound = o.outbound ?? ownOutbound!;
   const notifiers: Notifier[] = [];
   if (o.feed) notifiers.push(o.feed);
   let webhook: WebhookNotifier | undefined;
@@ -125,14 +128,14 @@ export function buildDetectionOutputs(o: {
       url: d.webhookUrl,
       secret,
       outbox: new SqliteOutbox(o.db),
-      ...(o.outbound ? { transport: o.outbound.sender('operator') } : {}),
+      transport: outbound.sender('operator'),
       logger: o.log.child({ component: 'webhook' }),
     });
     notifiers.push(webhook);
   }
   let mqtt: MqttNotifier | undefined;
   if (d.mqttUrl) {
-    mqtt = new MqttNotifier({ url: d.mqttUrl, ...(o.outbound ? { connectTimeoutMs: o.outbound.connectTimeoutMs } : {}), logger: o.log.child({ component: 'mqtt' }) });
+    mqtt = new MqttNotifier({ url: d.mqttUrl, connectTimeoutMs: outbound.connectTimeoutMs, logger: o.log.child({ component: 'mqtt' }) });
     notifiers.push(mqtt);
   }
   const dest = parseSnapshotDestination(d.snapshots);
@@ -148,7 +151,8 @@ export function buildDetectionOutputs(o: {
       ...(region ? { region } : {}),
       ...(dest.forcePathStyle !== undefined ? { forcePathStyle: dest.forcePathStyle } : {}),
       ...(d.s3Credentials ? { credentials: d.s3Credentials } : {}),
-      ...(o.outbound ? { requestHandler: o.outbound.awsRequestHandler('operator'), callTimeoutMs: o.outbound.timeoutMs } : {}),
+      requestHandler: outbound.awsRequestHandler('operator'),
+      callTimeoutMs: outbound.timeoutMs,
     });
     snapshots = s3;
   } else if (dest.dir) {
@@ -163,6 +167,7 @@ export function buildDetectionOutputs(o: {
     close: async () => {
       await notifier.close();
       s3?.close();
+      ownOutbound?.close();
     },
   };
   if (webhook) out.webhook = webhook;
