@@ -69,6 +69,9 @@ export default tseslint.config(
   layer(['src/jobs/**/*.ts'], [
     { group: ['**/api/**', '**/cli/**', '**/app.ts', '**/app-*.ts', '**/ingest/**', '**/control/**', 'express', '**/store/sqlite-*', '**/store/segment-store*'], message: 'jobs/ is a use case over the store interfaces and the detection pipeline; app-jobs.ts wires the implementations.' },
   ]),
+  layer(['src/outbound/**/*.ts'], [
+    { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/notify/**', '**/kvs-delivery/**', '**/detect/**', '**/app.ts', '**/app-*.ts', '**/config.ts', 'express'], message: 'outbound/ is the one door for outbound calls (policy, timeouts, address checks): it imports only shared/ and node builtins, so every sender can use it.' },
+  ]),
   layer(['src/media-tools/**/*.ts', 'src/client/**/*.ts'], [
     { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/app.ts'], message: 'Clients and tool wrappers stand apart from the server internals.' },
   ]),

@@ -30,6 +30,7 @@ import { SqliteOutbox } from './notify/outbox.ts';
 import { S3SnapshotStore } from './notify/s3-snapshot-store.ts';
 import { parseSnapshotDestination, type SnapshotStore } from './notify/snapshot-store.ts';
 import { WebhookNotifier } from './notify/webhook-notifier.ts';
+import { Outbound } from './outbound/outbound.ts';
 import type { Logger } from './shared/logger.ts';
 
 /** Where detection events go. Every field optional: the defaults are local snapshots + event store + feed. */
@@ -105,9 +106,14 @@ export function buildDetectionOutputs(o: {
   destinations: DetectionDestinations;
   feed?: EventFeed;
   localSnapshots?: LocalSnapshotStore;
+  /** Timeouts for the (operator-trusted) destinations; default settings when absent. */
+  outbound?: Outbound;
   log: Logger;
 }): DetectionOutputs {
   const d = o.destinations;
+  // Operator-set destinations: trusted, but every call still has timeouts (`kestrel worker` builds its own).
+  const ownOutbound = o.outbound ? undefined : new Outbound({}, o.log);
+  const outbound = o.outbound ?? ownOutbound!;
   const notifiers: Notifier[] = [];
   if (o.feed) notifiers.push(o.feed);
   let webhook: WebhookNotifier | undefined;
@@ -118,12 +124,18 @@ export function buildDetectionOutputs(o: {
       secret = s.secret;
       o.log.info({ secretFile: s.file }, 'webhook signing secret (set KESTREL_WEBHOOK_SECRET to choose one)');
     }
-    webhook = new WebhookNotifier({ url: d.webhookUrl, secret, outbox: new SqliteOutbox(o.db), logger: o.log.child({ component: 'webhook' }) });
+    webhook = new WebhookNotifier({
+      url: d.webhookUrl,
+      secret,
+      outbox: new SqliteOutbox(o.db),
+      transport: outbound.sender('operator'),
+      logger: o.log.child({ component: 'webhook' }),
+    });
     notifiers.push(webhook);
   }
   let mqtt: MqttNotifier | undefined;
   if (d.mqttUrl) {
-    mqtt = new MqttNotifier({ url: d.mqttUrl, logger: o.log.child({ component: 'mqtt' }) });
+    mqtt = new MqttNotifier({ url: d.mqttUrl, connectTimeoutMs: outbound.connectTimeoutMs, logger: o.log.child({ component: 'mqtt' }) });
     notifiers.push(mqtt);
   }
   const dest = parseSnapshotDestination(d.snapshots);
@@ -139,6 +151,8 @@ export function buildDetectionOutputs(o: {
       ...(region ? { region } : {}),
       ...(dest.forcePathStyle !== undefined ? { forcePathStyle: dest.forcePathStyle } : {}),
       ...(d.s3Credentials ? { credentials: d.s3Credentials } : {}),
+      requestHandler: outbound.awsRequestHandler('operator'),
+      callTimeoutMs: outbound.timeoutMs,
     });
     snapshots = s3;
   } else if (dest.dir) {
@@ -153,6 +167,7 @@ export function buildDetectionOutputs(o: {
     close: async () => {
       await notifier.close();
       s3?.close();
+      ownOutbound?.close();
     },
   };
   if (webhook) out.webhook = webhook;
@@ -192,9 +207,12 @@ export async function startInProcessDetection(o: {
   log: Logger;
   /** Per-stream config (API + file); default built from `settings`. */
   config?: DetectConfigService;
+  outbound?: Outbound;
 }): Promise<InProcessDetection> {
   const { settings, log } = o;
-  const outputs = buildDetectionOutputs({ db: o.db, stateDir: o.dataDir, destinations: settings, feed: o.eventFeed, localSnapshots: o.localSnapshots, log });
+  const outputs = buildDetectionOutputs({
+    db: o.db, stateDir: o.dataDir, destinations: settings, feed: o.eventFeed, localSnapshots: o.localSnapshots, log, ...(o.outbound ? { outbound: o.outbound } : {}),
+  });
   let worker: DetectionWorker;
   let unsubscribe = (): void => {};
   let source: LiveFeedSource | undefined;

@@ -47,6 +47,7 @@ import { loadOrCreateWebhookSecret } from './app-detection.ts';
 import { createJobs } from './app-jobs.ts';
 import { jobsRouter } from './api/jobs-routes.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
+import { Outbound } from './outbound/outbound.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -55,6 +56,8 @@ export class KestrelServer {
   diskPressure: DiskPressure | undefined;
   /** Batch analysis jobs (`/api/v1/jobs`). */
   jobs: JobRunner | undefined;
+  /** Every outbound call (webhooks, notifications, S3, SNS); `stats()` counts outcomes and refusals. */
+  outbound: Outbound | undefined;
 
   private constructor(
     readonly url: string,
@@ -79,6 +82,7 @@ export class KestrelServer {
     await diskPressure.start();
 
     const feed = new LiveFeed();
+    const outbound = new Outbound(config.outbound, log.child({ component: 'outbound' }));
     let baseUrl = config.publicUrl ?? '';
     const streamService = new StreamService({
       repo: spaceAwareRepository(streams, diskPressure),
@@ -86,6 +90,7 @@ export class KestrelServer {
       region: config.region,
       accountId: config.accountId,
       dataEndpoint: () => baseUrl,
+      checkDestination: (uri) => outbound.policy.checkApiDestination(uri),
       onStreamDeleted: async (stream) => {
         ingest.abortStream(stream.id);
         feed.dropStream(stream.id);
@@ -103,6 +108,7 @@ export class KestrelServer {
       accountId: config.accountId,
       webhookSecret: () => config.detection?.webhookSecret ?? loadOrCreateWebhookSecret(config.dataDir).secret,
       ...(config.kvsDelivery ? { settings: config.kvsDelivery } : {}),
+      outbound,
       log: log.child({ component: 'kvs-delivery' }),
     });
     const ingest = new IngestService({
@@ -179,6 +185,7 @@ export class KestrelServer {
       () => reader.close(),
       () => diskPressure.stop(),
       () => kvsDelivery.close(),
+      () => outbound.close(),
       () => playback.close(),
       () => media.close(),
       () => index.close(),
@@ -199,6 +206,7 @@ export class KestrelServer {
           localSnapshots,
           log: log.child({ component: 'detect' }),
           config: detectConfig,
+          outbound,
         }).catch(async (err: unknown) => {
           // A failed detection start must not leave the port open or storage locked.
           await new Promise<void>((resolve) => httpServer.close(() => resolve()));
@@ -215,6 +223,7 @@ export class KestrelServer {
     });
     server.kvsDelivery = kvsDelivery;
     server.diskPressure = diskPressure;
+    server.outbound = outbound;
     server.jobs = jobs.runner;
     jobs.runner.start();
     return server;

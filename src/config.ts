@@ -3,6 +3,7 @@ import type { DetectionSettings } from './app-detection.ts';
 import type { JobSettings } from './app-jobs.ts';
 import type { KvsDeliverySettings } from './kvs-delivery/kvs-delivery.ts';
 import type { DiskPressureSettings } from './store/disk-pressure.ts';
+import type { OutboundSettings } from './outbound/outbound.ts';
 
 /** Server configuration. One typed object, merged from defaults, env and CLI flags in the cli layer. */
 export interface KestrelConfig {
@@ -31,6 +32,8 @@ export interface KestrelConfig {
   kvsDelivery?: KvsDeliverySettings;
   /** Free-space floor, per-stream size cap and the disk reserve (docs/SECURITY.md, Disk pressure). */
   storage: DiskPressureSettings;
+  /** Outbound calls: allow-list for API-set destinations (`--allow-destination`) and timeouts (src/outbound/). */
+  outbound?: OutboundSettings;
 }
 
 export interface IngestLimits {

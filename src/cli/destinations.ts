@@ -61,8 +61,6 @@ export function destinationFlags(args: ParsedArgs, env: NodeJS.ProcessEnv = proc
   if (dest.kind === 's3') {
     const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
     if (region && !dest.region) d.s3Region = region;
-  } else if (typeof args.flags.get('s3-endpoint') === 'string') {
-    throw new UsageError('--s3-endpoint needs --snapshots s3://bucket/prefix');
   }
   return d;
 }

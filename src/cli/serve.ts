@@ -5,16 +5,19 @@ import { createLogger } from '../shared/logger.ts';
 import { parseByteSize, parseFreeSpaceFloor } from '../shared/byte-size.ts';
 import { UsageError, parseArgs, type ParsedArgs } from './args.ts';
 import { destinationFlags, DESTINATION_USAGE, detectConfigFlag, flagOrEnv, switchFlag } from './destinations.ts';
+import { kvsDeliveryFlags, outboundFlags, OUTBOUND_USAGE } from './outbound-flags.ts';
 
 export const SERVE_USAGE = `kestrel serve [--host 127.0.0.1] [--port 8080] [--data ./data] [--public-url URL]
              [--clip-max-fragments 200] [--clip-max-bytes 104857600] [--ll-part-target-ms 333]
              [--min-free-space 5%] [--max-bytes SIZE]
+             [--allow-destination PATTERN]... [--sns-endpoint URL] [--s3-endpoint URL] [--mqtt-url URL]
              [--detect [--webhook-url URL] [--mqtt-url URL] [--snapshots s3://bucket/prefix --s3-endpoint URL]
                        [--detect-config FILE]]
   Runs the server with embedded storage (SQLite index, media on local disk under --data).
   --detect runs person detection in-process on every stream (env KESTREL_DETECT=1) and sends every
   event to the event store (GET /api/v1/events, SSE /api/v1/events/stream) and the destinations:
 ${DESTINATION_USAGE}
+${OUTBOUND_USAGE}
   Per-stream detection config: GET/PUT/PATCH/DELETE /api/v1/streams/<name>/detection (docs/DETECTION.md).
   GetClip stops at --clip-max-fragments fragments or --clip-max-bytes bytes (KVS: 200 / 100 MB).
   --ll-part-target-ms sets the LL-HLS part length (100-2000 ms); players hold back three parts.
@@ -52,6 +55,10 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     if (!cap) throw new UsageError('--max-bytes must be a size (2GiB, 500MB, bytes)');
     config.storage.maxBytesPerStream = cap;
   }
+  const outbound = outboundFlags(argv, env);
+  if (outbound) config.outbound = outbound;
+  const kvsDelivery = kvsDeliveryFlags(args, env);
+  if (kvsDelivery) config.kvsDelivery = kvsDelivery;
   if (switchFlag(args, 'detect', env, 'KESTREL_DETECT')) {
     const configFile = detectConfigFlag(args, env);
     config.detection = { enabled: true, ...destinationFlags(args, env), ...(configFile ? { configFile: path.resolve(configFile) } : {}) };

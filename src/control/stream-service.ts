@@ -38,6 +38,8 @@ export interface StreamServiceOptions {
   onStreamDeleted?: (stream: StreamRecord) => Promise<void>;
   /** AccountStreamLimitExceededException beyond this many streams (KVS default soft limit: 10000). */
   maxStreams?: number;
+  /** Allow-list for DestinationConfig.Uri set through the API (src/outbound/); refusal → InvalidArgumentException. */
+  checkDestination?: (uri: string) => { ok: true } | { ok: false; reason: string };
 }
 
 /** Reference to a stream by name or ARN, as data-plane requests carry it. */
@@ -255,6 +257,7 @@ export class StreamService {
   async updateImageGenerationConfiguration(input: unknown): Promise<Empty> {
     const f = Fields.of(input);
     const config = parseImageGenerationConfig(f, this.opts.region);
+    if (config) this.requireAllowedDestination('ImageGenerationConfiguration', config.DestinationConfig.Uri);
     await this.modify(await this.find(f), undefined, (rec) => {
       if (config) requireRetention(rec);
       rec.imageGenerationConfig = config;
@@ -270,11 +273,17 @@ export class StreamService {
   async updateNotificationConfiguration(input: unknown): Promise<Empty> {
     const f = Fields.of(input);
     const config = parseNotificationConfig(f);
+    if (config) this.requireAllowedDestination('NotificationConfiguration', config.DestinationConfig.Uri);
     await this.modify(await this.find(f), undefined, (rec) => {
       if (config) requireRetention(rec);
       rec.notificationConfig = config;
     });
     return {};
+  }
+
+  private requireAllowedDestination(member: string, uri: string): void {
+    const verdict = this.opts.checkDestination?.(uri);
+    if (verdict && !verdict.ok) throw invalidArgument(`${member}.DestinationConfig.Uri: ${verdict.reason}`);
   }
 
   // ---- storage configuration ----

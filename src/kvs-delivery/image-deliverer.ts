@@ -8,6 +8,7 @@ import type { ImageGenerationConfiguration } from '../control/media-configs.ts';
 import { demuxFragment } from '../media/demux-mkv.ts';
 import { s3ClientConfig } from '../notify/s3-snapshot-store.ts';
 import { assertSafeKey, joinKey } from '../notify/snapshot-store.ts';
+import { awsOutcome, type Outbound } from '../outbound/outbound.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
 import { imageEncoding, imageMetadata, imageObjectKey, parseS3Uri, sampleFrames } from './image-plan.ts';
@@ -23,6 +24,7 @@ export type ExtractFrames = (job: {
 }) => Promise<Buffer[]>;
 
 export interface S3Settings {
+  /** Operator-set (`--s3-endpoint`): trusted. Without it the client talks to AWS through the guarded agent. */
   endpoint?: string;
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -34,6 +36,8 @@ export interface ImageDelivererDeps {
   extractFrames: ExtractFrames;
   accountId: string;
   s3: S3Settings;
+  /** Timeouts and the allow-list for API-set destinations (src/outbound/). */
+  outbound: Outbound;
   log: Logger;
 }
 
@@ -51,6 +55,13 @@ export class ImageDeliverer {
   /** Returns the object keys written. */
   async deliver(job: ImageJob, config: ImageGenerationConfiguration): Promise<string[]> {
     const { stream, fragment } = job;
+    // Checked again at delivery: the allow-list may have changed since the configuration was stored.
+    const verdict = this.deps.outbound.policy.checkApiDestination(config.DestinationConfig.Uri);
+    if (!verdict.ok) {
+      this.deps.outbound.count('refused_pattern');
+      this.deps.log.warn({ stream: stream.name, reason: verdict.reason }, 'image generation: destination not allowed; skipped');
+      return [];
+    }
     const target = parseS3Uri(config.DestinationConfig.Uri);
     const enc = imageEncoding(config);
     const kind = config.ImageSelectorType;
@@ -101,7 +112,8 @@ export class ImageDeliverer {
       assertSafeKey(name);
       const key = joinKey(target.prefix, name);
       const bytes = images[i]!;
-      await client.send(
+      await this.put(
+        client,
         new PutObjectCommand({
           Bucket: target.bucket,
           Key: key,
@@ -116,6 +128,16 @@ export class ImageDeliverer {
     return keys;
   }
 
+  private async put(client: S3Client, command: PutObjectCommand): Promise<void> {
+    try {
+      await client.send(command, { abortSignal: this.deps.outbound.awsCallSignal() });
+      this.deps.outbound.count('ok');
+    } catch (err) {
+      this.deps.outbound.count(awsOutcome(err));
+      throw err;
+    }
+  }
+
   close(): void {
     for (const c of this.clients.values()) c.destroy();
     this.clients.clear();
@@ -126,14 +148,15 @@ export class ImageDeliverer {
     const region = this.deps.s3.region ?? destinationRegion;
     let c = this.clients.get(region);
     if (!c) {
-      c = new S3Client(
-        s3ClientConfig({
-          bucket: '',
-          region,
-          ...(this.deps.s3.endpoint ? { endpoint: this.deps.s3.endpoint } : {}),
-          ...(this.deps.s3.credentials ? { credentials: this.deps.s3.credentials } : {}),
-        }),
-      );
+      const config = s3ClientConfig({
+        bucket: '',
+        region,
+        ...(this.deps.s3.endpoint ? { endpoint: this.deps.s3.endpoint } : {}),
+        ...(this.deps.s3.credentials ? { credentials: this.deps.s3.credentials } : {}),
+      });
+      // The bucket is API-set; with AWS's endpoint it becomes part of the host name, hence the guarded agent.
+      config.requestHandler = this.deps.outbound.awsRequestHandler(this.deps.s3.endpoint ? 'operator' : 'api');
+      c = new S3Client(config);
       this.clients.set(region, c);
     }
     return c;

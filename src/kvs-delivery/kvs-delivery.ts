@@ -9,6 +9,7 @@ import type { Logger } from '../shared/logger.ts';
 import { FRAGMENT_FLAG_IMAGE_GENERATION, FRAGMENT_FLAG_NOTIFICATION } from '../store/types.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord, StreamRepository } from '../store/types.ts';
 import type { Outbox } from '../notify/outbox.ts';
+import { Outbound } from '../outbound/outbound.ts';
 import { ImageDeliverer, type ExtractFrames, type ImageJob } from './image-deliverer.ts';
 import { NotificationDeliverer, type HttpRetrySettings } from './notification-deliverer.ts';
 import { BoundedQueue } from './queue.ts';
@@ -45,6 +46,8 @@ export interface KvsDeliveryDeps {
   /** Used when settings.webhookSecret is absent; called on the first http(s) delivery only. */
   webhookSecret: () => string;
   settings?: KvsDeliverySettings;
+  /** Every S3/SNS/http(s)/MQTT call goes through it (timeouts, allow-list); default: no patterns, default timeouts. */
+  outbound?: Outbound;
   log: Logger;
 }
 
@@ -61,10 +64,14 @@ export class KvsDelivery {
   private readonly imageQueue: BoundedQueue<ImageJob>;
   private readonly notificationQueue: BoundedQueue<PersistedFragmentEvent>;
   private readonly log: Logger;
+  /** Created here when app.ts passed none (tests); then closed here too. */
+  private readonly ownOutbound: Outbound | undefined;
 
   constructor(private readonly deps: KvsDeliveryDeps) {
     const s = deps.settings ?? {};
     this.log = deps.log;
+    this.ownOutbound = deps.outbound ? undefined : new Outbound({}, deps.log);
+    const outbound = deps.outbound ?? this.ownOutbound!;
     this.images = new ImageDeliverer({
       index: deps.index,
       media: deps.media,
@@ -75,6 +82,7 @@ export class KvsDelivery {
         ...(s.s3Region ? { region: s.s3Region } : {}),
         ...(s.s3Credentials ? { credentials: s.s3Credentials } : {}),
       },
+      outbound,
       log: deps.log,
     });
     this.notifications = new NotificationDeliverer({
@@ -85,6 +93,7 @@ export class KvsDelivery {
       webhookSecret: () => s.webhookSecret ?? deps.webhookSecret(),
       ...(s.httpRetry ? { httpRetry: s.httpRetry } : {}),
       ...(s.mqttUrl ? { mqttUrl: s.mqttUrl } : {}),
+      outbound,
       log: deps.log,
     });
     const dropped = (what: string) => (job: { stream: StreamRecord; fragment: FragmentRecord }, reason: string) =>
@@ -144,6 +153,7 @@ export class KvsDelivery {
     if (lost > 0) this.log.warn({ jobs: lost }, 'kvs delivery: queued jobs dropped at shutdown');
     await this.notifications.close();
     this.images.close();
+    this.ownOutbound?.close();
   }
 
   private async runImages(job: ImageJob): Promise<void> {

@@ -8,13 +8,15 @@ import { PublishCommand, SNSClient, type SNSClientConfig } from '@aws-sdk/client
 import type { NotificationConfiguration } from '../control/media-configs.ts';
 import type { BackoffOptions } from '../notify/backoff.ts';
 import { MqttNotifier } from '../notify/mqtt-notifier.ts';
-import type { Outbox } from '../notify/outbox.ts';
+import type { DeadLetter, Outbox } from '../notify/outbox.ts';
 import { WebhookNotifier } from '../notify/webhook-notifier.ts';
+import { awsOutcome, type Outbound } from '../outbound/outbound.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { FragmentRecord, StreamRecord } from '../store/types.ts';
 import { fragmentNotification, notificationMqttTopic, notificationTarget, snsHttpNotification, syntheticTopicArn } from './notification-plan.ts';
 
 export interface SnsSettings {
+  /** Operator-set (`--sns-endpoint`): trusted. Without it the client talks to AWS through the guarded agent. */
   endpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
@@ -22,7 +24,10 @@ export interface SnsSettings {
 export interface HttpRetrySettings extends BackoffOptions {
   /** Attempts before a delivery is dead-lettered (default 10). */
   maxAttempts?: number;
+  /** Per attempt, connect to last byte (default 10 s). */
+  timeoutMs?: number;
 }
+
 
 export interface NotificationDelivererDeps {
   region: string;
@@ -34,10 +39,12 @@ export interface NotificationDelivererDeps {
   webhookSecret: () => string;
   httpRetry?: HttpRetrySettings;
   mqttUrl?: string;
+  /** Timeouts and the allow-list for API-set destinations (src/outbound/). */
+  outbound: Outbound;
   log: Logger;
 }
 
-export type NotificationResult = 'sns' | 'http' | 'unsupported';
+export type NotificationResult = 'sns' | 'http' | 'unsupported' | 'refused';
 
 export class NotificationDeliverer {
   private readonly sns = new Map<string, SNSClient>();
@@ -45,7 +52,9 @@ export class NotificationDeliverer {
   private readonly mqtt: MqttNotifier | undefined;
 
   constructor(private readonly deps: NotificationDelivererDeps) {
-    if (deps.mqttUrl) this.mqtt = new MqttNotifier({ url: deps.mqttUrl, logger: deps.log.child({ component: 'kvs-notify-mqtt' }) });
+    if (deps.mqttUrl) {
+      this.mqtt = new MqttNotifier({ url: deps.mqttUrl, connectTimeoutMs: deps.outbound.connectTimeoutMs, logger: deps.log.child({ component: 'kvs-notify-mqtt' }) });
+    }
   }
 
   async deliver(stream: StreamRecord, fragment: FragmentRecord, config: NotificationConfiguration): Promise<NotificationResult> {
@@ -53,6 +62,13 @@ export class NotificationDeliverer {
     if (target.kind === 'unsupported') {
       this.deps.log.warn({ stream: stream.name, uri: target.uri }, 'notification destination is neither an SNS topic ARN nor an http(s) URL; skipped');
       return 'unsupported';
+    }
+    // Checked again at delivery: the allow-list may have changed since the configuration was stored.
+    const verdict = this.deps.outbound.policy.checkApiDestination(config.DestinationConfig.Uri);
+    if (!verdict.ok) {
+      this.deps.outbound.count('refused_pattern');
+      this.deps.log.warn({ stream: stream.name, reason: verdict.reason }, 'kvs notification: destination not allowed; skipped');
+      return 'refused';
     }
     const message = fragmentNotification(stream.arn, fragment);
     const topicArn = target.kind === 'sns' ? target.topicArn : syntheticTopicArn(this.deps.region, this.deps.accountId);
@@ -62,7 +78,14 @@ export class NotificationDeliverer {
       .publishAsync(notificationMqttTopic(stream.name), JSON.stringify(envelope), { qos: 1 })
       .catch((err: unknown) => this.deps.log.warn({ err, stream: stream.name }, 'kvs notification: MQTT publish failed'));
     if (target.kind === 'sns') {
-      await this.snsClient(target.region).send(new PublishCommand({ TopicArn: target.topicArn, Subject: message.Subject, Message: message.Message }));
+      const publish = new PublishCommand({ TopicArn: target.topicArn, Subject: message.Subject, Message: message.Message });
+      try {
+        await this.snsClient(target.region).send(publish, { abortSignal: this.deps.outbound.awsCallSignal() });
+        this.deps.outbound.count('ok');
+      } catch (err) {
+        this.deps.outbound.count(awsOutcome(err));
+        throw err;
+      }
     } else {
       this.webhook(target.url, topicArn).publishRaw(stream.name, fragment.fragmentNumber, JSON.stringify(envelope));
     }
@@ -82,6 +105,11 @@ export class NotificationDeliverer {
     await Promise.all([...this.webhooks.values()].map((w) => w.idle()));
   }
 
+  /** Abandoned http(s) deliveries (attempts used up, or refused), per destination URL. */
+  httpDeadLetters(): Map<string, DeadLetter[]> {
+    return new Map([...this.webhooks].map(([url, w]) => [url, w.deadLetters()]));
+  }
+
   async waitMqttConnected(timeoutMs?: number): Promise<void> {
     await this.mqtt?.waitConnected(timeoutMs);
   }
@@ -95,7 +123,8 @@ export class NotificationDeliverer {
   private snsClient(region: string): SNSClient {
     let c = this.sns.get(region);
     if (!c) {
-      const cfg: SNSClientConfig = { region };
+      const trusted = this.deps.sns.endpoint !== undefined;
+      const cfg: SNSClientConfig = { region, requestHandler: this.deps.outbound.awsRequestHandler(trusted ? 'operator' : 'api'), maxAttempts: 3 };
       if (this.deps.sns.endpoint) cfg.endpoint = this.deps.sns.endpoint;
       if (this.deps.sns.credentials) cfg.credentials = this.deps.sns.credentials;
       c = new SNSClient(cfg);
@@ -116,6 +145,8 @@ export class NotificationDeliverer {
         headers: { 'x-amz-sns-message-type': 'Notification', 'x-amz-sns-topic-arn': topicArn },
         ...(retry.maxAttempts !== undefined ? { maxAttempts: retry.maxAttempts } : {}),
         backoff: retry,
+        ...(retry.timeoutMs !== undefined ? { timeoutMs: retry.timeoutMs } : {}),
+        transport: this.deps.outbound.sender('api'),
         logger: this.deps.log.child({ component: 'kvs-notify-http' }),
       });
       this.webhooks.set(url, w);

@@ -14,6 +14,8 @@ export interface MqttNotifierOptions {
   clientId?: string;
   /** Reconnect interval (ms), default 2000. */
   reconnectPeriodMs?: number;
+  /** Give up a connection attempt after this long (then reconnect later), default 10 s. */
+  connectTimeoutMs?: number;
   /** Extra mqtt.js options. */
   clientOptions?: IClientOptions;
   now?: () => number;
@@ -51,7 +53,7 @@ export class MqttNotifier implements Notifier {
     const options: IClientOptions = {
       protocolVersion: 5,
       reconnectPeriod: opts.reconnectPeriodMs ?? 2000,
-      connectTimeout: 10_000,
+      connectTimeout: opts.connectTimeoutMs ?? 10_000,
       clean: true,
       ...opts.clientOptions,
     };

@@ -17,6 +17,10 @@ export interface S3SnapshotStoreOptions {
   presignExpiresSec?: number;
   /** Use a ready client instead of building one. */
   client?: S3Client;
+  /** The SDK's HTTP handler options (src/outbound/: agents with timeouts). */
+  requestHandler?: S3ClientConfig['requestHandler'];
+  /** Total time a PutObject may take (default none beyond the handler's socket timeouts). */
+  callTimeoutMs?: number;
 }
 
 /** Builds the client config (pure; exported for tests). */
@@ -31,6 +35,7 @@ export function s3ClientConfig(o: S3SnapshotStoreOptions, env: NodeJS.ProcessEnv
   const pathStyle = o.forcePathStyle ?? (o.endpoint ? true : undefined);
   if (pathStyle !== undefined) cfg.forcePathStyle = pathStyle;
   if (o.credentials) cfg.credentials = o.credentials;
+  if (o.requestHandler) cfg.requestHandler = o.requestHandler;
   return cfg;
 }
 
@@ -40,8 +45,10 @@ export class S3SnapshotStore implements SnapshotStore {
   readonly bucket: string;
   private readonly prefix: string;
   private readonly expires: number;
+  private readonly callTimeoutMs: number | undefined;
 
   constructor(opts: S3SnapshotStoreOptions) {
+    this.callTimeoutMs = opts.callTimeoutMs;
     this.client = opts.client ?? new S3Client(s3ClientConfig(opts));
     this.bucket = opts.bucket;
     this.prefix = opts.prefix ?? '';
@@ -62,6 +69,7 @@ export class S3SnapshotStore implements SnapshotStore {
   async put(key: string, jpeg: Buffer, contentType: string, metadata: Record<string, string>): Promise<{ url: string }> {
     await this.client.send(
       new PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Body: jpeg, ContentType: contentType, ContentLength: jpeg.length, Metadata: metadata }),
+      this.callTimeoutMs ? { abortSignal: AbortSignal.timeout(this.callTimeoutMs) } : {},
     );
     return { url: await this.presign(key) };
   }

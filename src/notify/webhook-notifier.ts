@@ -1,4 +1,5 @@
 import type { DetectionEvent } from '../events/types.ts';
+import { Outbound, type HttpSender } from '../outbound/outbound.ts';
 import type { Logger } from '../shared/logger.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import type { Notifier } from './notifier.ts';
@@ -16,8 +17,13 @@ export interface WebhookNotifierOptions {
   /** Attempts before an entry is dead-lettered. Default 10. */
   maxAttempts?: number;
   backoff?: BackoffOptions;
-  /** Per-request timeout. Default 10 s. */
+  /** Per-request timeout (connect to last byte). Default 10 s. */
   timeoutMs?: number;
+  /**
+   * How requests go out (src/outbound/). Default: an operator-trusted sender (timeouts, no redirects,
+   * no allow-list); pass `outbound.sender('api')` for a URL a client chose through the API.
+   */
+  transport?: HttpSender;
   /** Extra request headers (e.g. Authorization). */
   headers?: Record<string, string>;
   /** Request body for an event; default the DetectionEvent itself (see formats.ts for Rekognition-shaped bodies). */
@@ -39,6 +45,7 @@ export class WebhookNotifier implements Notifier {
   readonly name: string;
   private readonly o: Required<Pick<WebhookNotifierOptions, 'maxAttempts' | 'timeoutMs'>> & WebhookNotifierOptions;
   private readonly now: () => number;
+  private readonly transport: HttpSender;
   private readonly inFlight = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -49,6 +56,7 @@ export class WebhookNotifier implements Notifier {
     this.o = { maxAttempts: 10, timeoutMs: 10_000, ...opts };
     this.name = opts.name ?? `webhook:${opts.url}`;
     this.now = opts.now ?? Date.now;
+    this.transport = opts.transport ?? new Outbound().sender('operator');
     if (opts.autoStart !== false) this.start();
   }
 
@@ -142,39 +150,33 @@ export class WebhookNotifier implements Notifier {
 
   private async deliver(entry: OutboxEntry): Promise<void> {
     const attempts = entry.attempts + 1;
-    let error: string | undefined;
-    try {
-      const res = await fetch(this.o.url, {
-        method: 'POST',
-        headers: {
-          ...this.o.headers,
-          'content-type': 'application/json',
-          [SIGNATURE_HEADER]: signBody(entry.body, this.o.secret),
-          [TIMESTAMP_HEADER]: String(this.now()),
-          [DELIVERY_HEADER]: String(entry.seq),
-          [EVENT_ID_HEADER]: entry.eventId,
-          'user-agent': 'Kestrel-Webhook/1',
-        },
-        body: entry.body,
-        signal: AbortSignal.timeout(this.o.timeoutMs),
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      if (!res.ok) error = `HTTP ${res.status}`;
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      error = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-    }
-    if (error === undefined) {
+    const result = await this.transport({
+      url: this.o.url,
+      method: 'POST',
+      headers: {
+        ...this.o.headers,
+        'content-type': 'application/json',
+        [SIGNATURE_HEADER]: signBody(entry.body, this.o.secret),
+        [TIMESTAMP_HEADER]: String(this.now()),
+        [DELIVERY_HEADER]: String(entry.seq),
+        [EVENT_ID_HEADER]: entry.eventId,
+        'user-agent': 'Kestrel-Webhook/1',
+      },
+      body: entry.body,
+      timeoutMs: this.o.timeoutMs,
+    });
+    if (result.ok) {
       this.o.outbox.delivered(entry.seq);
       return;
     }
-    if (attempts >= this.o.maxAttempts) {
-      this.o.outbox.deadLetter(entry.seq, attempts, error, this.now());
-      this.o.logger?.warn({ seq: entry.seq, eventId: entry.eventId, attempts, error }, 'webhook delivery dead-lettered');
+    // A refused destination stays refused: dead-letter at once instead of probing it again.
+    if (result.permanent || attempts >= this.o.maxAttempts) {
+      this.o.outbox.deadLetter(entry.seq, attempts, result.error, this.now());
+      this.o.logger?.warn({ seq: entry.seq, eventId: entry.eventId, attempts, error: result.error, outcome: result.outcome }, 'webhook delivery dead-lettered');
       return;
     }
     const delay = backoffDelay(attempts, this.o.backoff, this.o.random);
-    this.o.outbox.failed(entry.seq, attempts, this.now() + delay, error);
-    this.o.logger?.debug({ seq: entry.seq, attempts, error, delay }, 'webhook delivery failed; will retry');
+    this.o.outbox.failed(entry.seq, attempts, this.now() + delay, result.error);
+    this.o.logger?.debug({ seq: entry.seq, attempts, error: result.error, delay }, 'webhook delivery failed; will retry');
   }
 }

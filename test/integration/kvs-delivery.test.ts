@@ -122,6 +122,8 @@ beforeAll(async () => {
       mqttUrl: BROKER,
       httpRetry: { baseMs: 50, maxMs: 200 },
     },
+    // The receiver runs on loopback: an API-set destination reaches it only when a pattern names the address.
+    outbound: { allowDestinations: ['http://127.0.0.1:*/hook'] },
   });
   kv = new KinesisVideoClient(sdkConfig(srv.url));
   archive = new KinesisVideoArchivedMediaClient(sdkConfig(srv.url));

@@ -62,7 +62,8 @@ describe('kestrel serve --detect flags', () => {
     usage(() => parseServeArgs(['--detect', '--mqtt-url', 'http://broker'], {}), /--mqtt-url must be mqtt/);
     usage(() => parseServeArgs(['--detect', '--snapshots', 'gs://bucket/x'], {}), /--snapshots: unsupported/);
     usage(() => parseServeArgs(['--detect', '--snapshots', 's3://B_ad/x'], {}), /--snapshots: invalid S3 bucket/);
-    usage(() => parseServeArgs(['--detect', '--s3-endpoint', 'http://minio:9000'], {}), /--s3-endpoint needs --snapshots s3:/);
+    // --s3-endpoint alone is fine: it is also the endpoint of KVS image generation.
+    expect(parseServeArgs(['--detect', '--s3-endpoint', 'http://minio:9000'], {}).kvsDelivery).toEqual({ s3Endpoint: 'http://minio:9000' });
     usage(() => parseServeArgs(['--detect', '--detect-config', path.join(dir, 'missing.json')], {}), /--detect-config: .*ENOENT/);
     usage(() => parseServeArgs(['--detect', '--detect-config', badFile], {}), /--detect-config: .*scoreThreshold/);
     usage(() => parseServeArgs([], { KESTREL_DETECT: 'maybe' }), /KESTREL_DETECT must be/);
