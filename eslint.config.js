@@ -69,6 +69,9 @@ export default tseslint.config(
   layer(['src/jobs/**/*.ts'], [
     { group: ['**/api/**', '**/cli/**', '**/app.ts', '**/app-*.ts', '**/ingest/**', '**/control/**', 'express', '**/store/sqlite-*', '**/store/segment-store*'], message: 'jobs/ is a use case over the store interfaces and the detection pipeline; app-jobs.ts wires the implementations.' },
   ]),
+  layer(['src/ops/**/*.ts'], [
+    { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/app.ts', '**/app-*.ts', '**/kvs-delivery/**', '**/notify/**', '**/jobs/**'], message: 'ops/ defines health checks and metrics; components report through hooks app.ts wires, so ops/ imports no component (types from detect/types.ts only).' },
+  ]),
   layer(['src/media-tools/**/*.ts', 'src/client/**/*.ts'], [
     { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/app.ts'], message: 'Clients and tool wrappers stand apart from the server internals.' },
   ]),

@@ -192,6 +192,8 @@ export async function startInProcessDetection(o: {
   log: Logger;
   /** Per-stream config (API + file); default built from `settings`. */
   config?: DetectConfigService;
+  /** Optional: wraps the detector (metrics time every frame). */
+  observeDetector?: (d: DetectorLike) => DetectorLike;
 }): Promise<InProcessDetection> {
   const { settings, log } = o;
   const outputs = buildDetectionOutputs({ db: o.db, stateDir: o.dataDir, destinations: settings, feed: o.eventFeed, localSnapshots: o.localSnapshots, log });
@@ -200,7 +202,8 @@ export async function startInProcessDetection(o: {
   let source: LiveFeedSource | undefined;
   const config = o.config ?? createDetectConfigService({ db: o.db, settings, log });
   try {
-    const detector = settings.detector ?? (await createDetector(settings.model ?? { type: 'centernet' }));
+    const created = settings.detector ?? (await createDetector(settings.model ?? { type: 'centernet' }));
+    const detector = o.observeDetector ? o.observeDetector(created) : created;
     const ids = new Map<string, number>();
     const knownIds = new Set<number>();
     // A new stream is read from its first fragment: held from publication until its reader opens.

@@ -46,6 +46,9 @@ import { loadOrCreateWebhookSecret } from './app-detection.ts';
 import { createJobs } from './app-jobs.ts';
 import { jobsRouter } from './api/jobs-routes.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
+import { KestrelMetrics } from './ops/metrics.ts';
+import { opsRouter, playbackMetrics } from './ops/ops-routes.ts';
+import { Readiness, folderWritable, sqliteWritable } from './ops/readiness.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -71,6 +74,13 @@ export class KestrelServer {
     const index = new SqliteFragmentIndex(db, dbFile);
     const media = new SegmentMediaStore(path.join(config.dataDir, 'media'));
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }) });
+    const outboxForMetrics = new SqliteOutbox(db);
+    const metrics = new KestrelMetrics({
+      dataDir: config.dataDir,
+      ...(config.ops?.metricsMaxStreams ? { maxStreams: config.ops.metricsMaxStreams } : {}),
+      activeGetMediaReaders: () => reader.activeGetMediaReaders,
+      queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths }),
+    });
 
     const feed = new LiveFeed();
     let baseUrl = config.publicUrl ?? '';
@@ -81,6 +91,7 @@ export class KestrelServer {
       accountId: config.accountId,
       dataEndpoint: () => baseUrl,
       onStreamDeleted: async (stream) => {
+        metrics.forgetStream(stream.name);
         ingest.abortStream(stream.id);
         feed.dropStream(stream.id);
         await index.deleteStream(stream.id);
@@ -107,7 +118,11 @@ export class KestrelServer {
       clock,
       limits: config.ingest,
       log: log.child({ component: 'ingest' }),
-      onPersisted: (p) => kvsDelivery.onPersisted(p),
+      onPersisted: (p) => {
+        metrics.fragmentPersisted(p.stream.name, p.fragment.sizeBytes);
+        kvsDelivery.onPersisted(p);
+      },
+      observeAcks: (stream) => metrics.ackObserver(stream.name),
     });
     const reader = new FragmentReader({ index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs });
     const clips = new ClipService({ index, media, maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
@@ -144,6 +159,9 @@ export class KestrelServer {
     const app = express();
     app.disable('x-powered-by');
     app.use(requestId);
+    // Before any authentication middleware: /healthz and /readyz are for load balancers, /metrics has its own token.
+    app.use(opsRouter({ metrics, readiness: new Readiness({ index: sqliteWritable(db), disk: folderWritable(path.join(config.dataDir, 'media')) }), ...(config.ops ? { settings: config.ops } : {}) }));
+    app.use(playbackMetrics(metrics));
     app.use(dataPlaneRouter({ streams: streamService, ingest, reader, log: log.child({ component: 'data' }) }));
     app.use(mediaExportRouter({ streams: streamService, clips, images, log: log.child({ component: 'export' }) }));
     app.use(playbackRouter({ streams: streamService, playback, endpoint: () => baseUrl }));
@@ -192,6 +210,7 @@ export class KestrelServer {
           localSnapshots,
           log: log.child({ component: 'detect' }),
           config: detectConfig,
+          observeDetector: (d) => metrics.timedDetector(d),
         }).catch(async (err: unknown) => {
           // A failed detection start must not leave the port open or storage locked.
           await new Promise<void>((resolve) => httpServer.close(() => resolve()));

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { DetectionSettings } from './app-detection.ts';
 import type { JobSettings } from './app-jobs.ts';
 import type { KvsDeliverySettings } from './kvs-delivery/kvs-delivery.ts';
+import type { OpsSettings } from './ops/ops-routes.ts';
 
 /** Server configuration. One typed object, merged from defaults, env and CLI flags in the cli layer. */
 export interface KestrelConfig {
@@ -28,6 +29,8 @@ export interface KestrelConfig {
   jobs?: JobSettings;
   /** Endpoints/credentials for KVS image generation (S3) and notifications (SNS, http(s), MQTT). */
   kvsDelivery?: KvsDeliverySettings;
+  /** /healthz, /readyz and /metrics (src/ops/). */
+  ops?: OpsSettings;
 }
 
 export interface IngestLimits {
