@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { DetectorLike } from '../../../src/detect/types.ts';
 import { KestrelMetrics, countRefusal, metrics } from '../../../src/ops/metrics.ts';
 import { Readiness, folderWritable, sqliteWritable } from '../../../src/ops/readiness.ts';
 
@@ -83,7 +84,8 @@ describe('metrics', () => {
   it('reads gauges at scrape time and times the detector', async () => {
     let readers = 3;
     const m = new KestrelMetrics({ dataDir: dir, activeGetMediaReaders: () => readers, queueDepths: () => ({ outbox: 7, kvs_images: 0 }) });
-    const detector = m.timedDetector({ inputSize: { width: 2, height: 2 }, detect: async () => [] });
+    const inner: DetectorLike = { inputSize: { width: 2, height: 2 }, detect: async () => [] };
+    const detector = m.timedDetector(inner);
     await detector.detect({ width: 2, height: 2, rgb: new Uint8Array(12) });
     let text = await m.render();
     expect(sample(text, 'kestrel_getmedia_active_readers')).toBe(3);
