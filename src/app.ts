@@ -75,11 +75,12 @@ export class KestrelServer {
     const media = new SegmentMediaStore(path.join(config.dataDir, 'media'));
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }) });
     const outboxForMetrics = new SqliteOutbox(db);
+    let detectionForMetrics: DetectionWorker | undefined;
     const metrics = new KestrelMetrics({
       dataDir: config.dataDir,
       ...(config.ops?.metricsMaxStreams ? { maxStreams: config.ops.metricsMaxStreams } : {}),
       activeGetMediaReaders: () => reader.activeGetMediaReaders,
-      queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths }),
+      queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...detectionForMetrics?.queueDepths }),
     });
 
     const feed = new LiveFeed();
@@ -219,6 +220,7 @@ export class KestrelServer {
         })
       : undefined;
     const detection = inProcess?.worker;
+    detectionForMetrics = detection;
     const stopDetection = inProcess ? () => inProcess.stop() : async (): Promise<void> => {};
 
     const server = new KestrelServer(url, httpServer, closers, detection, async () => {

@@ -17,6 +17,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'clip-max-bytes', env: 'KESTREL_CLIP_MAX_BYTES', arg: 'N', type: types.int(1), default: 100 * 1024 * 1024, help: 'GetClip stops after this many bytes (KVS: 100 MB)' },
   { name: 'll-part-target-ms', env: 'KESTREL_LL_PART_TARGET_MS', arg: 'MS', type: types.int(100, 2000), default: 333, help: 'LL-HLS part length, 100-2000 ms (default 333); players hold back three parts' },
   { name: 'metrics-token', env: 'KESTREL_METRICS_TOKEN', arg: 'TOKEN', help: 'bearer token for GET /metrics (Authorization: Bearer TOKEN);\nwithout one /metrics answers 403' },
+  { name: 'metrics-max-streams', env: 'KESTREL_METRICS_MAX_STREAMS', arg: 'N', type: types.int(1), help: 'streams with their own metrics series (default 200); more share stream="_other"' },
   { name: 'detect', env: 'KESTREL_DETECT', kind: 'switch', help: 'run person detection in-process on every stream' },
   ...DESTINATION_OPTIONS,
 ];

@@ -34,6 +34,7 @@ export function resolveServeOptions(argv: readonly string[], env: NodeJS.Process
 function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConfig {
   const publicUrl = opts.string('public-url');
   const metricsToken = opts.string('metrics-token');
+  const metricsMaxStreams = opts.number('metrics-max-streams');
   const config = defaultConfig({
     host: opts.string('host')!,
     port: opts.number('port')!,
@@ -42,7 +43,7 @@ function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConf
     clipMaxFragments: opts.number('clip-max-fragments')!,
     clipMaxBytes: opts.number('clip-max-bytes')!,
     llPartTargetMs: opts.number('ll-part-target-ms')!,
-    ...(metricsToken ? { ops: { metricsToken } } : {}),
+    ops: { ...(metricsToken ? { metricsToken } : {}), ...(metricsMaxStreams ? { metricsMaxStreams } : {}) },
   });
   if (opts.flag('detect')) {
     const configFile = detectConfigFrom(opts);

@@ -12,6 +12,7 @@ import { makeH264Mkv } from '../support/media.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { mkvCluster, mkvClusters, mkvHeader, pieces } from '../support/synthetic-mkv.ts';
+import { FakeDetector, squareVideo } from '../unit/detect/fixtures.ts';
 
 const TOKEN = 'metrics-token-for-tests-0123456789';
 let srv: TestServer;
@@ -24,8 +25,8 @@ afterAll(async () => {
   await Promise.all([srv?.close(), bare?.close()]);
 });
 
-async function scrape(): Promise<string> {
-  const res = await fetch(`${srv.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+async function scrape(server = srv): Promise<string> {
+  const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
   expect(res.status).toBe(200);
   return res.text();
 }
@@ -147,4 +148,30 @@ describe('/metrics', () => {
     await kvs('deleteStream', { StreamARN: StreamInfo.StreamARN });
     expect(sample(await scrape(), 'kestrel_ingest_fragments_total{stream="ops-cam"}')).toBeUndefined();
   });
+});
+
+describe('/metrics with in-process detection', () => {
+  it('counts detected frames and their latency', async () => {
+    const detecting = await startTestServer({
+      ops: { metricsToken: TOKEN },
+      detection: { enabled: true, detector: new FakeDetector(), detect: { sampling: 4 }, discoveryIntervalMs: 3_600_000 },
+    });
+    try {
+      const video = await squareVideo(2, 0, 2);
+      const create = await signedFetch(`${detecting.url}/createStream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ StreamName: 'ops-detect', DataRetentionInHours: 1 }) });
+      expect(create.status).toBe(200);
+      const t0 = Date.now();
+      await rawPutMedia(detecting.url, 'ops-detect', [video.header, ...video.clusters], {
+        'x-amzn-fragment-timecode-type': 'RELATIVE', 'x-amzn-producer-start-timestamp': (t0 / 1000).toFixed(3),
+      });
+      const text = await waitFor('detected frames', async () => {
+        const t = await scrape(detecting);
+        return (sample(t, 'kestrel_detection_frames_total') ?? 0) >= 4 ? t : undefined;
+      }, 30_000);
+      expect(sample(text, 'kestrel_detection_latency_seconds_count')).toBeGreaterThanOrEqual(4);
+      expect(sample(text, 'kestrel_queue_depth{queue="detection_frames"}')).toBeGreaterThanOrEqual(0);
+    } finally {
+      await detecting.close();
+    }
+  }, 60_000);
 });
