@@ -75,12 +75,12 @@ export class KestrelServer {
     const media = new SegmentMediaStore(path.join(config.dataDir, 'media'));
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }) });
     const outboxForMetrics = new SqliteOutbox(db);
-    let detectionForMetrics: DetectionWorker | undefined;
+    const live: { detection?: DetectionWorker } = {}; // set once detection starts; metrics read its queues
     const metrics = new KestrelMetrics({
       dataDir: config.dataDir,
       ...(config.ops?.metricsMaxStreams ? { maxStreams: config.ops.metricsMaxStreams } : {}),
       activeGetMediaReaders: () => reader.activeGetMediaReaders,
-      queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...detectionForMetrics?.queueDepths }),
+      queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
     });
 
     const feed = new LiveFeed();
@@ -220,7 +220,7 @@ export class KestrelServer {
         })
       : undefined;
     const detection = inProcess?.worker;
-    detectionForMetrics = detection;
+    if (detection) live.detection = detection;
     const stopDetection = inProcess ? () => inProcess.stop() : async (): Promise<void> => {};
 
     const server = new KestrelServer(url, httpServer, closers, detection, async () => {
