@@ -8,7 +8,7 @@ import { UsageError } from './usage-error.ts';
 export const DESTINATION_OPTIONS: readonly OptionSpec[] = [
   { name: 'webhook-url', env: 'KESTREL_WEBHOOK_URL', arg: 'URL', type: types.url(['http:', 'https:']),
     help: 'POST every event as JSON, signed (secret KESTREL_WEBHOOK_SECRET,\ndefault a random secret stored in <data or state dir>/webhook-secret)' },
-  { name: 'webhook-secret', env: 'KESTREL_WEBHOOK_SECRET', cli: false, help: 'HMAC key for the webhook signature (env or config file only)' },
+  { name: 'webhook-secret', env: 'KESTREL_WEBHOOK_SECRET', cli: false, help: 'HMAC key for the webhook signature (no flag: a command line shows in ps)' },
   { name: 'mqtt-url', env: 'KESTREL_MQTT_URL', arg: 'URL', type: types.url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:', 'tls:']),
     help: 'publish to kestrel/events, kestrel/<stream>/events' },
   { name: 'snapshots', env: 'KESTREL_SNAPSHOTS', arg: 'DEST', help: 's3://bucket/prefix, a folder, or local (default <dir>/snapshots)' },
