@@ -12,7 +12,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { DetectorLike } from '../detect/types.ts';
 
 const processRegistry = new Registry();
-collectDefaultMetrics({ register: processRegistry });
+// Node's process metrics start with the first server (not in `kestrel push` and the other clients).
+let defaultMetricsStarted = false;
 
 const MAX_REFUSAL_REASONS = 32;
 const refusals = new Counter({
@@ -68,6 +69,8 @@ export class KestrelMetrics {
 
   constructor(sources: MetricsSources) {
     this.maxStreams = sources.maxStreams ?? 200;
+    if (!defaultMetricsStarted) collectDefaultMetrics({ register: processRegistry });
+    defaultMetricsStarted = true;
     const registers = [this.registry];
     this.fragments = new Counter({ name: 'kestrel_ingest_fragments_total', help: 'Fragments made durable (PERSISTED), by stream', labelNames: ['stream'], registers });
     this.bytes = new Counter({ name: 'kestrel_ingest_bytes_total', help: 'Bytes of fragments made durable, by stream', labelNames: ['stream'], registers });

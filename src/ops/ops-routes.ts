@@ -72,7 +72,7 @@ export function playbackMetrics(metrics: KestrelMetrics): express.RequestHandler
   return (req, res, next) => {
     const session = /^\/get(HLS|DASH)StreamingSessionURL$/.exec(req.path);
     const media = /^\/(hls|dash)\/v1\/([A-Za-z0-9]+)\.[a-z0-9]+$/.exec(req.path);
-    if (session || media) {
+    if ((session || media) && req.method !== 'OPTIONS') {
       const protocol = (session ? session[1]!.toLowerCase() : media![1]!) as 'hls' | 'dash';
       const kind = session ? 'session_url' : (PLAYBACK_KINDS[media![2]!] ?? 'other');
       res.once('finish', () => metrics.playbackRequest(protocol, kind, res.statusCode));
