@@ -72,6 +72,9 @@ export default tseslint.config(
   layer(['src/outbound/**/*.ts'], [
     { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/notify/**', '**/kvs-delivery/**', '**/detect/**', '**/app.ts', '**/app-*.ts', '**/config.ts', 'express'], message: 'outbound/ is the one door for outbound calls (policy, timeouts, address checks): it imports only shared/ and node builtins, so every sender can use it.' },
   ]),
+  layer(['src/ops/**/*.ts'], [
+    { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/app.ts', '**/app-*.ts', '**/kvs-delivery/**', '**/notify/**', '**/jobs/**'], message: 'ops/ defines health checks and metrics; components report through hooks app.ts wires, so ops/ imports no component (types from detect/types.ts only).' },
+  ]),
   layer(['src/media-tools/**/*.ts', 'src/client/**/*.ts'], [
     { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/app.ts'], message: 'Clients and tool wrappers stand apart from the server internals.' },
   ]),

@@ -208,6 +208,8 @@ export async function startInProcessDetection(o: {
   /** Per-stream config (API + file); default built from `settings`. */
   config?: DetectConfigService;
   outbound?: Outbound;
+  /** Optional: wraps the detector (metrics time every frame). */
+  observeDetector?: (d: DetectorLike) => DetectorLike;
 }): Promise<InProcessDetection> {
   const { settings, log } = o;
   const outputs = buildDetectionOutputs({
@@ -218,7 +220,8 @@ export async function startInProcessDetection(o: {
   let source: LiveFeedSource | undefined;
   const config = o.config ?? createDetectConfigService({ db: o.db, settings, log });
   try {
-    const detector = settings.detector ?? (await createDetector(settings.model ?? { type: 'centernet' }));
+    const created = settings.detector ?? (await createDetector(settings.model ?? { type: 'centernet' }));
+    const detector = o.observeDetector ? o.observeDetector(created) : created;
     const ids = new Map<string, number>();
     const knownIds = new Set<number>();
     // A new stream is read from its first fragment: held from publication until its reader opens.

@@ -48,6 +48,9 @@ import { createJobs } from './app-jobs.ts';
 import { jobsRouter } from './api/jobs-routes.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
 import { Outbound } from './outbound/outbound.ts';
+import { KestrelMetrics } from './ops/metrics.ts';
+import { opsRouter, playbackMetrics } from './ops/ops-routes.ts';
+import { Readiness, folderWritable, sqliteWritable } from './ops/readiness.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -80,6 +83,14 @@ export class KestrelServer {
     const diskPressure = new DiskPressure({ dataDir: config.dataDir, index, media, settings: config.storage, log: log.child({ component: 'disk' }) });
     media.setSpaceGuard(diskPressure);
     await diskPressure.start();
+    const outboxForMetrics = new SqliteOutbox(db);
+    const live: { detection?: DetectionWorker } = {}; // set once detection starts; metrics read its queues
+    const metrics = new KestrelMetrics({
+      dataDir: config.dataDir,
+      ...(config.ops?.metricsMaxStreams ? { maxStreams: config.ops.metricsMaxStreams } : {}),
+      activeGetMediaReaders: () => reader.activeGetMediaReaders,
+      queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
+    });
 
     const feed = new LiveFeed();
     const outbound = new Outbound(config.outbound, log.child({ component: 'outbound' }));
@@ -92,6 +103,7 @@ export class KestrelServer {
       dataEndpoint: () => baseUrl,
       checkDestination: (uri) => outbound.policy.checkApiDestination(uri),
       onStreamDeleted: async (stream) => {
+        metrics.forgetStream(stream.name);
         ingest.abortStream(stream.id);
         feed.dropStream(stream.id);
         await diskPressure.withSpace(() => index.deleteStream(stream.id));
@@ -119,7 +131,11 @@ export class KestrelServer {
       clock,
       limits: config.ingest,
       log: log.child({ component: 'ingest' }),
-      onPersisted: (p) => kvsDelivery.onPersisted(p),
+      onPersisted: (p) => {
+        metrics.fragmentPersisted(p.stream.name, p.fragment.sizeBytes);
+        kvsDelivery.onPersisted(p);
+      },
+      observeAcks: (stream) => metrics.ackObserver(stream.name),
     });
     const reader = new FragmentReader({ index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs });
     const clips = new ClipService({ index, media, maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
@@ -156,6 +172,9 @@ export class KestrelServer {
     const app = express();
     app.disable('x-powered-by');
     app.use(requestId);
+    // Before any authentication middleware: /healthz and /readyz are for load balancers, /metrics has its own token.
+    app.use(opsRouter({ metrics, readiness: new Readiness({ index: sqliteWritable(db), disk: folderWritable(path.join(config.dataDir, 'media')) }), ...(config.ops ? { settings: config.ops } : {}) }));
+    app.use(playbackMetrics(metrics));
     app.use(dataPlaneRouter({ streams: streamService, ingest, reader, log: log.child({ component: 'data' }) }));
     app.use(mediaExportRouter({ streams: streamService, clips, images, log: log.child({ component: 'export' }) }));
     app.use(playbackRouter({ streams: streamService, playback, endpoint: () => baseUrl }));
@@ -207,6 +226,7 @@ export class KestrelServer {
           log: log.child({ component: 'detect' }),
           config: detectConfig,
           outbound,
+          observeDetector: (d) => metrics.timedDetector(d),
         }).catch(async (err: unknown) => {
           // A failed detection start must not leave the port open or storage locked.
           await new Promise<void>((resolve) => httpServer.close(() => resolve()));
@@ -215,6 +235,7 @@ export class KestrelServer {
         })
       : undefined;
     const detection = inProcess?.worker;
+    if (detection) live.detection = detection;
     const stopDetection = inProcess ? () => inProcess.stop() : async (): Promise<void> => {};
 
     const server = new KestrelServer(url, httpServer, closers, detection, async () => {

@@ -4,6 +4,7 @@ import type { JobSettings } from './app-jobs.ts';
 import type { KvsDeliverySettings } from './kvs-delivery/kvs-delivery.ts';
 import type { DiskPressureSettings } from './store/disk-pressure.ts';
 import type { OutboundSettings } from './outbound/outbound.ts';
+import type { OpsSettings } from './ops/ops-routes.ts';
 
 /** Server configuration. One typed object, merged from defaults, env and CLI flags in the cli layer. */
 export interface KestrelConfig {
@@ -34,6 +35,8 @@ export interface KestrelConfig {
   storage: DiskPressureSettings;
   /** Outbound calls: allow-list for API-set destinations (`--allow-destination`) and timeouts (src/outbound/). */
   outbound?: OutboundSettings;
+  /** /healthz, /readyz and /metrics (src/ops/). */
+  ops?: OpsSettings;
 }
 
 export interface IngestLimits {

@@ -35,6 +35,13 @@ export class FragmentReader {
   constructor(private readonly deps: ReaderDeps) {}
 
   /** Throws before anything is written when the request cannot be served (so the API can answer an error). */
+  /** Open GetMedia connections over all streams (metrics). */
+  get activeGetMediaReaders(): number {
+    let n = 0;
+    for (const c of this.readers.values()) n += c;
+    return n;
+  }
+
   admitGetMedia(stream: StreamRecord): () => void {
     const max = this.deps.maxGetMediaConnectionsPerStream ?? 3;
     const n = this.readers.get(stream.id) ?? 0;

@@ -58,7 +58,7 @@ export function reportFormat(out: string | undefined): 'json' | 'csv' {
 }
 
 export async function analyze(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(argv, ['cancel-on-exit']);
+  const args = parseArgs(argv, ['cancel-on-exit'], ['endpoint', 'out', 'job', 'stream', 'start', 'end', 'fps']);
   const endpoint = (stringFlag(args, 'endpoint', 'KESTREL_ENDPOINT', 'http://127.0.0.1:8080') ?? '').replace(/\/+$/, '');
   if (!URL.canParse(endpoint)) throw new UsageError('--endpoint must be a URL');
   const out = stringFlag(args, 'out');

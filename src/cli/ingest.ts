@@ -22,8 +22,6 @@ export const INGEST_USAGE = `ingest <source-url> --stream NAME [--endpoint URL] 
   --max-runtime SECS    stop cleanly after this long
   --verbose             also print ffmpeg's error output`;
 
-const FLAGS = new Set(['stream', 'endpoint', 'create', 'max-runtime', 'verbose']);
-
 /** Exponential reconnect delays: 0.5 s doubling to 30 s; reset once a connection stayed healthy for a minute. */
 export class Backoff {
   private attempt = 0;
@@ -57,8 +55,7 @@ export interface IngestOptions {
 }
 
 export async function ingest(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(argv, ['create', 'verbose']);
-  for (const name of args.flags.keys()) if (!FLAGS.has(name)) throw new UsageError(`unknown option --${name}`);
+  const args = parseArgs(argv, ['create', 'verbose'], ['stream', 'endpoint', 'max-runtime']);
   const [source, ...extra] = args.positionals;
   if (!source) throw new UsageError('missing the source URL (e.g. rtsp://camera/stream)');
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);

@@ -25,11 +25,8 @@ export const PUSH_USAGE = `push <file|-> --stream NAME [--endpoint URL] [--creat
   --quiet          no per-ACK lines, only the summary
   --json           print each ACK as a raw JSON line on stdout`;
 
-const FLAGS = new Set(['stream', 'endpoint', 'create', 'rate', 'quiet', 'json']);
-
 export async function push(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(argv, ['create', 'quiet', 'json']);
-  for (const name of args.flags.keys()) if (!FLAGS.has(name)) throw new UsageError(`unknown option --${name}`);
+  const args = parseArgs(argv, ['create', 'quiet', 'json'], ['stream', 'endpoint', 'rate']);
   const [input, ...extra] = args.positionals;
   if (!input) throw new UsageError('missing the file to push (or "-" for stdin)');
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);

@@ -2,73 +2,68 @@ import path from 'node:path';
 import { KestrelServer } from '../app.ts';
 import { defaultConfig, type KestrelConfig } from '../config.ts';
 import { createLogger } from '../shared/logger.ts';
-import { parseByteSize, parseFreeSpaceFloor } from '../shared/byte-size.ts';
-import { UsageError, parseArgs, type ParsedArgs } from './args.ts';
-import { destinationFlags, DESTINATION_USAGE, detectConfigFlag, flagOrEnv, switchFlag } from './destinations.ts';
-import { kvsDeliveryFlags, outboundFlags, OUTBOUND_USAGE } from './outbound-flags.ts';
+import { UsageError } from './args.ts';
+import { readConfigFile } from './config-file.ts';
+import { destinationsFrom, detectConfigFrom } from './destinations.ts';
+import { optionsUsage, parseFlags, resolveOptions, type ResolvedOptions } from './options.ts';
+import { SERVE_OPTIONS } from './serve-options.ts';
+import type { KvsDeliverySettings } from '../kvs-delivery/kvs-delivery.ts';
 
-export const SERVE_USAGE = `kestrel serve [--host 127.0.0.1] [--port 8080] [--data ./data] [--public-url URL]
-             [--clip-max-fragments 200] [--clip-max-bytes 104857600] [--ll-part-target-ms 333]
-             [--min-free-space 5%] [--max-bytes SIZE]
-             [--allow-destination PATTERN]... [--sns-endpoint URL] [--s3-endpoint URL] [--mqtt-url URL]
-             [--detect [--webhook-url URL] [--mqtt-url URL] [--snapshots s3://bucket/prefix --s3-endpoint URL]
-                       [--detect-config FILE]]
+export const SERVE_USAGE = `kestrel serve [--config kestrel.yaml] [--host 127.0.0.1] [--port 8080] [--data ./data] [--detect …] [options]
   Runs the server with embedded storage (SQLite index, media on local disk under --data).
-  --detect runs person detection in-process on every stream (env KESTREL_DETECT=1) and sends every
-  event to the event store (GET /api/v1/events, SSE /api/v1/events/stream) and the destinations:
-${DESTINATION_USAGE}
-${OUTBOUND_USAGE}
-  Per-stream detection config: GET/PUT/PATCH/DELETE /api/v1/streams/<name>/detection (docs/DETECTION.md).
-  GetClip stops at --clip-max-fragments fragments or --clip-max-bytes bytes (KVS: 200 / 100 MB).
-  --ll-part-target-ms sets the LL-HLS part length (100-2000 ms); players hold back three parts.
-  --min-free-space keeps this much of the data disk free (a percentage or a size: 5%, 2GiB, 500MB,
-  bytes); below it the oldest media is evicted. --max-bytes caps every stream's media (no cap by default).
-  Env: KESTREL_HOST, KESTREL_PORT, KESTREL_DATA_DIR, KESTREL_PUBLIC_URL, KESTREL_LOG_LEVEL,
-  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES, KESTREL_LL_PART_TARGET_MS,
-  KESTREL_MIN_FREE_SPACE, KESTREL_MAX_BYTES.`;
+  --detect runs person detection in-process on every stream and sends every event to the event store
+  (GET /api/v1/events, SSE /api/v1/events/stream) and the destinations (--webhook-url, --mqtt-url,
+  --snapshots). Per-stream detection config: GET/PUT/PATCH/DELETE /api/v1/streams/<name>/detection.
+  Health: GET /healthz, /readyz (no auth); Prometheus: GET /metrics (Authorization: Bearer --metrics-token).
+  Options (precedence: config file < env variable < flag):
+${optionsUsage(SERVE_OPTIONS, '    ')}`;
 
-/** The server config from flags and env (flags win); throws UsageError on bad values. */
+/** The server config from the config file, env and flags (in that order of precedence); throws UsageError on bad values. */
 export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): KestrelConfig {
-  const args = parseArgs(argv, ['detect']);
-  const port = Number(flagOrEnv(args, 'port', env, 'KESTREL_PORT', '8080'));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
-  const publicUrl = flagOrEnv(args, 'public-url', env, 'KESTREL_PUBLIC_URL');
-  if (publicUrl !== undefined && !URL.canParse(publicUrl)) throw new UsageError('--public-url must be a URL');
+  return serveConfig(resolveServeOptions(argv, env), env);
+}
+
+/** Resolves the option table, reading --config / KESTREL_CONFIG first when given. */
+export function resolveServeOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const configPath = parseFlags(SERVE_OPTIONS, argv).flags.get('config') ?? (env.KESTREL_CONFIG || undefined);
+  const file = typeof configPath === 'string' ? readConfigFile(configPath) : undefined;
+  const opts = resolveOptions(SERVE_OPTIONS, argv, env, file);
+  if (opts.positionals.length) throw new UsageError(`unexpected argument "${opts.positionals[0]}"`);
+  return opts;
+}
+
+function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConfig {
+  const publicUrl = opts.string('public-url');
+  const metricsToken = opts.string('metrics-token');
+  const metricsMaxStreams = opts.number('metrics-max-streams');
   const config = defaultConfig({
-    host: flagOrEnv(args, 'host', env, 'KESTREL_HOST', '127.0.0.1')!,
-    port,
-    dataDir: path.resolve(flagOrEnv(args, 'data', env, 'KESTREL_DATA_DIR', './data')!),
+    host: opts.string('host')!,
+    port: opts.number('port')!,
+    dataDir: path.resolve(opts.string('data')!),
     ...(publicUrl ? { publicUrl } : {}),
-    clipMaxFragments: positiveInt(args, env, 'clip-max-fragments', 'KESTREL_CLIP_MAX_FRAGMENTS', 200),
-    clipMaxBytes: positiveInt(args, env, 'clip-max-bytes', 'KESTREL_CLIP_MAX_BYTES', 100 * 1024 * 1024),
-    llPartTargetMs: partTarget(positiveInt(args, env, 'll-part-target-ms', 'KESTREL_LL_PART_TARGET_MS', 333)),
+    clipMaxFragments: opts.number('clip-max-fragments')!,
+    clipMaxBytes: opts.number('clip-max-bytes')!,
+    llPartTargetMs: opts.number('ll-part-target-ms')!,
+    ops: { ...(metricsToken ? { metricsToken } : {}), ...(metricsMaxStreams ? { metricsMaxStreams } : {}) },
   });
-  const minFree = flagOrEnv(args, 'min-free-space', env, 'KESTREL_MIN_FREE_SPACE');
-  if (minFree !== undefined) {
-    const floor = parseFreeSpaceFloor(minFree);
-    if (!floor) throw new UsageError('--min-free-space must be a percentage (5%) or a size (2GiB, 500MB, bytes)');
-    config.storage.minFreeSpace = floor;
-  }
-  const maxBytes = flagOrEnv(args, 'max-bytes', env, 'KESTREL_MAX_BYTES');
-  if (maxBytes !== undefined) {
-    const cap = parseByteSize(maxBytes);
-    if (!cap) throw new UsageError('--max-bytes must be a size (2GiB, 500MB, bytes)');
-    config.storage.maxBytesPerStream = cap;
-  }
-  const outbound = outboundFlags(argv, env);
-  if (outbound) config.outbound = outbound;
-  const kvsDelivery = kvsDeliveryFlags(args, env);
+  config.storage.minFreeSpace = opts.get('min-free-space')!;
+  const maxBytes = opts.number('max-bytes');
+  if (maxBytes !== undefined) config.storage.maxBytesPerStream = maxBytes;
+  const allowDestinations = opts.list('allow-destination');
+  if (allowDestinations.length > 0) config.outbound = { allowDestinations };
+  const kvsDelivery = kvsDeliveryFrom(opts);
   if (kvsDelivery) config.kvsDelivery = kvsDelivery;
-  if (switchFlag(args, 'detect', env, 'KESTREL_DETECT')) {
-    const configFile = detectConfigFlag(args, env);
-    config.detection = { enabled: true, ...destinationFlags(args, env), ...(configFile ? { configFile: path.resolve(configFile) } : {}) };
+  if (opts.flag('detect')) {
+    const configFile = detectConfigFrom(opts);
+    config.detection = { enabled: true, ...destinationsFrom(opts, env), ...(configFile ? { configFile: path.resolve(configFile) } : {}) };
   }
   return config;
 }
 
 export async function serve(argv: readonly string[]): Promise<void> {
-  const config = parseServeArgs(argv);
-  const log = createLogger();
+  const opts = resolveServeOptions(argv);
+  const config = serveConfig(opts, process.env);
+  const log = createLogger(opts.string('log-level'));
   const server = await KestrelServer.start(config, log);
   log.info({ url: server.url, dataDir: config.dataDir }, `Kestrel listening on ${server.url}`);
   let stopping = false;
@@ -88,13 +83,14 @@ export async function serve(argv: readonly string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-function positiveInt(args: ParsedArgs, env: NodeJS.ProcessEnv, flag: string, envName: string, fallback: number): number {
-  const n = Number(flagOrEnv(args, flag, env, envName, String(fallback)));
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer`);
-  return n;
-}
-
-function partTarget(ms: number): number {
-  if (ms < 100 || ms > 2000) throw new UsageError('--ll-part-target-ms must be 100-2000');
-  return ms;
+/** Operator-set endpoints for KVS image generation and notifications (trusted: no allow-list). */
+function kvsDeliveryFrom(opts: ResolvedOptions): KvsDeliverySettings | undefined {
+  const settings: KvsDeliverySettings = {};
+  const sns = opts.string('sns-endpoint');
+  const s3 = opts.string('s3-endpoint');
+  const mqtt = opts.string('mqtt-url');
+  if (sns) settings.snsEndpoint = sns;
+  if (s3) settings.s3Endpoint = s3;
+  if (mqtt) settings.mqttUrl = mqtt;
+  return Object.keys(settings).length > 0 ? settings : undefined;
 }

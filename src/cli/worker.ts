@@ -21,8 +21,17 @@ import { startDetectionWorker } from '../detect/worker.ts';
 import { SqliteEventStore } from '../events/sqlite-event-store.ts';
 import { createLogger } from '../shared/logger.ts';
 import { openSqlite } from '../store/sqlite-db.ts';
-import { UsageError, parseArgs, type ParsedArgs } from './args.ts';
-import { DESTINATION_USAGE, destinationFlags, detectConfigFlag, flagOrEnv } from './destinations.ts';
+import { UsageError } from './args.ts';
+import { DESTINATION_OPTIONS, destinationsFrom, detectConfigFrom } from './destinations.ts';
+import { optionsUsage, resolveOptions, types, type OptionSpec } from './options.ts';
+
+export const WORKER_OPTIONS: readonly OptionSpec[] = [
+  { name: 'endpoint', env: 'KESTREL_ENDPOINT', arg: 'URL', type: types.url(), help: 'the Kestrel (or KVS) endpoint (required)' },
+  { name: 'state-dir', env: 'KESTREL_WORKER_STATE_DIR', arg: 'DIR', default: './detect-state', help: 'checkpoints, events.sqlite, webhook outbox, local snapshots' },
+  { name: 'discovery-interval-ms', arg: 'MS', type: types.int(100), default: 30_000, help: 'how often ListStreams is re-read (default 30000)' },
+  { name: 'config-refresh-ms', arg: 'MS', type: types.int(100), default: 10_000, help: 'how often per-stream config is re-read (default 10000)' },
+  ...DESTINATION_OPTIONS,
+];
 
 export const WORKER_USAGE = `kestrel worker --endpoint URL [--state-dir ./detect-state] [--discovery-interval-ms 30000]
                [--config-refresh-ms 10000] [--detect-config FILE]
@@ -31,8 +40,8 @@ export const WORKER_USAGE = `kestrel worker --endpoint URL [--state-dir ./detect
   (ListStreams + GetMedia), until SIGINT/SIGTERM. Checkpoints, the event store (events.sqlite), the
   webhook outbox and local snapshots live in --state-dir (env KESTREL_WORKER_STATE_DIR).
   Per-stream config: --detect-config, under the endpoint's API overrides (re-read every --config-refresh-ms).
-  Env: KESTREL_ENDPOINT, AWS_REGION (default us-east-1), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
-${DESTINATION_USAGE}`;
+  Env: AWS_REGION (default us-east-1), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+${optionsUsage(WORKER_OPTIONS)}`;
 
 export interface WorkerSettings {
   endpoint: string;
@@ -46,19 +55,26 @@ export interface WorkerSettings {
 
 /** Worker settings from flags and env (flags win); throws UsageError on bad values. */
 export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): WorkerSettings {
-  const args = parseArgs(argv);
-  const endpoint = flagOrEnv(args, 'endpoint', env, 'KESTREL_ENDPOINT');
-  if (!endpoint || !URL.canParse(endpoint)) throw new UsageError('--endpoint URL is required');
-  const stateDir = path.resolve(flagOrEnv(args, 'state-dir', env, 'KESTREL_WORKER_STATE_DIR', './detect-state')!);
+  let opts;
+  try {
+    opts = resolveOptions(WORKER_OPTIONS, argv, env);
+  } catch (err) {
+    // A missing or malformed endpoint gets the one message users need.
+    if (err instanceof UsageError && /^(--endpoint|KESTREL_ENDPOINT) (needs|must)/.test(err.message)) throw new UsageError('--endpoint URL is required');
+    throw err;
+  }
+  if (opts.positionals.length) throw new UsageError(`unexpected argument "${opts.positionals[0]}"`);
+  const endpoint = opts.string('endpoint');
+  if (!endpoint) throw new UsageError('--endpoint URL is required');
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
-  const configFile = detectConfigFlag(args, env);
+  const configFile = detectConfigFrom(opts);
   return {
     endpoint,
-    stateDir,
-    discoveryIntervalMs: intFlag(args, 'discovery-interval-ms', 30_000, 100),
-    configRefreshMs: intFlag(args, 'config-refresh-ms', 10_000, 100),
+    stateDir: path.resolve(opts.string('state-dir')!),
+    discoveryIntervalMs: opts.number('discovery-interval-ms')!,
+    configRefreshMs: opts.number('config-refresh-ms')!,
     ...(configFile ? { configFile: path.resolve(configFile) } : {}),
-    destinations: destinationFlags(args, env),
+    destinations: destinationsFrom(opts, env),
     clientConfig: {
       endpoint,
       region,
@@ -66,12 +82,6 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
       ...(env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'kestrel', secretAccessKey: 'kestrel' } }),
     },
   };
-}
-
-function intFlag(args: ParsedArgs, flag: string, fallback: number, min: number): number {
-  const n = Number(flagOrEnv(args, flag, {}, undefined, String(fallback)));
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer >= ${min}`);
-  return n;
 }
 
 export async function worker(argv: readonly string[]): Promise<void> {

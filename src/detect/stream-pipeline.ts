@@ -139,6 +139,11 @@ export class StreamPipeline {
     await this.published();
   }
 
+  /** Frames waiting for the detector (bounded by maxQueuedFrames). */
+  get queuedFrames(): number {
+    return this.queued;
+  }
+
   /** Events and fragment-done calls queued for publication and not finished yet. */
   get pendingPublishes(): number {
     return this.inflight.length;

@@ -86,6 +86,17 @@ export class DetectionWorker {
     return [...this.running].filter(([, r]) => r.config).map(([s]) => s);
   }
 
+  /** Work waiting over all streams' pipelines (metrics). */
+  get queueDepths(): { detection_frames: number; detection_publishes: number } {
+    let frames = 0;
+    let publishes = 0;
+    for (const r of this.running.values()) {
+      frames += r.pipeline?.queuedFrames ?? 0;
+      publishes += r.pipeline?.pendingPublishes ?? 0;
+    }
+    return { detection_frames: frames, detection_publishes: publishes };
+  }
+
   /** Counters of the stream's current pipeline. */
   stats(stream: string): PipelineStats | undefined {
     return this.running.get(stream)?.pipeline?.stats;

@@ -30,6 +30,8 @@ export interface IngestDeps {
    * PERSISTED ACK. Must only enqueue (e.g. KVS image generation / notifications); a throw is logged.
    */
   onPersisted?: (p: PersistedFragment) => void;
+  /** Optional: an observer for one session's ACK lines (metrics), created when the session opens. */
+  observeAcks?: (stream: StreamRecord) => (ack: string) => void;
 }
 
 /** A fragment that has just become durable, with what the index row does not keep. */
@@ -63,7 +65,15 @@ export class IngestService {
       throw new KvsError('ConnectionLimitExceededException', `Stream ${stream.name} already has an active PutMedia connection.`);
     }
     const log = this.deps.log.child({ stream: stream.name });
-    const session = new PutMediaSession(this.persisterFor(stream), sink, {
+    const observe = this.deps.observeAcks?.(stream);
+    const acks: AckSink = observe ? {
+      write: (ack) => {
+        observe(ack);
+        sink.write(ack);
+      },
+      end: () => sink.end(),
+    } : sink;
+    const session = new PutMediaSession(this.persisterFor(stream), acks, {
       ...params,
       limits: this.deps.limits,
       clock: this.deps.clock,

@@ -141,6 +141,11 @@ export class KvsDelivery {
     if (flags & FRAGMENT_FLAG_NOTIFICATION) this.notificationQueue.push(e);
   }
 
+  /** Jobs waiting or running per queue (metrics). */
+  get queueDepths(): { kvs_images: number; kvs_notifications: number } {
+    return { kvs_images: this.imageQueue.size, kvs_notifications: this.notificationQueue.size };
+  }
+
   /** Resolves once both queues are empty and http(s) outboxes drained (tests). */
   async idle(): Promise<void> {
     await this.imageQueue.idle();

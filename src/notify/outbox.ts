@@ -132,6 +132,11 @@ export class SqliteOutbox implements Outbox {
     return this.s.count.get(target)?.n ?? 0;
   }
 
+  /** Deliveries waiting over all targets (metrics). */
+  pendingTotal(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM kestrel_webhook_outbox').get() as { n: number }).n;
+  }
+
   deadLetters(target: string, limit = 100): DeadLetter[] {
     return this.s.dead.all(target, limit).map((r) => ({ ...toEntry(r), deadAt: r.dead_at ?? 0 }));
   }

@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError, parseArgs } from '../../../src/cli/args.ts';
-import { destinationFlags, switchFlag } from '../../../src/cli/destinations.ts';
+import { UsageError } from '../../../src/cli/args.ts';
+import { DESTINATION_OPTIONS, destinationsFrom } from '../../../src/cli/destinations.ts';
+import { resolveOptions } from '../../../src/cli/options.ts';
+import { SERVE_OPTIONS } from '../../../src/cli/serve-options.ts';
 import { parseServeArgs } from '../../../src/cli/serve.ts';
 import { parseWorkerArgs } from '../../../src/cli/worker.ts';
 
@@ -71,10 +73,10 @@ describe('kestrel serve --detect flags', () => {
     usage(() => parseServeArgs(['--port', '70000'], {}), /--port/);
   });
 
-  it('switchFlag and destinationFlags parse on their own', () => {
-    expect(switchFlag(parseArgs(['--detect'], ['detect']), 'detect', {}, 'X')).toBe(true);
-    expect(switchFlag(parseArgs([], ['detect']), 'detect', { X: 'on' }, 'X')).toBe(true);
-    expect(destinationFlags(parseArgs([]), { KESTREL_WEBHOOK_SECRET: 's3cret' })).toEqual({ webhookSecret: 's3cret' });
+  it('the switch and destination rows parse on their own', () => {
+    expect(resolveOptions(SERVE_OPTIONS, ['--detect'], {}).flag('detect')).toBe(true);
+    expect(resolveOptions([{ name: 'detect', env: 'X', kind: 'switch', help: '' }], [], { X: 'on' }).flag('detect')).toBe(true);
+    expect(destinationsFrom(resolveOptions(DESTINATION_OPTIONS, [], { KESTREL_WEBHOOK_SECRET: 's3cret' }), {})).toEqual({ webhookSecret: 's3cret' });
   });
 });
 

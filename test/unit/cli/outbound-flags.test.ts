@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/cli/args.ts';
-import { repeatedFlag } from '../../../src/cli/outbound-flags.ts';
 import { parseServeArgs, SERVE_USAGE } from '../../../src/cli/serve.ts';
 
 describe('kestrel serve outbound flags', () => {
@@ -15,8 +14,8 @@ describe('kestrel serve outbound flags', () => {
 
   it('a bad pattern is a usage error naming the flag', () => {
     expect(() => parseServeArgs(['--allow-destination', 'hooks.example.com'], {})).toThrow(UsageError);
-    expect(() => parseServeArgs([], { KESTREL_ALLOW_DESTINATIONS: 'ftp://x/*' })).toThrow(/--allow-destination: .*scheme/);
-    expect(() => repeatedFlag(['--allow-destination'], 'allow-destination')).toThrow(/needs a value/);
+    expect(() => parseServeArgs([], { KESTREL_ALLOW_DESTINATIONS: 'ftp://x/*' })).toThrow(/KESTREL_ALLOW_DESTINATIONS.*scheme/);
+    expect(() => parseServeArgs(['--allow-destination'], {})).toThrow(UsageError);
   });
 
   it('--sns-endpoint / KESTREL_SNS_ENDPOINT, --s3-endpoint and --mqtt-url configure KVS delivery (operator-trusted)', () => {
@@ -25,7 +24,7 @@ describe('kestrel serve outbound flags', () => {
     expect(parseServeArgs(['--sns-endpoint', 'http://sns.local:4575', '--s3-endpoint', 'http://minio:9000', '--mqtt-url', 'mqtt://broker:1883'], { KESTREL_SNS_ENDPOINT: 'http://env' }).kvsDelivery).toEqual({
       snsEndpoint: 'http://sns.local:4575', s3Endpoint: 'http://minio:9000', mqttUrl: 'mqtt://broker:1883',
     });
-    expect(() => parseServeArgs(['--sns-endpoint', 'sns.local'], {})).toThrow(/--sns-endpoint must be an http/);
+    expect(() => parseServeArgs(['--sns-endpoint', 'sns.local'], {})).toThrow(/--sns-endpoint must be/);
     expect(SERVE_USAGE).toMatch(/--allow-destination PATTERN/);
     expect(SERVE_USAGE).toMatch(/KESTREL_SNS_ENDPOINT/);
   });

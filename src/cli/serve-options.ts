@@ -1,0 +1,43 @@
+/**
+ * `kestrel serve`'s option table: every flag, env variable and config-file key of the server is one
+ * row here (README.md in this folder says how to add one). serve.ts maps the resolved values onto
+ * KestrelConfig.
+ */
+import { DESTINATION_OPTIONS } from './destinations.ts';
+import { parseByteSize, parseFreeSpaceFloor } from '../shared/byte-size.ts';
+import { parseDestinationPatterns } from '../outbound/destination-patterns.ts';
+import { convert, invalid, types, type OptionSpec } from './options.ts';
+
+const freeSpaceFloor = convert((v) => parseFreeSpaceFloor(String(v)) ?? invalid('must be a percentage (5%) or a size (2GiB, 500MB, bytes)'));
+const byteSize = convert((v) => parseByteSize(String(v)) ?? invalid('must be a size (2GiB, 500MB, bytes)'));
+const destinationPatterns = convert((v) => {
+  const items = (typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v.map(String) : []).map((s) => s.trim()).filter((s) => s !== '');
+  try {
+    parseDestinationPatterns(items);
+  } catch (err) {
+    return invalid((err as Error).message);
+  }
+  return items;
+});
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { name: 'config', env: 'KESTREL_CONFIG', key: false, arg: 'FILE', help: 'read options from a YAML or JSON file (keys: the camelCase option names);\nflags and env variables override it' },
+  { name: 'host', env: 'KESTREL_HOST', arg: 'ADDR', default: '127.0.0.1', help: 'address to listen on (default 127.0.0.1: loopback only)' },
+  { name: 'port', env: 'KESTREL_PORT', arg: 'N', type: types.int(0, 65535), default: 8080, help: 'port (default 8080; 0 picks a free one)' },
+  { name: 'data', env: 'KESTREL_DATA_DIR', arg: 'DIR', default: './data', help: 'data folder: SQLite index and media segments (default ./data)' },
+  { name: 'public-url', env: 'KESTREL_PUBLIC_URL', arg: 'URL', type: types.url(), help: 'base URL clients use to reach this node (GetDataEndpoint answers it)' },
+  { name: 'log-level', env: 'KESTREL_LOG_LEVEL', arg: 'LEVEL', type: types.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', help: 'fatal, error, warn, info (default), debug, trace or silent' },
+  { name: 'clip-max-fragments', env: 'KESTREL_CLIP_MAX_FRAGMENTS', arg: 'N', type: types.int(1), default: 200, help: 'GetClip stops after this many fragments (KVS: 200)' },
+  { name: 'clip-max-bytes', env: 'KESTREL_CLIP_MAX_BYTES', arg: 'N', type: types.int(1), default: 100 * 1024 * 1024, help: 'GetClip stops after this many bytes (KVS: 100 MB)' },
+  { name: 'll-part-target-ms', env: 'KESTREL_LL_PART_TARGET_MS', arg: 'MS', type: types.int(100, 2000), default: 333, help: 'LL-HLS part length, 100-2000 ms (default 333); players hold back three parts' },
+  { name: 'metrics-token', env: 'KESTREL_METRICS_TOKEN', arg: 'TOKEN', help: 'bearer token for GET /metrics (Authorization: Bearer TOKEN);\nwithout one /metrics answers 403' },
+  { name: 'metrics-max-streams', env: 'KESTREL_METRICS_MAX_STREAMS', arg: 'N', type: types.int(1), help: 'streams with their own metrics series (default 200); more share stream="_other"' },
+  { name: 'min-free-space', env: 'KESTREL_MIN_FREE_SPACE', arg: 'SIZE', type: freeSpaceFloor, default: { percent: 5 },
+    help: 'keep this much of the data disk free: a percentage or a size (5%, 2GiB, 500MB, bytes; default 5%);\nbelow it the oldest media is evicted (docs/SECURITY.md, Disk pressure)' },
+  { name: 'max-bytes', env: 'KESTREL_MAX_BYTES', arg: 'SIZE', type: byteSize, help: 'cap every stream\'s media at this size, oldest evicted first (no cap by default)' },
+  { name: 'allow-destination', env: 'KESTREL_ALLOW_DESTINATIONS', kind: 'list', arg: 'PATTERN', type: destinationPatterns,
+    help: 'repeatable; destinations a client may set through the API (notification and image generation\nDestinationConfig.Uri) must match one, e.g. "https://hooks.example.com/*" (env: comma-separated).\nPrivate, loopback and metadata addresses are refused unless a pattern names the address' },
+  { name: 'sns-endpoint', env: 'KESTREL_SNS_ENDPOINT', arg: 'URL', type: types.url(['http:', 'https:']), help: 'SNS endpoint for KVS notification topic ARNs (default AWS)' },
+  { name: 'detect', env: 'KESTREL_DETECT', kind: 'switch', help: 'run person detection in-process on every stream' },
+  ...DESTINATION_OPTIONS,
+];
