@@ -4,6 +4,7 @@ import { defaultConfig, type KestrelConfig } from '../config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { UsageError, parseArgs, type ParsedArgs } from './args.ts';
 import { destinationFlags, DESTINATION_USAGE, detectConfigFlag, flagOrEnv, switchFlag } from './destinations.ts';
+import { ingestLimitFlags, LIMIT_USAGE, serverLimitFlags } from './limit-flags.ts';
 
 export const SERVE_USAGE = `kestrel serve [--host 127.0.0.1] [--port 8080] [--data ./data] [--public-url URL]
              [--clip-max-fragments 200] [--clip-max-bytes 104857600] [--ll-part-target-ms 333]
@@ -17,7 +18,8 @@ ${DESTINATION_USAGE}
   GetClip stops at --clip-max-fragments fragments or --clip-max-bytes bytes (KVS: 200 / 100 MB).
   --ll-part-target-ms sets the LL-HLS part length (100-2000 ms); players hold back three parts.
   Env: KESTREL_HOST, KESTREL_PORT, KESTREL_DATA_DIR, KESTREL_PUBLIC_URL, KESTREL_LOG_LEVEL,
-  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES, KESTREL_LL_PART_TARGET_MS.`;
+  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES, KESTREL_LL_PART_TARGET_MS.
+${LIMIT_USAGE}`;
 
 /** The server config from flags and env (flags win); throws UsageError on bad values. */
 export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): KestrelConfig {
@@ -35,6 +37,8 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     clipMaxBytes: positiveInt(args, env, 'clip-max-bytes', 'KESTREL_CLIP_MAX_BYTES', 100 * 1024 * 1024),
     llPartTargetMs: partTarget(positiveInt(args, env, 'll-part-target-ms', 'KESTREL_LL_PART_TARGET_MS', 333)),
   });
+  config.limits = serverLimitFlags(argv, args, env);
+  config.ingest = ingestLimitFlags(args, env, config.ingest);
   if (switchFlag(args, 'detect', env, 'KESTREL_DETECT')) {
     const configFile = detectConfigFlag(args, env);
     config.detection = { enabled: true, ...destinationFlags(args, env), ...(configFile ? { configFile: path.resolve(configFile) } : {}) };
