@@ -186,7 +186,8 @@ export class KestrelServer {
     const connections = guardConnections(httpServer, limits);
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
-      httpServer.listen(config.port, config.host, () => resolve());
+      // A deep accept queue: a burst of connections is accepted (and judged by the caps) rather than dropped by the kernel.
+      httpServer.listen({ port: config.port, host: config.host, backlog: 4096 }, () => resolve());
     });
     const addr = httpServer.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

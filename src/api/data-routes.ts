@@ -86,20 +86,41 @@ function wantsAcks(req: IncomingMessage): boolean {
 }
 
 /**
- * Ends the ACK stream. The response says Connection: close, so node closes the socket once the
- * last ACK is flushed; a body still arriving is left unread (never drained without bound). A
- * producer that reads nothing gets 2 s for the flush, then the socket goes.
+ * Ends the ACK stream. When the session stopped with the body still arriving (ERROR, idle, too
+ * slow), what is still coming is read and discarded for at most DRAIN_MS / DRAIN_MAX_BYTES, so a
+ * producer can finish writing and read its last ACKs; then the response ends and, as it says
+ * Connection: close, node closes the socket. Nothing unread is ever left for a next request.
  */
 function endAfterBody(req: IncomingMessage, res: ServerResponse): void {
-  if (!res.writableEnded) res.end();
-  if (!req.complete) {
-    // Captured now: once the response has ended, node may have detached req.socket (null).
-    const socket = req.socket as IncomingMessage['socket'] | null;
-    const timer = setTimeout(() => socket?.destroy(), 2000);
-    timer.unref();
-    socket?.once('close', () => clearTimeout(timer));
+  if (req.complete || res.writableEnded) {
+    if (!res.writableEnded) res.end();
+    return;
   }
+  // Captured now: once the response has ended, node may have detached req.socket (null).
+  const socket = req.socket as IncomingMessage['socket'] | null;
+  let discarded = 0;
+  const finish = () => {
+    clearTimeout(timer);
+    req.off('readable', discard);
+    if (!res.writableEnded) res.end();
+    // A producer that reads nothing may never let the response flush: close regardless.
+    setTimeout(() => socket?.destroy(), 2000).unref();
+  };
+  const discard = () => {
+    let chunk: Buffer | null;
+    while ((chunk = req.read() as Buffer | null) !== null) discarded += chunk.length;
+    if (discarded > DRAIN_MAX_BYTES) finish();
+  };
+  const timer = setTimeout(finish, DRAIN_MS);
+  timer.unref();
+  req.on('readable', discard);
+  req.once('end', finish);
+  req.once('close', finish);
+  discard();
 }
+
+const DRAIN_MS = 2000;
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 
 async function getMedia(deps: DataPlaneDeps, req: Request, res: Response): Promise<void> {
   const body = bodyOf(req);

@@ -54,22 +54,20 @@ describe('slowloris', () => {
   it('closes 2000 slow-header sockets (header timeout, per-address cap) while a camera and the control plane keep working', async () => {
     const attackers: net.Socket[] = [];
     const slowHeads: net.Socket[] = [];
-    let closed = 0;
     const trickle = setInterval(() => {
       for (const s of slowHeads) if (!s.destroyed && s.writable) s.write('a');
     }, 500);
     // Attackers come from 127.0.0.2 so the per-address cap does not touch the camera on 127.0.0.1.
-    // They connect in waves of 250 (each wave connected or refused before the next), so the
+    // They connect in waves of 100 (each wave connected or refused before the next), so the
     // kernel's listen backlog, not the server, is never what delays them.
     const acks: Ack[] = [];
     // The camera streams throughout the attack (a 1 s fragment every 200 ms).
     const put = rawPutMedia(srv.url, 'healthy', camera(40), {}, (a) => acks.push(a));
     const connected: Array<Promise<void>> = [];
     for (let i = 0; i < 2000; i++) {
-      if (i % 250 === 0) await Promise.all(connected.splice(0));
+      if (i % 100 === 0) await Promise.all(connected.splice(0));
       const s = net.connect({ host: '127.0.0.1', port: port(), localAddress: '127.0.0.2' });
       s.on('error', () => {});
-      s.on('close', () => closed++);
       connected.push(new Promise<void>((resolve) => {
         s.once('connect', () => resolve());
         s.once('close', () => resolve());
@@ -81,6 +79,7 @@ describe('slowloris', () => {
       }
       attackers.push(s);
     }
+    await Promise.all(connected.splice(0));
     try {
       // Control-plane calls during the attack.
       for (let i = 0; i < 5; i++) {
@@ -91,8 +90,9 @@ describe('slowloris', () => {
       expect(result.status).toBe(200);
       expect(result.acks.filter((a) => a.EventType === 'ERROR')).toEqual([]);
       expect(result.acks.filter((a) => a.EventType === 'PERSISTED')).toHaveLength(40);
-      // Every attacker socket is closed: refused over the cap, or by the header timeout.
-      await waitUntil(() => closed === attackers.length, 20_000, `all attacker sockets closed (${closed}/${attackers.length})`);
+      // The server holds none of them: refused over the cap, or closed by the header timeout. (Counted
+      // server-side: a kernel may leave a client socket it never handed to the server half-open.)
+      await waitUntil(() => srv.server.edge!().connections.open <= 4, 45_000, `attacker connections closed (server has ${srv.server.edge!().connections.open} open)`);
       // Each silent socket was either refused over the per-address cap or closed by the header timeout
       // (the trickling ones are closed by node's headersTimeout, or refused).
       const { connections } = srv.server.edge!();
@@ -102,7 +102,7 @@ describe('slowloris', () => {
       clearInterval(trickle);
       for (const s of attackers) s.destroy();
     }
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('connection caps', () => {
