@@ -51,6 +51,12 @@ import { Outbound } from './outbound/outbound.ts';
 import { KestrelMetrics } from './ops/metrics.ts';
 import { opsRouter, playbackMetrics } from './ops/ops-routes.ts';
 import { Readiness, folderWritable, sqliteWritable } from './ops/readiness.ts';
+import pLimit from 'p-limit';
+import { hostPolicy, hostScreening, type HostPolicy } from './api/host-check.ts';
+import { guardConnections, guardRequest, serverOptions } from './api/connection-guard.ts';
+import { CallLimiter, ConcurrencyGate } from './api/admission.ts';
+import { DEFAULT_MAX_JSON_BYTES, requireJsonBody } from './api/json-body.ts';
+import { edgeStats, type EdgeStats } from './app-edge.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -61,6 +67,8 @@ export class KestrelServer {
   jobs: JobRunner | undefined;
   /** Every outbound call (webhooks, notifications, S3, SNS); `stats()` counts outcomes and refusals. */
   outbound: Outbound | undefined;
+  /** Refusals and throttling at the edge (connection caps, timeouts, rate limits, caps); for /metrics and tests. */
+  edge: (() => EdgeStats) | undefined;
 
   private constructor(
     readonly url: string,
@@ -91,6 +99,10 @@ export class KestrelServer {
       activeGetMediaReaders: () => reader.activeGetMediaReaders,
       queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
     });
+    const limits = config.limits;
+    // On-demand decoders (GetImages, image generation) share this many ffmpeg children; the rest wait.
+    const ffmpegSlots = pLimit(limits.maxFfmpegChildren);
+    const limitedExtractFrames: typeof extractFrames = (job) => ffmpegSlots(() => extractFrames({ timeoutMs: limits.ffmpegTimeoutMs, ...job }));
 
     const feed = new LiveFeed();
     const outbound = new Outbound(config.outbound, log.child({ component: 'outbound' }));
@@ -114,7 +126,7 @@ export class KestrelServer {
       streams,
       index,
       media,
-      extractFrames,
+      extractFrames: limitedExtractFrames,
       outbox: new SqliteOutbox(db),
       region: config.region,
       accountId: config.accountId,
@@ -137,9 +149,9 @@ export class KestrelServer {
       },
       observeAcks: (stream) => metrics.ackObserver(stream.name),
     });
-    const reader = new FragmentReader({ index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs });
+    const reader = new FragmentReader({ index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs, maxGetMediaConnectionsPerStream: limits.maxGetMediaPerStream });
     const clips = new ClipService({ index, media, maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
-    const images = new ImagesService({ index, media, extractFrames, log: log.child({ component: 'images' }) });
+    const images = new ImagesService({ index, media, extractFrames: limitedExtractFrames, log: log.child({ component: 'images' }) });
     const playback = createPlayback({
       index,
       media,
@@ -169,32 +181,50 @@ export class KestrelServer {
       ...(config.detection?.detector ? { detectionDetector: config.detection.detector } : {}),
     });
 
+    const screening = { refusedHost: 0, refusedOrigin: 0 };
+    let policy: HostPolicy = hostPolicy({ boundHost: config.host, port: config.port, allowedHosts: limits.allowedHosts, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
+    const calls = new CallLimiter(limits.apiCallsPerSecondPerStream, () => clock.now());
+    const clipGate = new ConcurrencyGate('GetClip', limits.maxConcurrentClips);
+    const imagesGate = new ConcurrencyGate('GetImages', limits.maxConcurrentImages);
+    const refusedJobs = { jobs: 0 };
+    const stalledWriteTimeoutMs = limits.stalledWriteTimeoutMs;
+
     const app = express();
     app.disable('x-powered-by');
     app.use(requestId);
     // Before any authentication middleware: /healthz and /readyz are for load balancers, /metrics has its own token.
     app.use(opsRouter({ metrics, readiness: new Readiness({ index: sqliteWritable(db), disk: folderWritable(path.join(config.dataDir, 'media')) }), ...(config.ops ? { settings: config.ops } : {}) }));
     app.use(playbackMetrics(metrics));
-    app.use(dataPlaneRouter({ streams: streamService, ingest, reader, log: log.child({ component: 'data' }) }));
-    app.use(mediaExportRouter({ streams: streamService, clips, images, log: log.child({ component: 'export' }) }));
+    app.use(hostScreening(() => policy, screening));
+    // PutMedia's body lasts the whole session; every other request must arrive within requestTimeoutMs.
+    app.use((req, _res, next) => {
+      if (req.path !== '/putMedia') guardRequest(req, limits, connections);
+      next();
+    });
+    app.use('/api/v1', requireJsonBody(DEFAULT_MAX_JSON_BYTES));
+    app.use(dataPlaneRouter({ streams: streamService, ingest, reader, log: log.child({ component: 'data' }), calls, stalledWriteTimeoutMs }));
+    app.use(mediaExportRouter({ streams: streamService, clips, images, log: log.child({ component: 'export' }), clipGate, imagesGate, stalledWriteTimeoutMs }));
     app.use(playbackRouter({ streams: streamService, playback, endpoint: () => baseUrl }));
-    app.use(controlPlaneRouter(streamService));
+    app.use(controlPlaneRouter(streamService, calls));
     app.use(eventsRouter({ store: eventStore, feed: eventFeed, snapshots: localSnapshots }));
-    app.use(jobsRouter({ jobs: jobs.runner }));
+    app.use(jobsRouter({ jobs: jobs.runner, maxPendingJobs: limits.maxPendingJobs, refused: refusedJobs }));
     app.use(detectionConfigRouter({ config: detectConfig, streamExists: async (name) => (await streams.getByName(name)) !== undefined }));
     app.use(uiRouter({ listStreams: (limit) => streams.list({ limit }), overview: new StreamOverview({ index, clock }), clock }));
     app.use((_req, res) => sendKvsError(res, new KvsError('UnknownOperationException', 'Unknown operation.')));
     app.use(errorHandler(log.child({ component: 'http' })));
 
-    const httpServer = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, app);
+    const httpServer = http.createServer(serverOptions(limits), app);
+    const connections = guardConnections(httpServer, limits);
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
-      httpServer.listen(config.port, config.host, () => resolve());
+      // A deep accept queue: a burst of connections is accepted (and judged by the caps) rather than dropped by the kernel.
+      httpServer.listen({ port: config.port, host: config.host, backlog: 4096 }, () => resolve());
     });
     const addr = httpServer.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `http://${host}:${addr.port}`;
     baseUrl = (config.publicUrl ?? url).replace(/\/+$/, '');
+    policy = hostPolicy({ boundHost: config.host, port: addr.port, allowedHosts: limits.allowedHosts, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
     retention.start();
     await kvsDelivery.start();
 
@@ -246,6 +276,7 @@ export class KestrelServer {
     server.diskPressure = diskPressure;
     server.outbound = outbound;
     server.jobs = jobs.runner;
+    server.edge = () => edgeStats({ connections, screening, calls, clipGate, imagesGate, refusedJobs, ingest, ffmpegQueued: () => ffmpegSlots.pendingCount });
     jobs.runner.start();
     return server;
   }

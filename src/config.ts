@@ -37,6 +37,56 @@ export interface KestrelConfig {
   outbound?: OutboundSettings;
   /** /healthz, /readyz and /metrics (src/ops/). */
   ops?: OpsSettings;
+  /** Request screening, timeouts, connection caps and per-stream rate limits (docs/SECURITY.md). */
+  limits: ServerLimits;
+}
+
+/** What the HTTP edge refuses and how long it waits (docs/SECURITY.md "Request limits and timeouts"). */
+export interface ServerLimits {
+  /** Extra Host/Origin names (`--allowed-host`); `*` allows any. Loopback, the bound host and --public-url are implicit. */
+  allowedHosts: string[];
+  headersTimeoutMs: number;
+  /** Ordinary requests must be fully received within this (PutMedia is exempt: its own rules apply). */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic either way for this long is closed. */
+  socketIdleTimeoutMs: number;
+  /** A streamed response (GetMedia, GetClip) whose client reads nothing for this long is dropped. */
+  stalledWriteTimeoutMs: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** KVS: 3 GetMedia connections per stream. */
+  maxGetMediaPerStream: number;
+  /** Calls per second per stream and operation (KVS: 5 for PutMedia/GetMedia/GetDataEndpoint); 0 disables. */
+  apiCallsPerSecondPerStream: number;
+  maxConcurrentClips: number;
+  maxConcurrentImages: number;
+  /** Analysis jobs queued or running beyond which POST /api/v1/jobs answers 429. */
+  maxPendingJobs: number;
+  /** Concurrent on-demand ffmpeg decoders (GetImages, KVS image generation); further runs wait. */
+  maxFfmpegChildren: number;
+  ffmpegTimeoutMs: number;
+}
+
+export function defaultServerLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {
+  return {
+    allowedHosts: [],
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 65_000,
+    socketIdleTimeoutMs: 120_000,
+    stalledWriteTimeoutMs: 60_000,
+    maxConnections: 4096,
+    maxConnectionsPerAddress: 256,
+    maxGetMediaPerStream: 3,
+    apiCallsPerSecondPerStream: 5,
+    maxConcurrentClips: 8,
+    maxConcurrentImages: 4,
+    maxPendingJobs: 16,
+    maxFfmpegChildren: 8,
+    ffmpegTimeoutMs: 60_000,
+    ...overrides,
+  };
 }
 
 export interface IngestLimits {
@@ -48,6 +98,12 @@ export interface IngestLimits {
   idleAckIntervalMs: number;
   idleTimeoutMs: number;
   maxConnectionDurationMs: number;
+  /** A producer averaging less than this over `minRateWindowMs` gets ERROR 4000 and is closed; 0 disables. */
+  minBytesPerSec: number;
+  minRateWindowMs: number;
+  /** Per-stream PutMedia throughput (KVS: 5 fragments/s, 12.5 MB/s); over it the body is read slower. 0 disables. */
+  maxFragmentsPerSec: number;
+  maxBytesPerSec: number;
 }
 
 export function defaultConfig(overrides: Partial<KestrelConfig> = {}): KestrelConfig {
@@ -71,6 +127,10 @@ export function defaultConfig(overrides: Partial<KestrelConfig> = {}): KestrelCo
       idleAckIntervalMs: 3_000,
       idleTimeoutMs: 30_000,
       maxConnectionDurationMs: 45 * 60_000,
+      minBytesPerSec: 1024,
+      minRateWindowMs: 30_000,
+      maxFragmentsPerSec: 5,
+      maxBytesPerSec: 12_500_000,
       ...overrides.ingest,
     },
     storage: {
@@ -78,5 +138,6 @@ export function defaultConfig(overrides: Partial<KestrelConfig> = {}): KestrelCo
       checkIntervalMs: 1_000,
       ...overrides.storage,
     },
+    limits: defaultServerLimits(overrides.limits),
   };
 }

@@ -7,6 +7,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { StreamService } from '../control/stream-service.ts';
 import { KvsError, invalidArgument } from '../shared/errors.ts';
 import { jsonBody } from './json-body.ts';
+import type { CallLimiter } from './admission.ts';
 import { sendJson } from './respond.ts';
 
 type Operation = (service: StreamService, body: unknown) => Promise<object>;
@@ -50,12 +51,22 @@ export const NOT_IMPLEMENTED_OPERATIONS = [
   'ListEdgeAgentConfigurations',
 ] as const;
 
-export function controlPlaneRouter(service: StreamService): express.Router {
+export function controlPlaneRouter(service: StreamService, calls?: CallLimiter): express.Router {
   const router = express.Router({ caseSensitive: true });
   const parseJson = jsonBody();
 
   for (const [path, operation] of Object.entries(OPERATIONS)) {
     router.post(path, parseJson, (req: Request, res: Response, next: NextFunction) => {
+      // KVS: GetDataEndpoint is limited to 5 TPS per stream.
+      const target = (req.body as { StreamName?: unknown; StreamARN?: unknown } | undefined) ?? {};
+      if (calls && path === '/getDataEndpoint') {
+        try {
+          calls.check('GetDataEndpoint', String(target.StreamName ?? target.StreamARN ?? ''));
+        } catch (err) {
+          next(err);
+          return;
+        }
+      }
       operation(service, req.body ?? {})
         .then((out) => sendJson(res, out))
         .catch(next);

@@ -13,12 +13,17 @@ import { invalidArgument } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { sendJson, wrap } from './respond.ts';
 import { jsonBody } from './json-body.ts';
+import type { CallLimiter } from './admission.ts';
 
 export interface DataPlaneDeps {
   streams: StreamService;
   ingest: IngestService;
   reader: FragmentReader;
   log: Logger;
+  /** Per-stream call quotas (KVS: 5 TPS for PutMedia and GetMedia). */
+  calls?: CallLimiter;
+  /** A streamed response whose client reads nothing for this long is dropped. */
+  stalledWriteTimeoutMs?: number;
 }
 
 export function dataPlaneRouter(deps: DataPlaneDeps): express.Router {
@@ -38,6 +43,7 @@ async function putMedia(deps: DataPlaneDeps, req: Request, res: Response): Promi
   const arn = header(req, 'x-amzn-stream-arn');
   if (name !== undefined && arn !== undefined) throw invalidArgument('Send x-amzn-stream-name or x-amzn-stream-arn, not both.');
   const stream = await deps.streams.resolve(name !== undefined ? { StreamName: name } : { StreamARN: arn });
+  deps.calls?.check('PutMedia', stream.name);
   const params = {
     timecodeType: parseTimecodeType(header(req, 'x-amzn-fragment-timecode-type')),
     producerStartMs: parseProducerStartTimestamp(header(req, 'x-amzn-producer-start-timestamp')),
@@ -57,7 +63,9 @@ async function putMedia(deps: DataPlaneDeps, req: Request, res: Response): Promi
     },
     end: () => endAfterBody(req, res),
   });
-  res.status(200).set('content-type', 'application/json').set('transfer-encoding', 'chunked');
+  // Connection: close because a session can end (ERROR, idle, too slow) with the body still
+  // arriving; a pooled connection must never carry that unread body into its next request.
+  res.status(200).set('content-type', 'application/json').set('transfer-encoding', 'chunked').set('connection', 'close');
   // A producer that reads no ACKs gets its response only at the end: any unread byte in its
   // socket would turn its close() into a TCP reset, and a reset discards what we have not read yet.
   if (acksWanted) res.flushHeaders();
@@ -78,29 +86,51 @@ function wantsAcks(req: IncomingMessage): boolean {
 }
 
 /**
- * Ends the ACK stream. If the producer is still sending (we stopped after an ERROR), give it a
- * moment to see the response, then drop the connection instead of reading an endless body.
+ * Ends the ACK stream. When the session stopped with the body still arriving (ERROR, idle, too
+ * slow), what is still coming is read and discarded for at most DRAIN_MS / DRAIN_MAX_BYTES, so a
+ * producer can finish writing and read its last ACKs; then the response ends and, as it says
+ * Connection: close, node closes the socket. Nothing unread is ever left for a next request.
  */
 function endAfterBody(req: IncomingMessage, res: ServerResponse): void {
-  if (!res.writableEnded) res.end();
-  if (!req.complete) {
-    req.resume();
-    // Captured now: once the response has ended, node may have detached req.socket (null).
-    const socket = req.socket as IncomingMessage['socket'] | null;
-    const timer = setTimeout(() => socket?.destroy(), 2000);
-    timer.unref();
-    req.once('end', () => clearTimeout(timer));
+  if (req.complete || res.writableEnded) {
+    if (!res.writableEnded) res.end();
+    return;
   }
+  // Captured now: once the response has ended, node may have detached req.socket (null).
+  const socket = req.socket as IncomingMessage['socket'] | null;
+  let discarded = 0;
+  const finish = () => {
+    clearTimeout(timer);
+    req.off('readable', discard);
+    if (!res.writableEnded) res.end();
+    // A producer that reads nothing may never let the response flush: close regardless.
+    setTimeout(() => socket?.destroy(), 2000).unref();
+  };
+  const discard = () => {
+    let chunk: Buffer | null;
+    while ((chunk = req.read() as Buffer | null) !== null) discarded += chunk.length;
+    if (discarded > DRAIN_MAX_BYTES) finish();
+  };
+  const timer = setTimeout(finish, DRAIN_MS);
+  timer.unref();
+  req.on('readable', discard);
+  req.once('end', finish);
+  req.once('close', finish);
+  discard();
 }
+
+const DRAIN_MS = 2000;
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 
 async function getMedia(deps: DataPlaneDeps, req: Request, res: Response): Promise<void> {
   const body = bodyOf(req);
   const stream = await deps.streams.resolve(body);
   const selector = parseStartSelector(body.StartSelector);
+  deps.calls?.check('GetMedia', stream.name);
   const release = deps.reader.admitGetMedia(stream);
   try {
     startMkvResponse(res);
-    await deps.reader.getMedia(stream, selector, responseSink(res));
+    await deps.reader.getMedia(stream, selector, responseSink(res, deps.stalledWriteTimeoutMs));
   } finally {
     release();
     if (!res.writableEnded) res.end();
@@ -112,7 +142,7 @@ async function getMediaForFragmentList(deps: DataPlaneDeps, req: Request, res: R
   const stream = await deps.streams.resolve(body);
   await deps.reader.resolveFragmentList(stream, body.Fragments);
   startMkvResponse(res);
-  await deps.reader.getMediaForFragmentList(stream, body.Fragments, responseSink(res));
+  await deps.reader.getMediaForFragmentList(stream, body.Fragments, responseSink(res, deps.stalledWriteTimeoutMs));
   if (!res.writableEnded) res.end();
 }
 
@@ -122,8 +152,11 @@ function startMkvResponse(res: Response): void {
   res.socket?.setNoDelay(true);
 }
 
-/** Adapts an HTTP response to the reader's sink, honouring backpressure. */
-export function responseSink(res: ServerResponse): ChunkSink {
+/**
+ * Adapts an HTTP response to the reader's sink, honouring backpressure. A client that reads
+ * nothing for `stalledMs` is dropped, so a stalled reader holds at most one write's bytes.
+ */
+export function responseSink(res: ServerResponse, stalledMs = 0): ChunkSink {
   return {
     get closed() {
       return res.destroyed || res.writableEnded;
@@ -137,7 +170,9 @@ export function responseSink(res: ServerResponse): ChunkSink {
         for (const p of parts) ok = res.write(p) && ok;
         res.uncork();
         if (ok) return resolve();
+        const stalled = stalledMs > 0 ? setTimeout(() => res.destroy(), stalledMs) : undefined;
         const done = () => {
+          clearTimeout(stalled);
           res.off('drain', done);
           res.off('close', done);
           resolve();

@@ -17,6 +17,10 @@ import { buildReport, reportToCsv } from '../jobs/report.ts';
 
 export interface JobsRouteDeps {
   jobs: JobRunner;
+  /** Queued + running jobs beyond which a new one is refused (429); each runs ONNX over an archive range. */
+  maxPendingJobs?: number;
+  /** Counts refusals for /metrics. */
+  refused?: { jobs: number };
 }
 
 const notFound = (res: Response) => void res.status(404).json({ message: 'job not found' });
@@ -26,6 +30,11 @@ export function jobsRouter(deps: JobsRouteDeps): express.Router {
   const json = express.json({ limit: '256kb', strict: false, type: () => true });
 
   router.post('/api/v1/jobs', json, wrap(async (req, res) => {
+    const max = deps.maxPendingJobs;
+    if (max !== undefined && deps.jobs.pending >= max) {
+      if (deps.refused) deps.refused.jobs++;
+      return void res.status(429).set('retry-after', '10').json({ message: `too many analysis jobs queued or running (limit ${max}); try again later` });
+    }
     try {
       const job = await deps.jobs.submit((req.body as unknown) ?? {});
       res.status(201).location(`/api/v1/jobs/${job.id}`).json(job);

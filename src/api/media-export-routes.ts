@@ -10,12 +10,17 @@ import type { Logger } from '../shared/logger.ts';
 import { responseSink } from './data-routes.ts';
 import { jsonBody } from './json-body.ts';
 import { sendJson, wrap } from './respond.ts';
+import type { ConcurrencyGate } from './admission.ts';
 
 export interface MediaExportDeps {
   streams: StreamService;
   clips: ClipService;
   images: ImagesService;
   log: Logger;
+  /** Caps on concurrent GetClip / GetImages work (ClientLimitExceededException when full). */
+  clipGate?: ConcurrencyGate;
+  imagesGate?: ConcurrencyGate;
+  stalledWriteTimeoutMs?: number;
 }
 
 export function mediaExportRouter(deps: MediaExportDeps): express.Router {
@@ -24,7 +29,12 @@ export function mediaExportRouter(deps: MediaExportDeps): express.Router {
   router.post('/getImages', jsonBody(), wrap(async (req, res) => {
     const body = bodyOf(req);
     const stream = await deps.streams.resolve(body);
-    sendJson(res, await deps.images.getImages(stream, body));
+    const release = deps.imagesGate?.enter();
+    try {
+      sendJson(res, await deps.images.getImages(stream, body));
+    } finally {
+      release?.();
+    }
   }));
   return router;
 }
@@ -32,13 +42,18 @@ export function mediaExportRouter(deps: MediaExportDeps): express.Router {
 async function getClip(deps: MediaExportDeps, req: Request, res: Response): Promise<void> {
   const body = bodyOf(req);
   const stream = await deps.streams.resolve(body);
-  // Errors up to here are clean 4xx responses; after the 200 a failure can only cut the body.
-  const clip = await deps.clips.prepare(stream, body);
-  res.status(200).set('content-type', clip.contentType);
-  res.flushHeaders();
-  const summary = await clip.write(responseSink(res));
-  deps.log.debug({ stream: stream.name, ...summary }, 'GetClip sent');
-  if (!res.writableEnded) res.end();
+  const release = deps.clipGate?.enter();
+  try {
+    // Errors up to here are clean 4xx responses; after the 200 a failure can only cut the body.
+    const clip = await deps.clips.prepare(stream, body);
+    res.status(200).set('content-type', clip.contentType);
+    res.flushHeaders();
+    const summary = await clip.write(responseSink(res, deps.stalledWriteTimeoutMs));
+    deps.log.debug({ stream: stream.name, ...summary }, 'GetClip sent');
+    if (!res.writableEnded) res.end();
+  } finally {
+    release?.();
+  }
 }
 
 function bodyOf(req: Request): Record<string, unknown> {

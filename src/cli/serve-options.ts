@@ -4,6 +4,7 @@
  * KestrelConfig.
  */
 import { DESTINATION_OPTIONS } from './destinations.ts';
+import { LIMIT_OPTIONS } from './limit-flags.ts';
 import { parseByteSize, parseFreeSpaceFloor } from '../shared/byte-size.ts';
 import { parseDestinationPatterns } from '../outbound/destination-patterns.ts';
 import { convert, invalid, types, type OptionSpec } from './options.ts';
@@ -40,4 +41,5 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'sns-endpoint', env: 'KESTREL_SNS_ENDPOINT', arg: 'URL', type: types.url(['http:', 'https:']), help: 'SNS endpoint for KVS notification topic ARNs (default AWS)' },
   { name: 'detect', env: 'KESTREL_DETECT', kind: 'switch', help: 'run person detection in-process on every stream' },
   ...DESTINATION_OPTIONS,
+  ...LIMIT_OPTIONS,
 ];

@@ -7,6 +7,7 @@ import { readConfigFile } from './config-file.ts';
 import { destinationsFrom, detectConfigFrom } from './destinations.ts';
 import { optionsUsage, parseFlags, resolveOptions, type ResolvedOptions } from './options.ts';
 import { SERVE_OPTIONS } from './serve-options.ts';
+import { ingestLimitsFrom, serverLimitsFrom } from './limit-flags.ts';
 import type { KvsDeliverySettings } from '../kvs-delivery/kvs-delivery.ts';
 
 export const SERVE_USAGE = `kestrel serve [--config kestrel.yaml] [--host 127.0.0.1] [--port 8080] [--data ./data] [--detect …] [options]
@@ -46,6 +47,8 @@ function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConf
     llPartTargetMs: opts.number('ll-part-target-ms')!,
     ops: { ...(metricsToken ? { metricsToken } : {}), ...(metricsMaxStreams ? { metricsMaxStreams } : {}) },
   });
+  config.limits = serverLimitsFrom(opts);
+  config.ingest = ingestLimitsFrom(opts, config.ingest);
   config.storage.minFreeSpace = opts.get('min-free-space')!;
   const maxBytes = opts.number('max-bytes');
   if (maxBytes !== undefined) config.storage.maxBytesPerStream = maxBytes;

@@ -15,6 +15,7 @@ import type { CompletedFragment } from './fragment-assembler.ts';
 import { decoderForBody } from './body-decoder.ts';
 import { PutMediaSession, type AckSink, type FragmentPersister } from './put-media-session.ts';
 import type { TimecodeType } from './producer-time.ts';
+import { TokenBucket } from '../shared/token-bucket.ts';
 
 export interface IngestDeps {
   index: FragmentIndex;
@@ -45,6 +46,10 @@ export interface PersistedFragment {
 export class IngestService {
   private readonly active = new Map<number, PutMediaSession>();
   private readonly lastSequence = new Map<number, bigint>();
+  /** Per-stream throughput buckets (KVS: 5 fragments/s, 12.5 MB/s), kept across sessions. */
+  private readonly rates = new Map<number, { bytes?: TokenBucket; fragments?: TokenBucket }>();
+  /** Times a producer was slowed down by the per-stream rate limits (for /metrics). */
+  throttledReads = 0;
 
   constructor(private readonly deps: IngestDeps) {}
 
@@ -78,6 +83,7 @@ export class IngestService {
       limits: this.deps.limits,
       clock: this.deps.clock,
       log,
+      throttle: this.throttleFor(stream.id),
       decoderFor: (head) => decoderForBody(head, () => new MkvStreamParser({ maxBlockSize: this.deps.limits.maxFragmentBytes, maxClusterSize: this.deps.limits.maxFragmentBytes })),
     });
     this.active.set(stream.id, session);
@@ -97,11 +103,36 @@ export class IngestService {
   abortStream(streamId: number): void {
     this.active.get(streamId)?.abort(new AckError('STREAM_NOT_ACTIVE', 'The stream was deleted.'));
     this.lastSequence.delete(streamId);
+    this.rates.delete(streamId);
     this.streamCache.delete(streamId);
   }
 
   async close(): Promise<void> {
     for (const s of this.active.values()) s.abort(new AckError('INTERNAL_ERROR', 'Server is shutting down.'));
+  }
+
+  /**
+   * Over the per-stream rate the body is read more slowly (TCP backpressure) rather than refused:
+   * KVS documents no ACK error for it, and slowing keeps every byte. Buckets allow 10 s of burst.
+   */
+  private throttleFor(streamId: number): ((bytes: number, fragments: number) => number) | undefined {
+    const { maxBytesPerSec, maxFragmentsPerSec } = this.deps.limits;
+    if (!(maxBytesPerSec > 0) && !(maxFragmentsPerSec > 0)) return undefined;
+    let rate = this.rates.get(streamId);
+    if (!rate) {
+      const now = () => this.deps.clock.now();
+      rate = {
+        ...(maxBytesPerSec > 0 ? { bytes: new TokenBucket(maxBytesPerSec, maxBytesPerSec * 10, now) } : {}),
+        ...(maxFragmentsPerSec > 0 ? { fragments: new TokenBucket(maxFragmentsPerSec, maxFragmentsPerSec * 10, now) } : {}),
+      };
+      this.rates.set(streamId, rate);
+    }
+    const { bytes: byteBucket, fragments: fragmentBucket } = rate;
+    return (bytes, fragments) => {
+      const wait = Math.max(byteBucket?.take(bytes) ?? 0, fragments > 0 ? (fragmentBucket?.take(fragments) ?? 0) : 0);
+      if (wait > 0) this.throttledReads++;
+      return wait;
+    };
   }
 
   private persisterFor(stream: StreamRecord): FragmentPersister {

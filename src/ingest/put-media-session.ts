@@ -12,6 +12,7 @@ import type { Logger } from '../shared/logger.ts';
 import { formatAck, type AckEvent } from './acks.ts';
 import { FragmentAssembler, type AssemblerOutput, type CompletedFragment } from './fragment-assembler.ts';
 import type { TimecodeType } from './producer-time.ts';
+import { RateWindow } from './rate-window.ts';
 
 export interface AckSink {
   /** Writes one ACK as its own HTTP chunk. */
@@ -43,6 +44,8 @@ export interface SessionOptions {
   clock: Clock;
   log: Logger;
   decoderFor: (firstBytes: Buffer) => BodyDecoder;
+  /** Per-stream rate limits: told of bytes and fragment starts, returns ms to wait before reading on. */
+  throttle?: (bytes: number, fragmentsStarted: number) => number;
 }
 
 /** Persists queued beyond this make us stop reading the socket (TCP backpressure to the producer). */
@@ -61,6 +64,11 @@ export class PutMediaSession {
   private lastIdleAckAt = 0;
   private readonly startedAt: number;
   private ended = false;
+  private readonly received: RateWindow;
+  private fragmentsStarted = 0;
+  /** Resolves when the session stops reading (ERROR, idle, abort): the body is left unread, not destroyed. */
+  private stopReading!: () => void;
+  private readonly stopped = new Promise<typeof STOP>((resolve) => (this.stopReading = () => resolve(STOP)));
   fragmentsPersisted = 0;
 
   constructor(
@@ -70,17 +78,27 @@ export class PutMediaSession {
   ) {
     this.assembler = new FragmentAssembler(opts.limits, opts.timecodeType, opts.producerStartMs);
     this.startedAt = this.lastDataAt = opts.clock.now();
+    this.received = new RateWindow(opts.limits.minRateWindowMs, this.startedAt);
   }
 
   /** Runs until the body ends, an error ends the session, or it idles out. */
   async run(body: Readable): Promise<void> {
-    const timer = setInterval(() => this.tick(body), Math.min(this.opts.limits.idleAckIntervalMs, 1000));
+    const timer = setInterval(() => this.tick(), Math.min(this.opts.limits.idleAckIntervalMs, 1000));
+    // Iterated by hand: leaving a for-await early would destroy the request, and with it the
+    // socket the ERROR ACK still has to go out on (the api layer closes the connection after it).
+    const chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (this.failed || this.ended) break;
+      for (;;) {
+        const next = await Promise.race([chunks.next(), this.stopped]);
+        if (next === STOP || next.done || this.failed || this.ended) break;
+        const chunk = next.value;
         this.lastDataAt = this.opts.clock.now();
+        this.received.add(this.lastDataAt, chunk.length);
+        const startedBefore = this.fragmentsStarted;
         this.handle(() => this.onChunk(chunk));
         while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+        const waitMs = this.opts.throttle?.(chunk.length, this.fragmentsStarted - startedBefore) ?? 0;
+        if (waitMs > 0) await Promise.race([new Promise((r) => setTimeout(r, waitMs)), this.stopped]);
       }
       if (!this.failed && !this.ended) this.handle(() => this.onEnd());
     } catch (err) {
@@ -108,20 +126,27 @@ export class PutMediaSession {
     this.fail(error);
   }
 
-  private tick(body: Readable): void {
+  private tick(): void {
     if (this.failed || this.ended) return;
     const now = this.opts.clock.now();
     const { idleAckIntervalMs, idleTimeoutMs, maxConnectionDurationMs } = this.opts.limits;
     if (now - this.startedAt > maxConnectionDurationMs) {
       this.fail(new AckError('MAX_CONNECTION_DURATION_REACHED', 'PutMedia connection exceeded its maximum duration.'));
-      body.destroy();
       return;
     }
     const quiet = now - this.lastDataAt;
     if (quiet >= idleTimeoutMs) {
+      // KVS sends IDLE for up to 30 s after the last data, then closes the request (no ERROR).
       this.opts.log.info('PutMedia idle timeout; closing');
       this.ended = true;
-      body.destroy();
+      this.stopReading();
+      return;
+    }
+    const { minBytesPerSec } = this.opts.limits;
+    const windowBytes = minBytesPerSec > 0 ? this.received.bytesInWindow(now) : undefined;
+    if (windowBytes !== undefined && windowBytes < minBytesPerSec * this.received.windowSeconds) {
+      const rate = Math.floor(windowBytes / this.received.windowSeconds);
+      this.fail(new AckError('STREAM_READ_ERROR', `Producer sent ${rate} bytes/s over the last ${this.received.windowSeconds} s; the minimum is ${minBytesPerSec}.`));
       return;
     }
     if (quiet >= idleAckIntervalMs && now - this.lastIdleAckAt >= idleAckIntervalMs) {
@@ -201,6 +226,7 @@ export class PutMediaSession {
   private emit(outputs: AssemblerOutput[]): void {
     for (const o of outputs) {
       if (o.type === 'started') {
+        this.fragmentsStarted++;
         const serverTimestampMs = this.opts.clock.now();
         const fragmentNumber = this.persister.number(serverTimestampMs);
         this.meta.set(o.fragment.index, { fragmentNumber, serverTimestampMs });
@@ -238,6 +264,7 @@ export class PutMediaSession {
   private fail(error: AckError, timecode?: number, fragmentNumber?: string): void {
     if (this.failed || this.ended) return;
     this.failed = error;
+    this.stopReading();
     const open = this.assembler.open;
     const ack: AckEvent = {
       EventType: 'ERROR',
@@ -255,6 +282,8 @@ export class PutMediaSession {
     this.sink.write(formatAck(event));
   }
 }
+
+const STOP = Symbol('stop');
 
 function toAckError(err: unknown): AckError {
   if (err instanceof AckError) return err;

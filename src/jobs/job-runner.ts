@@ -90,6 +90,11 @@ export class JobRunner {
     return job;
   }
 
+  /** Jobs queued or running (the HTTP edge caps this). */
+  get pending(): number {
+    return this.queue.length + this.running.size;
+  }
+
   get(id: string): Job | undefined {
     return this.o.store.get(id)?.job;
   }

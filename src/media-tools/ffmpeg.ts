@@ -88,6 +88,8 @@ export interface SpawnFfmpegOptions {
   keepStderrLines?: number;
   /** Scheduling niceness for the child (0..19, higher = yields more); default: inherited. */
   niceness?: number;
+  /** Killed (SIGKILL) after this long; a hung decoder must not hold a child slot forever. Default: none (long-lived pushes). */
+  timeoutMs?: number;
 }
 
 export interface FfmpegExit {
@@ -151,6 +153,13 @@ export function spawnFfmpeg(args: readonly string[], opts: SpawnFfmpegOptions = 
   });
   // A child that dies while we write to its stdin must not crash us with EPIPE.
   child.stdin?.on('error', () => {});
+  if (opts.timeoutMs !== undefined) {
+    const killer = setTimeout(() => {
+      tail.push(`killed after ${opts.timeoutMs} ms`);
+      child.kill('SIGKILL');
+    }, opts.timeoutMs);
+    void exited.then(() => clearTimeout(killer));
+  }
 
   let exitedYet = false;
   void exited.then(() => (exitedYet = true));
@@ -258,10 +267,10 @@ export async function videoPackets(fileOrUrl: string): Promise<VideoPacket[]> {
   }));
 }
 
-/** Runs ffprobe with JSON output; plain spawn because fluent cannot pass -count_* flags cleanly. */
-export function runFfprobeJson(args: readonly string[]): Promise<Record<string, unknown>> {
+/** Runs ffprobe with JSON output (killed after `timeoutMs`); plain spawn because fluent cannot pass -count_* flags cleanly. */
+export function runFfprobeJson(args: readonly string[], timeoutMs = 120_000): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(ffprobePath(), ['-v', 'error', '-of', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(ffprobePath(), ['-v', 'error', '-of', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

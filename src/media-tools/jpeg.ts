@@ -26,8 +26,8 @@ export async function encodeJpeg(rgb: Uint8Array, width: number, height: number,
 }
 
 /** Runs ffmpeg with `data` on stdin and returns its stdout, which must start with a JPEG. */
-export async function runJpegFfmpeg(args: string[], data: Buffer): Promise<Buffer> {
-  const proc = spawnFfmpeg(args, { stdin: 'pipe', stdout: 'pipe' });
+export async function runJpegFfmpeg(args: string[], data: Buffer, timeoutMs = 30_000): Promise<Buffer> {
+  const proc = spawnFfmpeg(args, { stdin: 'pipe', stdout: 'pipe', timeoutMs });
   const chunks: Buffer[] = [];
   proc.stdout?.on('data', (c: Buffer) => chunks.push(c));
   const stdoutDone = new Promise<void>((resolve) => {

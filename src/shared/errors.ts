@@ -27,6 +27,11 @@ export const KVS_ERRORS = {
   InternalFailure: 500,
   // Unmodelled common error; LL-HLS blocking reloads answer it when the part does not arrive in time.
   ServiceUnavailable: 503,
+  // Kestrel's request screening (docs/SECURITY.md): not KVS names, but in KVS's error shape.
+  ForbiddenException: 403,
+  RequestTimeoutException: 408,
+  RequestEntityTooLargeException: 413,
+  UnsupportedMediaTypeException: 415,
 } as const;
 
 export type KvsErrorName = keyof typeof KVS_ERRORS;

@@ -149,7 +149,7 @@ describe('batch analysis jobs', () => {
     expect((await post({ stream: PEOPLE, start: 0, end: 1000, fps: 0 })).status).toBe(400);
     expect((await post({ stream: PEOPLE, start: 0, end: 1000, config: { bogus: 1 } })).body.message).toMatch(/unknown option "bogus"/);
     expect((await post({ start: 0, end: 1000 })).body.message).toBe('stream is required');
-    const bad = await fetch(`${srv.url}/api/v1/jobs`, { method: 'POST', body: '{nope' });
+    const bad = await fetch(`${srv.url}/api/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
     expect(bad.status).toBe(400);
     expect((await fetch(`${srv.url}/api/v1/jobs/nope`)).status).toBe(404);
     expect((await fetch(`${srv.url}/api/v1/jobs/nope/result`)).status).toBe(404);

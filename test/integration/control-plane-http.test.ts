@@ -39,25 +39,27 @@ describe('control plane over raw HTTP', () => {
     await expectError(await post('/describeStream', '"s1"'), 400, 'InvalidArgumentException');
   });
 
-  it('rejects a body over 1 MB with 400, not a 500', async () => {
+  it('rejects a body over 1 MiB with 413, not a 500', async () => {
     const huge = JSON.stringify({ StreamName: 'x', Pad: 'p'.repeat(1_100_000) });
-    await expectError(await post('/describeStream', huge), 400, 'InvalidArgumentException');
+    await expectError(await post('/describeStream', huge), 413, 'RequestEntityTooLargeException');
   });
 
-  it('treats an empty body as {} and parses JSON without a JSON content type', async () => {
+  it('treats an empty body as {} and refuses bodies that are not declared JSON', async () => {
     const list = await post('/listStreams', undefined, {});
     expect(list.status).toBe(200);
     expect(await list.json()).toHaveProperty('StreamInfoList');
 
-    // The C producer's hand-built JSON, with tabs and newlines, sent as text/plain.
+    // The C producer's hand-built JSON, with tabs and newlines (it sends content-type application/json).
     const name = uniqueName('raw');
     const body = `{\n\t"DeviceName": "Kinesis_Video_Device",\n\t"StreamName": "${name}",\n\t"MediaType": "video/h264",\n\t"DataRetentionInHours": 2\n}`;
-    const res = await post('/createStream', body, { 'content-type': 'text/plain' });
+    // text/plain is what a page on another site can send without a CORS preflight: refused.
+    await expectError(await post('/createStream', body, { 'content-type': 'text/plain' }), 415, 'UnsupportedMediaTypeException');
+    const res = await post('/createStream', body, { 'content-type': 'application/json; charset=utf-8' });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(((await res.json()) as { StreamARN: string }).StreamARN).toContain(`:stream/${name}/`);
 
-    const described = await post('/describeStream', `{"StreamName": "${name}"}`, {});
+    const described = await post('/describeStream', `{"StreamName": "${name}"}`);
     const text = await described.text();
     // The producer parses DataRetentionInHours with STRTOUI64 and CreationTime as a number.
     expect(text).toMatch(/"DataRetentionInHours":2[,}]/);

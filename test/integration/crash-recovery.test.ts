@@ -21,7 +21,7 @@ function blockBytes(mkv: Buffer): Buffer {
 describe('crash consistency', () => {
   it('after kill -9 during ingest, every PERSISTED fragment is listed and byte-identical, and orphan bytes are gone', async () => {
     const first = await spawnServer(['--port', '0', '--data', dataDir]);
-    const created = await fetch(`${first.url}/createStream`, { method: 'POST', body: JSON.stringify({ StreamName: 'crashy', DataRetentionInHours: 24 }) });
+    const created = await fetch(`${first.url}/createStream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ StreamName: 'crashy', DataRetentionInHours: 24 }) });
     expect(created.status).toBe(200);
 
     const pushed = new Map<number, Buffer>();
@@ -50,6 +50,7 @@ describe('crash consistency', () => {
     try {
       const listed = await fetch(`${second.url}/listFragments`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ StreamName: 'crashy', FragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: 0, EndTimestamp: 4e9 } } }),
       });
       const { Fragments } = (await listed.json()) as { Fragments: Array<{ FragmentNumber: string; FragmentSizeInBytes: number }> };
@@ -59,6 +60,7 @@ describe('crash consistency', () => {
 
       const res = await fetch(`${second.url}/getMediaForFragmentList`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ StreamName: 'crashy', Fragments: persisted.map((p) => p.number) }),
       });
       expect(res.status).toBe(200);

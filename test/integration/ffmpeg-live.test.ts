@@ -83,7 +83,7 @@ describe('real ffmpeg producer', () => {
     let listed: unknown[] = [];
     for (let i = 0; i < 50 && listed.length < 6; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const r = await fetch(`${srv.url}/listFragments`, { method: 'POST', body: JSON.stringify({ StreamName: 'burst' }) });
+      const r = await fetch(`${srv.url}/listFragments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ StreamName: 'burst' }) });
       listed = ((await r.json()) as { Fragments: unknown[] }).Fragments;
     }
     expect(listed).toHaveLength(6);

@@ -8,13 +8,14 @@ import { clusterElement, simpleBlock, tagsElement } from '../../src/mkv/index.ts
 let srv: TestServer;
 
 async function createStream(name: string, retention = 24): Promise<void> {
-  const r = await fetch(`${srv.url}/createStream`, { method: 'POST', body: JSON.stringify({ StreamName: name, DataRetentionInHours: retention }) });
+  const r = await fetch(`${srv.url}/createStream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ StreamName: name, DataRetentionInHours: retention }) });
   expect(r.status).toBe(200);
 }
 
 async function listFragments(name: string) {
   const r = await fetch(`${srv.url}/listFragments`, {
     method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ StreamName: name, FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: 0, EndTimestamp: 4e9 } } }),
   });
   expect(r.status).toBe(200);
@@ -62,7 +63,7 @@ describe('PutMedia ACKs', () => {
       sock.on('data', (d) => (data += d.toString('latin1')));
       sock.on('end', () => resolve(data));
       sock.on('error', reject);
-      sock.write(`POST /putMedia HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nx-amzn-stream-name: chunks\r\nx-amzn-fragment-timecode-type: ABSOLUTE\r\n\r\n`);
+      sock.write(`POST /putMedia HTTP/1.1\r\nHost: ${url.host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nx-amzn-stream-name: chunks\r\nx-amzn-fragment-timecode-type: ABSOLUTE\r\n\r\n`);
       sock.write(`${body.length.toString(16)}\r\n`);
       sock.write(body);
       sock.write('\r\n0\r\n\r\n');
