@@ -1,7 +1,8 @@
 /**
  * Kestrel benchmarks. `npm run bench` runs all; `npm run bench -- ingest tail` runs some;
  * `--quick` shortens every one to a smoke run; `--profile` runs the Kestrel child under
- * `node --cpu-prof` (profiles in bench/profiles/); `--tmp=DIR` puts data dirs under DIR.
+ * `node --cpu-prof` (profiles in bench/profiles/); `--tmp=DIR` puts data dirs under DIR;
+ * `--cameras N` sets the camera count of the `cameras` bench (default 200).
  * One JSON line per result on stdout; progress and the table on stderr.
  * Each figure is compared with a baseline measured in the same run: targets are not assertions.
  */
@@ -33,22 +34,45 @@ const BENCHES: Record<string, Bench> = {
   'detect-streams': detectStreamsBench,
 };
 
+const FLAGS = ['--quick', '--profile', '--tmp', '--cameras', '--help'];
+/** Flags that take a value, as `--flag=V` or `--flag V`. */
+const VALUE_FLAGS = new Set(['--tmp', '--cameras']);
 const args = process.argv.slice(2);
-const flags = new Set(args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]));
-const unknown = args.filter((a) => !a.startsWith('--') && !(a in BENCHES));
-if (unknown.length || flags.has('--help')) {
-  process.stderr.write(`usage: npm run bench -- [${Object.keys(BENCHES).join('|')} ...] [--quick] [--profile] [--tmp=DIR]\n`);
-  process.exit(unknown.length ? 2 : 0);
+const flags = new Set<string>();
+const values = new Map<string, string>();
+const names: string[] = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i]!;
+  if (!a.startsWith('--')) {
+    names.push(a);
+    continue;
+  }
+  const eq = a.indexOf('=');
+  const flag = eq < 0 ? a : a.slice(0, eq);
+  flags.add(flag);
+  if (VALUE_FLAGS.has(flag)) values.set(flag, eq < 0 ? (args[++i] ?? '') : a.slice(eq + 1));
 }
-const names = args.filter((a) => !a.startsWith('--'));
+const cameras = values.has('--cameras') ? Number(values.get('--cameras')) : undefined;
+const problems = [
+  ...names.filter((n) => !(n in BENCHES)).map((n) => `unknown benchmark ${n}`),
+  ...[...flags].filter((f) => !FLAGS.includes(f)).map((f) => `unknown flag ${f}`),
+  ...(cameras !== undefined && !(Number.isInteger(cameras) && cameras > 0) ? [`--cameras takes a positive whole number, got '${values.get('--cameras')}'`] : []),
+  ...(values.get('--tmp') === '' ? ['--tmp takes a directory'] : []),
+];
+if (problems.length || flags.has('--help')) {
+  for (const p of problems) process.stderr.write(`${p}\n`);
+  process.stderr.write(`usage: npm run bench -- [${Object.keys(BENCHES).join('|')} ...] [--quick] [--profile] [--tmp=DIR] [--cameras N]\n`);
+  process.exit(problems.length ? 2 : 0);
+}
 const selected = names.length ? names : Object.keys(BENCHES);
-const tmpRoot = args.find((a) => a.startsWith('--tmp='))?.slice('--tmp='.length) ?? os.tmpdir();
+const tmpRoot = values.get('--tmp') ?? os.tmpdir();
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)}s`.padStart(5);
 const ctx = {
   quick: flags.has('--quick'),
   profile: flags.has('--profile'),
   tmpRoot,
+  ...(cameras !== undefined ? { cameras } : {}),
   log: (msg: string) => process.stderr.write(`[${elapsed()}] ${msg}\n`),
 };
 

@@ -25,6 +25,8 @@ export interface BenchContext {
   profile: boolean;
   /** Parent folder for data dirs (default: os.tmpdir(), which must be a local disk for the latency targets). */
   tmpRoot: string;
+  /** Camera count for the `cameras` bench (`--cameras N`); its default when absent. */
+  cameras?: number;
   log(msg: string): void;
 }
 
@@ -82,6 +84,15 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 export const median = (values: readonly number[]): number => percentile(values, 50);
+
+/**
+ * Paired repetitions (metric[i] and baseline[i] ran back to back): the ratio of each pair and the
+ * index of the pair whose ratio is the median (nearest rank, so a real pair, never an average).
+ */
+export function medianPair(metric: readonly number[], baseline: readonly number[]): { index: number; ratios: number[] } {
+  const ratios = metric.map((m, i) => Number((m / baseline[i]!).toFixed(3)));
+  return { index: ratios.indexOf(median(ratios)), ratios };
+}
 
 export function formatTable(results: readonly BenchResult[]): string {
   const head = ['bench', 'figure', 'baseline', 'ratio', 'target', 'unit', 'met'];
