@@ -10,7 +10,7 @@ import { parseDestinationPatterns } from '../outbound/destination-patterns.ts';
 import { convert, invalid, types, type OptionSpec } from './options.ts';
 
 const freeSpaceFloor = convert((v) => parseFreeSpaceFloor(String(v)) ?? invalid('must be a percentage (5%) or a size (2GiB, 500MB, bytes)'));
-const byteSize = convert((v) => parseByteSize(String(v)) ?? invalid('must be a size (2GiB, 500MB, bytes)'));
+const byteSize = convert((v) => parseByteSize(String(v)) || invalid('must be a positive size (2GiB, 500MB, bytes)'));
 const destinationPatterns = convert((v) => {
   const items = (typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v.map(String) : []).map((s) => s.trim()).filter((s) => s !== '');
   try {

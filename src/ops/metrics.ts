@@ -159,9 +159,10 @@ export class KestrelMetrics {
   /** Wraps the live detector so every frame's inference is counted and timed. */
   timedDetector<D extends DetectorLike>(detector: D): D {
     const detect = detector.detect.bind(detector);
-    return Object.assign(Object.create(detector) as D, {
-      inputSize: detector.inputSize,
-      detect: async (frame: Parameters<D['detect']>[0]) => {
+    // A prototype-linked wrapper: everything else (getters included) still reads from the detector.
+    const wrapped = Object.create(detector) as D;
+    Object.defineProperty(wrapped, 'detect', {
+      value: async (frame: Parameters<D['detect']>[0]) => {
         const started = performance.now();
         try {
           return await detect(frame);
@@ -171,6 +172,7 @@ export class KestrelMetrics {
         }
       },
     });
+    return wrapped;
   }
 
   /** A deleted stream frees its label slot (its series disappear). */

@@ -59,6 +59,6 @@ describe('kestrel serve --min-free-space / --max-bytes', () => {
   it('refuses bad values with a usage error', () => {
     expect(() => parseServeArgs(['--min-free-space', 'lots'], {})).toThrow(UsageError);
     expect(() => parseServeArgs(['--max-bytes', '5%'], {})).toThrow(/--max-bytes/);
-    expect(() => parseServeArgs([], { KESTREL_MAX_BYTES: '0' })).toThrow(/--max-bytes/);
+    expect(() => parseServeArgs([], { KESTREL_MAX_BYTES: '0' })).toThrow(/KESTREL_MAX_BYTES must be a positive size/);
   });
 });
