@@ -42,6 +42,7 @@ const CSP = [
   "worker-src 'self' blob:",
   "connect-src 'self'",
   "frame-ancestors 'none'",
+  "form-action 'self'",
   "base-uri 'self'",
 ].join('; ');
 
