@@ -2,6 +2,8 @@ import path from 'node:path';
 import type { DetectionSettings } from './app-detection.ts';
 import type { JobSettings } from './app-jobs.ts';
 import type { KvsDeliverySettings } from './kvs-delivery/kvs-delivery.ts';
+import type { ViewerSessionSettings } from './app-sessions.ts';
+import type { AuthSettings } from './auth/types.ts';
 
 /** Server configuration. One typed object, merged from defaults, env and CLI flags in the cli layer. */
 export interface KestrelConfig {
@@ -28,6 +30,8 @@ export interface KestrelConfig {
   jobs?: JobSettings;
   /** Endpoints/credentials for KVS image generation (S3) and notifications (SNS, http(s), MQTT). */
   kvsDelivery?: KvsDeliverySettings;
+  /** Identities and SigV4 (docs/SECURITY.md); authentication is on unless `insecureNoAuth`. */
+  auth?: AuthSettings;
 }
 
 export interface IngestLimits {

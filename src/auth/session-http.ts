@@ -13,8 +13,7 @@
  * "same-site" and get the cookie. Requests signed with SigV4 never look at the cookie.
  */
 import express, { type Request, type Response } from 'express';
-import { AuthError } from './http-auth.ts';
-import type { Authenticator } from './http-auth.ts';
+import { AuthError, type Authenticator } from './http-auth.ts';
 import { SessionService, type ActiveSession } from './session-service.ts';
 import type { Principal } from './types.ts';
 
@@ -48,7 +47,7 @@ export function sessionAuthenticator(sessions: SessionService, opts: SessionHttp
       const active = await sessions.resolve(token);
       if (!active) return undefined;
       const refusal = csrfRefusal(req, active, opts);
-      if (refusal) throw new AuthError('AccessDeniedException', refusal);
+      if (refusal) throw new AuthError('AccessDeniedException', 403, refusal);
       return {
         user: active.user.name,
         role: active.user.role,
