@@ -46,12 +46,20 @@ import { loadOrCreateWebhookSecret } from './app-detection.ts';
 import { createJobs } from './app-jobs.ts';
 import { jobsRouter } from './api/jobs-routes.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
+import { SqliteIdentityStore } from './auth/sqlite-identity-store.ts';
+import { loadOrCreateServerKey } from './auth/server-key.ts';
+import { bootstrapIdentities, isLoopbackHost } from './auth/bootstrap.ts';
+import { authMiddleware, sigv4Authenticator, type Authenticator } from './auth/http-auth.ts';
+import type { IdentityStore } from './auth/types.ts';
+import { usersRouter } from './api/users-routes.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
   kvsDelivery: KvsDelivery | undefined;
   /** Batch analysis jobs (`/api/v1/jobs`). */
   jobs: JobRunner | undefined;
+  /** Users, roles and access keys (src/auth). */
+  identities: IdentityStore | undefined;
 
   private constructor(
     readonly url: string,
@@ -66,7 +74,12 @@ export class KestrelServer {
     const detectConfigFile = loadDetectConfigFile(config.detection, log);
     fs.mkdirSync(config.dataDir, { recursive: true });
     const dbFile = path.join(config.dataDir, 'index.sqlite');
+    const insecureNoAuth = config.auth?.insecureNoAuth === true;
+    if (insecureNoAuth && !isLoopbackHost(config.host)) throw new Error(`--insecure-no-auth needs a loopback --host, not ${config.host}`);
     const db = openSqlite(dbFile);
+    const identities = new SqliteIdentityStore(db, loadOrCreateServerKey(config.dataDir, config.auth?.serverKey));
+    await bootstrapIdentities(identities, { dataDir: config.dataDir, ...config.auth, log: log.child({ component: 'auth' }) });
+    if (insecureNoAuth) log.warn('AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach this port can read, write and delete everything. Development only.');
     const streams = new SqliteStreamRepository(db);
     const index = new SqliteFragmentIndex(db, dbFile);
     const media = new SegmentMediaStore(path.join(config.dataDir, 'media'));
@@ -144,6 +157,10 @@ export class KestrelServer {
     const app = express();
     app.disable('x-powered-by');
     app.use(requestId);
+    // The viewer's session-cookie authenticator joins this chain (src/auth/README.md).
+    const authenticators: Authenticator[] = [sigv4Authenticator({ identities, region: config.region })];
+    app.use(authMiddleware({ authenticators, insecureNoAuth, log: log.child({ component: 'auth' }) }));
+    app.use(usersRouter({ identities }));
     app.use(dataPlaneRouter({ streams: streamService, ingest, reader, log: log.child({ component: 'data' }) }));
     app.use(mediaExportRouter({ streams: streamService, clips, images, log: log.child({ component: 'export' }) }));
     app.use(playbackRouter({ streams: streamService, playback, endpoint: () => baseUrl }));
@@ -208,6 +225,7 @@ export class KestrelServer {
     });
     server.kvsDelivery = kvsDelivery;
     server.jobs = jobs.runner;
+    server.identities = identities;
     jobs.runner.start();
     return server;
   }

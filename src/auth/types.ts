@@ -75,3 +75,16 @@ export interface Principal {
 }
 
 export const ANONYMOUS: Principal = Object.freeze({ via: 'none' });
+
+/** Server authentication settings (KestrelConfig.auth); docs/SECURITY.md. */
+export interface AuthSettings {
+  /** Development only, loopback only: no authentication at all. */
+  insecureNoAuth?: boolean;
+  /** Root admin key, created or updated at start (KESTREL_ACCESS_KEY_ID / KESTREL_SECRET_ACCESS_KEY). */
+  rootAccessKeyId?: string;
+  rootSecretAccessKey?: string;
+  /** Password of the user `admin` (KESTREL_ADMIN_PASSWORD). */
+  adminPassword?: string;
+  /** KESTREL_SERVER_KEY; else `<data>/server.key`. */
+  serverKey?: string;
+}
