@@ -4,6 +4,7 @@ import { defaultConfig, type KestrelConfig } from '../config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { UsageError, parseArgs, type ParsedArgs } from './args.ts';
 import { destinationFlags, DESTINATION_USAGE, detectConfigFlag, flagOrEnv, switchFlag } from './destinations.ts';
+import { isLoopbackHost } from '../auth/bootstrap.ts';
 
 export const SERVE_USAGE = `kestrel serve [--host 127.0.0.1] [--port 8080] [--data ./data] [--public-url URL]
              [--clip-max-fragments 200] [--clip-max-bytes 104857600] [--ll-part-target-ms 333]
@@ -17,11 +18,18 @@ ${DESTINATION_USAGE}
   GetClip stops at --clip-max-fragments fragments or --clip-max-bytes bytes (KVS: 200 / 100 MB).
   --ll-part-target-ms sets the LL-HLS part length (100-2000 ms); players hold back three parts.
   Env: KESTREL_HOST, KESTREL_PORT, KESTREL_DATA_DIR, KESTREL_PUBLIC_URL, KESTREL_LOG_LEVEL,
-  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES, KESTREL_LL_PART_TARGET_MS.`;
+  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES, KESTREL_LL_PART_TARGET_MS.
+  Authentication (docs/SECURITY.md): every API call is signed (SigV4) or from a signed-in viewer.
+  --access-key-id ID --secret-access-key SECRET (env KESTREL_ACCESS_KEY_ID, KESTREL_SECRET_ACCESS_KEY)
+  create or update the root admin key at start; env KESTREL_ADMIN_PASSWORD sets the password of user
+  "admin". Without them the first start generates both into <data>/credentials (mode 0600).
+  Env KESTREL_SERVER_KEY (64 hex chars) encrypts key secrets at rest, else <data>/server.key.
+  --insecure-no-auth (env KESTREL_INSECURE_NO_AUTH=1): no authentication at all; development only,
+  refused unless --host is a loopback address.`;
 
 /** The server config from flags and env (flags win); throws UsageError on bad values. */
 export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): KestrelConfig {
-  const args = parseArgs(argv, ['detect']);
+  const args = parseArgs(argv, ['detect', 'insecure-no-auth']);
   const port = Number(flagOrEnv(args, 'port', env, 'KESTREL_PORT', '8080'));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
   const publicUrl = flagOrEnv(args, 'public-url', env, 'KESTREL_PUBLIC_URL');
@@ -35,6 +43,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     clipMaxBytes: positiveInt(args, env, 'clip-max-bytes', 'KESTREL_CLIP_MAX_BYTES', 100 * 1024 * 1024),
     llPartTargetMs: partTarget(positiveInt(args, env, 'll-part-target-ms', 'KESTREL_LL_PART_TARGET_MS', 333)),
   });
+  config.auth = authSettings(args, env, config.host);
   if (switchFlag(args, 'detect', env, 'KESTREL_DETECT')) {
     const configFile = detectConfigFlag(args, env);
     config.detection = { enabled: true, ...destinationFlags(args, env), ...(configFile ? { configFile: path.resolve(configFile) } : {}) };
@@ -62,6 +71,23 @@ export async function serve(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function authSettings(args: ParsedArgs, env: NodeJS.ProcessEnv, host: string): NonNullable<KestrelConfig['auth']> {
+  const insecureNoAuth = switchFlag(args, 'insecure-no-auth', env, 'KESTREL_INSECURE_NO_AUTH');
+  if (insecureNoAuth && !isLoopbackHost(host)) throw new UsageError(`--insecure-no-auth is refused unless the server binds to a loopback address (--host 127.0.0.1), not ${host}`);
+  const id = flagOrEnv(args, 'access-key-id', env, 'KESTREL_ACCESS_KEY_ID');
+  const secret = flagOrEnv(args, 'secret-access-key', env, 'KESTREL_SECRET_ACCESS_KEY');
+  if ((id === undefined) !== (secret === undefined)) throw new UsageError('give both --access-key-id and --secret-access-key (or KESTREL_ACCESS_KEY_ID and KESTREL_SECRET_ACCESS_KEY)');
+  const adminPassword = env.KESTREL_ADMIN_PASSWORD || undefined;
+  if (adminPassword !== undefined && adminPassword.length < 8) throw new UsageError('KESTREL_ADMIN_PASSWORD must be at least 8 characters');
+  const serverKey = env.KESTREL_SERVER_KEY || undefined;
+  return {
+    insecureNoAuth,
+    ...(id !== undefined ? { rootAccessKeyId: id, rootSecretAccessKey: secret! } : {}),
+    ...(adminPassword !== undefined ? { adminPassword } : {}),
+    ...(serverKey !== undefined ? { serverKey } : {}),
+  };
 }
 
 function positiveInt(args: ParsedArgs, env: NodeJS.ProcessEnv, flag: string, envName: string, fallback: number): number {

@@ -23,6 +23,8 @@ import { createLogger } from '../shared/logger.ts';
 import { openSqlite } from '../store/sqlite-db.ts';
 import { UsageError, parseArgs, type ParsedArgs } from './args.ts';
 import { DESTINATION_USAGE, destinationFlags, detectConfigFlag, flagOrEnv } from './destinations.ts';
+import { clientCredentials, CREDENTIAL_USAGE } from './credentials.ts';
+import type { Credentials } from '../auth/sigv4.ts';
 
 export const WORKER_USAGE = `kestrel worker --endpoint URL [--state-dir ./detect-state] [--discovery-interval-ms 30000]
                [--config-refresh-ms 10000] [--detect-config FILE]
@@ -32,7 +34,8 @@ export const WORKER_USAGE = `kestrel worker --endpoint URL [--state-dir ./detect
   webhook outbox and local snapshots live in --state-dir (env KESTREL_WORKER_STATE_DIR).
   Per-stream config: --detect-config, under the endpoint's API overrides (re-read every --config-refresh-ms).
   Env: KESTREL_ENDPOINT, AWS_REGION (default us-east-1), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
-${DESTINATION_USAGE}`;
+${DESTINATION_USAGE}
+${CREDENTIAL_USAGE}`;
 
 export interface WorkerSettings {
   endpoint: string;
@@ -62,8 +65,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     clientConfig: {
       endpoint,
       region,
-      // Kestrel does not check credentials; use the SDK chain only when the env provides keys.
-      ...(env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'kestrel', secretAccessKey: 'kestrel' } }),
+      credentials: clientCredentials(args, env),
     },
   };
 }
@@ -99,7 +101,7 @@ export async function worker(argv: readonly string[]): Promise<void> {
   const onLog = (line: string) => log.info(line);
   const file = s.configFile ? new DetectConfigFile(s.configFile, (line) => log.warn(line)) : undefined;
   const resolver = new DetectConfigResolver(file ? { file } : {});
-  const remote = new RemoteDetectConfigOverrides(endpoint, (line) => log.warn(line));
+  const remote = new RemoteDetectConfigOverrides(endpoint, (line) => log.warn(line), 5000, { credentials: clientConfig.credentials as Credentials, region: clientConfig.region as string });
   const w = await startDetectionWorker({
     source: new GetMediaSource({ clientConfig, onError: (err) => log.warn({ err: (err as Error).message }, 'GetMedia failed; retrying') }),
     detector,
