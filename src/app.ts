@@ -52,6 +52,7 @@ import { bootstrapIdentities, isLoopbackHost } from './auth/bootstrap.ts';
 import { authMiddleware, sigv4Authenticator, type Authenticator } from './auth/http-auth.ts';
 import type { IdentityStore } from './auth/types.ts';
 import { usersRouter } from './api/users-routes.ts';
+import { createViewerSessions } from './app-sessions.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -159,8 +160,11 @@ export class KestrelServer {
     app.use(requestId);
     // The viewer's session-cookie authenticator joins this chain (src/auth/README.md).
     const authenticators: Authenticator[] = [sigv4Authenticator({ identities, region: config.region })];
+    const viewer = createViewerSessions({ db, identities, clock, ...(config.viewerSessions ? { settings: config.viewerSessions } : {}), ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
+    authenticators.push(viewer.authenticator);
+    app.use(viewer.router); // sign-in/out: before the auth middleware, it checks Origin, rate and CSRF itself
     app.use(authMiddleware({ authenticators, insecureNoAuth, log: log.child({ component: 'auth' }) }));
-    app.use(usersRouter({ identities }));
+    app.use(usersRouter({ identities: viewer.identities }));
     app.use(dataPlaneRouter({ streams: streamService, ingest, reader, log: log.child({ component: 'data' }) }));
     app.use(mediaExportRouter({ streams: streamService, clips, images, log: log.child({ component: 'export' }) }));
     app.use(playbackRouter({ streams: streamService, playback, endpoint: () => baseUrl }));
@@ -189,6 +193,7 @@ export class KestrelServer {
       () => ingest.close(),
       () => reader.close(),
       () => kvsDelivery.close(),
+      () => viewer.stop(),
       () => playback.close(),
       () => media.close(),
       () => index.close(),

@@ -32,6 +32,8 @@ export interface KestrelConfig {
   kvsDelivery?: KvsDeliverySettings;
   /** Identities and SigV4 (docs/SECURITY.md); authentication is on unless `insecureNoAuth`. */
   auth?: AuthSettings;
+  /** Viewer sign-in: session lifetime and caps, login rate limits (defaults in src/auth/session-service.ts, login-limiter.ts). */
+  viewerSessions?: ViewerSessionSettings;
 }
 
 export interface IngestLimits {

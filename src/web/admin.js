@@ -28,7 +28,7 @@ export function adminPage() {
   const usersBody = h('tbody');
   const secretBox = h('div.secret-box', { hidden: true, role: 'alert' });
 
-  const name = h('input', { id: 'new-user-name', name: 'name', required: true, autocomplete: 'off', pattern: '[A-Za-z0-9._@-]{1,64}' });
+  const name = h('input', { id: 'new-user-name', name: 'name', required: true, autocomplete: 'off' });
   const role = h('select', { id: 'new-user-role', name: 'role' }, ROLES.map((r) => h('option', { value: r }, r)));
   const pass = h('input', { id: 'new-user-password', name: 'password', type: 'password', autocomplete: 'new-password', minlength: 8 });
   const addForm = h(
