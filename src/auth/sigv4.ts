@@ -137,6 +137,9 @@ export interface SignOptions {
   nowMs?: number;
 }
 
+/** Hop-by-hop and framing headers proxies may change: never signed. */
+const UNSIGNED_HEADERS = new Set(['authorization', 'content-length', 'transfer-encoding', 'connection', 'expect', 'user-agent']);
+
 function hostOf(url: URL): string {
   return url.host; // includes a non-default port, as HTTP clients send it
 }
@@ -149,7 +152,7 @@ export function signHeaders(opts: SignOptions): Record<string, string> {
   const headers: Record<string, string> = { ...opts.headers, host: hostOf(url), 'x-amz-date': when };
   if (opts.sendContentSha256) headers['x-amz-content-sha256'] = opts.payloadHash;
   const lower = Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)] as const);
-  const signedHeaders = [...new Set(lower.map(([k]) => k))].filter((k) => k !== 'authorization' && k !== 'content-length' && k !== 'transfer-encoding').sort();
+  const signedHeaders = [...new Set(lower.map(([k]) => k))].filter((k) => !UNSIGNED_HEADERS.has(k)).sort();
   const scope = `${when.slice(0, 8)}/${opts.region}/${service}/aws4_request`;
   const canonical = canonicalRequest({ method: opts.method, path: url.pathname, query: url.search.slice(1), headers: lower, signedHeaders, payloadHash: opts.payloadHash });
   const sig = signature(opts.credentials.secretAccessKey, when.slice(0, 8), opts.region, service, stringToSign(when, scope, canonical));

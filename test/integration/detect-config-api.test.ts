@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteDetectConfigOverrides } from '../../src/detect/remote-overrides.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
 import { FakeDetector } from '../unit/detect/fixtures.ts';
+import { signedFetch } from '../support/auth.ts';
 
 let dir: string;
 let dataDir: string;
@@ -40,7 +41,7 @@ interface ConfigBody {
 }
 
 async function call(method: string, stream: string, body?: unknown): Promise<{ status: number; json: ConfigBody & { message?: string } }> {
-  const res = await fetch(`${srv!.url}/api/v1/streams/${stream}/detection`, {
+  const res = await signedFetch(`${srv!.url}/api/v1/streams/${stream}/detection`, {
     method,
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
   });

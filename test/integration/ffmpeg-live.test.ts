@@ -8,6 +8,7 @@ import { sdkConfig, startTestServer, type TestServer } from '../support/server.t
 import { makeH264Mkv } from '../support/media.ts';
 import { countFrames, runFfmpeg } from '../../src/media-tools/ffmpeg.ts';
 import { GetMediaCollector } from '../support/get-media-reader.ts';
+import { signedFetch } from '../support/auth.ts';
 
 let srv: TestServer;
 let tmp: string;
@@ -83,7 +84,7 @@ describe('real ffmpeg producer', () => {
     let listed: unknown[] = [];
     for (let i = 0; i < 50 && listed.length < 6; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const r = await fetch(`${srv.url}/listFragments`, { method: 'POST', body: JSON.stringify({ StreamName: 'burst' }) });
+      const r = await signedFetch(`${srv.url}/listFragments`, { method: 'POST', body: JSON.stringify({ StreamName: 'burst' }) });
       listed = ((await r.json()) as { Fragments: unknown[] }).Fragments;
     }
     expect(listed).toHaveLength(6);
