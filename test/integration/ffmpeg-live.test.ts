@@ -8,7 +8,7 @@ import { sdkConfig, startTestServer, type TestServer } from '../support/server.t
 import { makeH264Mkv } from '../support/media.ts';
 import { countFrames, runFfmpeg } from '../../src/media-tools/ffmpeg.ts';
 import { GetMediaCollector } from '../support/get-media-reader.ts';
-import { signedFetch } from '../support/auth.ts';
+import { presignedPutMediaUrl, signedFetch } from '../support/auth.ts';
 
 let srv: TestServer;
 let tmp: string;
@@ -47,7 +47,7 @@ describe('real ffmpeg producer', () => {
       '-re', '-i', source, '-c', 'copy', '-f', 'matroska',
       '-cluster_size_limit', '10M', '-cluster_time_limit', '10000',
       '-method', 'POST', '-headers', 'x-amzn-stream-name: ffcam\r\nx-amzn-fragment-timecode-type: ABSOLUTE\r\n',
-      `${srv.url}/putMedia`,
+      presignedPutMediaUrl(srv.url, 'ffcam'),
     ]);
     await Promise.race([reading, new Promise((r) => setTimeout(r, 15_000))]);
     (live.Payload as unknown as { destroy(): void }).destroy();
@@ -78,7 +78,7 @@ describe('real ffmpeg producer', () => {
     const source = await makeH264Mkv({ seconds: 6, fps: 25, gop: 25, audio: true, bframes: 0 });
     await runFfmpeg([
       '-i', source, '-c', 'copy', '-f', 'matroska', '-cluster_size_limit', '10M', '-cluster_time_limit', '10000',
-      '-method', 'POST', '-headers', 'x-amzn-stream-name: burst\r\n', `${srv.url}/putMedia`,
+      '-method', 'POST', '-headers', 'x-amzn-stream-name: burst\r\n', presignedPutMediaUrl(srv.url, 'burst'),
     ]);
     // ffmpeg exits as soon as it has written; the server may still be persisting.
     let listed: unknown[] = [];
