@@ -103,6 +103,9 @@ export function sessionRouter(sessions: SessionService, opts: SessionHttpOptions
         return msg(res, 429, `Too many failed sign-in attempts. Try again in ${result.retryAfterSec} s.`);
       }
       if (!result.ok) return msg(res, 401, 'Wrong user name or password.');
+      // A sign-in replaces the session this browser had (no stale second session left behind).
+      const previous = readSessionCookie(req);
+      if (previous) sessions.signOut(previous);
       res.cookie(SESSION_COOKIE, result.token, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' });
       describe(res, result.session);
     } catch (err) {

@@ -93,6 +93,16 @@ describe('viewer session over HTTP', () => {
     expect(deleted).toEqual(['admin:arn:x', 'admin:arn:x']);
   });
 
+  it('signing in again replaces the browser\'s previous session', async () => {
+    const first = await signIn('vic', 'viewer-password-1');
+    const res = await fetch(`${base}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: first.cookie }, body: JSON.stringify({ username: 'vic', password: 'viewer-password-1' }) });
+    expect(res.status).toBe(200);
+    const second = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+    expect(second).not.toBe(first.cookie);
+    expect((await fetch(`${base}/api/v1/streams`, { headers: { cookie: first.cookie } })).status).toBe(401);
+    expect((await fetch(`${base}/api/v1/streams`, { headers: { cookie: second } })).status).toBe(200);
+  });
+
   it('another session\'s CSRF token does not work', async () => {
     const a = await signIn('admin', 'admin-password-1');
     const b = await signIn('admin', 'admin-password-1');
