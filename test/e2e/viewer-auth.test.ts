@@ -6,7 +6,10 @@
  * "evil" pages on another port (same-site, so the cookie IS sent) and on another host name
  * (cross-site), a password reset ending that user's session, sign-out, and the login rate limit.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { KinesisVideoClient, ListStreamsCommand } from '@aws-sdk/client-kinesis-video';
 import type { Page } from 'playwright-core';
@@ -14,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedFetch, TEST_ADMIN_PASSWORD } from '../support/auth.ts';
 import { launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
-import { signInViewer } from '../support/sign-in.ts';
+import { signInHttp, signInViewer } from '../support/sign-in.ts';
 
 let srv: TestServer;
 let admin: TestBrowser;
@@ -298,5 +301,21 @@ describe('viewer sign-in', () => {
     // Other users from the same address are not locked out by ops's failures.
     await signInViewer(page, srv.url);
     expect(admin.logs.filter((l) => /Content Security Policy|\[pageerror\]/.test(l))).toEqual([]);
+  });
+
+  it('keeps sessions in the index database: a session survives a server restart', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-sessions-'));
+    try {
+      let server = await startTestServer({ dataDir });
+      const session = await signInHttp(server.url);
+      expect((await fetch(`${server.url}/api/v1/streams`, { headers: { cookie: session.cookie } })).status).toBe(200);
+      await server.close();
+      server = await startTestServer({ dataDir });
+      const me = await fetch(`${server.url}/api/v1/session`, { headers: { cookie: session.cookie } });
+      expect(await me.json()).toMatchObject({ user: 'admin', csrfToken: session.csrfToken });
+      await server.close();
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
