@@ -138,8 +138,12 @@ const INSECURE: Principal = Object.freeze({ user: 'insecure-no-auth', role: 'adm
 export function authMiddleware(opts: AuthMiddlewareOptions): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     void run(req, res).then(next, (err: unknown) => {
-      if (err instanceof AuthError) refuse(req, res, operationOf(req.method, req.path), err, opts.log);
-      else next(err);
+      const op = operationOf(req.method, req.path);
+      if (err instanceof AuthError) refuse(req, res, op, err, opts.log);
+      else if (op.kind === 'api' && isBodyError(err)) {
+        // What jsonBodyErrors (api/respond.ts) answers for Kestrel's own JSON APIs.
+        res.status(err.status === 413 ? 413 : 400).json({ message: `request body must be JSON: ${err.message}` });
+      } else next(err);
     });
   };
 
@@ -170,6 +174,11 @@ export function authMiddleware(opts: AuthMiddlewareOptions): RequestHandler {
       throw new AuthError('AccessDeniedException', 403, `User: ${principal.user} is not authorized to perform: ${action}${stream ? ` on stream ${stream}` : ''} (${decision.reason}).`);
     }
   }
+}
+
+function isBodyError(err: unknown): err is { status: number; message: string } {
+  const type = (err as { type?: unknown } | null)?.type;
+  return type === 'entity.parse.failed' || type === 'entity.too.large';
 }
 
 function targetStream(req: Request, op: Operation): string | undefined {
