@@ -40,6 +40,8 @@ export function createViewerSessions(o: {
   settings?: ViewerSessionSettings;
   /** The server's public URL, if set: its origin may use sessions too (reverse proxies). */
   publicUrl?: string;
+  /** `--insecure-no-auth`: the viewer opens without sign-in. */
+  insecureNoAuth?: boolean;
 }): ViewerSessions {
   const limiter = new LoginLimiter({ ...DEFAULT_LOGIN_LIMITS, ...o.settings?.login }, o.clock);
   const sessions = new SessionService({
@@ -50,7 +52,7 @@ export function createViewerSessions(o: {
     settings: { ...DEFAULT_SESSION_SETTINGS, ...o.settings?.session },
   });
   const publicOrigin = o.publicUrl ? safeOrigin(o.publicUrl) : undefined;
-  const http: SessionHttpOptions = { extraOrigins: () => (publicOrigin ? [publicOrigin] : []) };
+  const http: SessionHttpOptions = { extraOrigins: () => (publicOrigin ? [publicOrigin] : []), insecureNoAuth: o.insecureNoAuth === true };
   sessions.sweep();
   const timer = setInterval(() => sessions.sweep(), o.settings?.sweepIntervalMs ?? 600_000);
   timer.unref();

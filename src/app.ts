@@ -160,7 +160,7 @@ export class KestrelServer {
     app.use(requestId);
     // The viewer's session-cookie authenticator joins this chain (src/auth/README.md).
     const authenticators: Authenticator[] = [sigv4Authenticator({ identities, region: config.region })];
-    const viewer = createViewerSessions({ db, identities, clock, ...(config.viewerSessions ? { settings: config.viewerSessions } : {}), ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
+    const viewer = createViewerSessions({ db, identities, clock, insecureNoAuth, ...(config.viewerSessions ? { settings: config.viewerSessions } : {}), ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
     authenticators.push(viewer.authenticator);
     app.use(viewer.router); // sign-in/out: before the auth middleware, it checks Origin, rate and CSRF itself
     app.use(authMiddleware({ authenticators, insecureNoAuth, log: log.child({ component: 'auth' }) }));

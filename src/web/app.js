@@ -130,6 +130,8 @@ function renderUser() {
   const chip = menu.querySelector('.role-chip');
   chip.textContent = s?.role ?? '';
   chip.dataset.role = s?.role ?? '';
+  // --insecure-no-auth: the server treats everyone as admin; there is nothing to sign out of.
+  menu.querySelector('[data-action="sign-out"]').hidden = Boolean(s?.insecureNoAuth);
   document.querySelector('[data-nav="admin"]').hidden = !isAdmin();
   document.body.dataset.role = s?.role ?? '';
 }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authMiddleware, principalOf } from '../../../src/auth/http-auth.ts';
 import { SqliteIdentityStore } from '../../../src/auth/sqlite-identity-store.ts';
 import { createViewerSessions, type ViewerSessions } from '../../../src/app-sessions.ts';
+import { sessionRouter } from '../../../src/auth/session-http.ts';
 import { silentLogger } from '../../../src/shared/logger.ts';
 import { openSqlite } from '../../../src/store/sqlite-db.ts';
 import { systemClock } from '../../../src/shared/clock.ts';
@@ -147,5 +148,19 @@ describe('viewer session over HTTP', () => {
     expect(Number(limited.res.headers.get('retry-after'))).toBeGreaterThan(50);
     expect(limited.setCookie).toBe('');
     expect((await signIn('vic', 'viewer-password-1')).res.status).toBe(200);
+  });
+
+  it('under --insecure-no-auth the viewer is told it is an admin without signing in', async () => {
+    const app = express();
+    app.use(sessionRouter(vs.sessions, { insecureNoAuth: true }));
+    const srv2 = await new Promise<http.Server>((resolve) => {
+      const s2 = app.listen(0, '127.0.0.1', () => resolve(s2));
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${(srv2.address() as AddressInfo).port}/api/v1/session`);
+      expect(await res.json()).toEqual({ user: 'insecure-no-auth', role: 'admin', csrfToken: '', insecureNoAuth: true });
+    } finally {
+      await new Promise((r) => srv2.close(r));
+    }
   });
 });
