@@ -132,6 +132,7 @@ function renderUser() {
   chip.dataset.role = s?.role ?? '';
   // --insecure-no-auth: the server treats everyone as admin; there is nothing to sign out of.
   menu.querySelector('[data-action="sign-out"]').hidden = Boolean(s?.insecureNoAuth);
+  document.querySelector('.topnav').hidden = !s;
   document.querySelector('[data-nav="admin"]').hidden = !isAdmin();
   document.body.dataset.role = s?.role ?? '';
 }
