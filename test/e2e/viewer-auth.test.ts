@@ -71,6 +71,7 @@ describe('viewer sign-in', () => {
     await page.waitForSelector('form.signin-form');
     expect(await page.locator('a.card').count()).toBe(0);
     expect(await page.locator('#user-menu').isHidden()).toBe(true);
+    expect(await page.locator('.topnav').isHidden()).toBe(true);
     await screenshot(page, 'viewer-auth-signin');
     for (const p of ['/api/v1/streams', '/api/v1/events?stream=front-door', '/api/v1/events/stream', '/api/v1/events/summary?streams=front-door', '/api/v1/session', '/snapshots/front-door/x.jpg', '/api/v1/users']) {
       expect([p, (await fetch(`${srv.url}${p}`)).status]).toEqual([p, 401]);
