@@ -32,8 +32,14 @@ const toUser = (r: UserRow): User => ({
 
 const toKey = (r: KeyRow): AccessKeyInfo => ({ accessKeyId: r.access_key_id, user: r.user_name, createdAt: r.created_at });
 
+type FoundKey = { key: AccessKeyInfo; secretAccessKey: string; user: User };
+
+/** Decrypted keys kept for SigV4 (every signed request looks one up); cleared on every write. */
+const KEY_CACHE_MAX = 1024;
+
 export class SqliteIdentityStore implements IdentityStore {
   private readonly stmts;
+  private readonly keyCache = new Map<string, FoundKey>();
 
   constructor(
     private readonly db: Database.Database,
@@ -87,6 +93,7 @@ export class SqliteIdentityStore implements IdentityStore {
     const hash = input.password !== undefined ? await hashPassword(input.password) : null;
     if (this.stmts.getUser.get(input.name)) throw new IdentityError('exists', `User ${input.name} already exists.`);
     const scope = input.role === 'producer' && input.producerScope ? JSON.stringify(input.producerScope) : null;
+    this.keyCache.clear();
     this.stmts.insertUser.run(input.name, input.role, scope, hash, this.now());
     return toUser(this.stmts.getUser.get(input.name)!);
   }
@@ -100,11 +107,13 @@ export class SqliteIdentityStore implements IdentityStore {
     let scope = patch.producerScope === undefined ? row.producer_scope : patch.producerScope === null ? null : JSON.stringify(patch.producerScope);
     if (role !== 'producer') scope = null;
     else if (!scope) throw new IdentityError('invalid', 'A producer needs a producerScope (stream names or prefixes ending in *).');
+    this.keyCache.clear();
     this.stmts.updateUser.run(role, scope, hash ?? row.password_hash, name);
     return toUser(this.stmts.getUser.get(name)!);
   }
 
   async deleteUser(name: string): Promise<boolean> {
+    this.keyCache.clear();
     return this.stmts.deleteUser.run(name).changes > 0;
   }
 
@@ -120,6 +129,7 @@ export class SqliteIdentityStore implements IdentityStore {
     const pair = explicit ?? { accessKeyId: newAccessKeyId(), secretAccessKey: newSecretAccessKey() };
     if (!/^[A-Za-z0-9_.+=@-]{4,128}$/.test(pair.accessKeyId)) throw new IdentityError('invalid', 'Access key ids are 4-128 characters: letters, digits, _ . + = @ -.');
     if (pair.secretAccessKey.length < 8 || pair.secretAccessKey.length > 256) throw new IdentityError('invalid', 'Secret access keys are 8-256 characters.');
+    this.keyCache.clear();
     this.stmts.upsertKey.run(pair.accessKeyId, user, encryptSecret(this.serverKey, pair.secretAccessKey, pair.accessKeyId), this.now());
     return pair;
   }
@@ -129,14 +139,20 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   async revokeAccessKey(accessKeyId: string): Promise<boolean> {
+    this.keyCache.clear();
     return this.stmts.deleteKey.run(accessKeyId).changes > 0;
   }
 
-  async lookupAccessKey(accessKeyId: string): Promise<{ key: AccessKeyInfo; secretAccessKey: string; user: User } | undefined> {
+  async lookupAccessKey(accessKeyId: string): Promise<FoundKey | undefined> {
+    const cached = this.keyCache.get(accessKeyId);
+    if (cached) return cached;
     const row = this.stmts.getKey.get(accessKeyId);
     if (!row) return undefined;
     const user = this.stmts.getUser.get(row.user_name);
     if (!user) return undefined;
-    return { key: toKey(row), secretAccessKey: decryptSecret(this.serverKey, row.secret_enc, row.access_key_id), user: toUser(user) };
+    const found = { key: toKey(row), secretAccessKey: decryptSecret(this.serverKey, row.secret_enc, row.access_key_id), user: toUser(user) };
+    if (this.keyCache.size >= KEY_CACHE_MAX) this.keyCache.delete(this.keyCache.keys().next().value!);
+    this.keyCache.set(accessKeyId, found);
+    return found;
   }
 }

@@ -74,6 +74,9 @@ export function identityStoreContract(name: string, open: () => Promise<Contract
       // The same id again replaces the secret (bootstrap rotates the root key this way).
       await store.createAccessKey('dave', { accessKeyId: 'AKIDFIXED0001', secretAccessKey: 'fixed-secret-2' });
       expect((await store.lookupAccessKey('AKIDFIXED0001'))?.secretAccessKey).toBe('fixed-secret-2');
+      // A role change shows in the next lookup (implementations that cache must drop the entry).
+      await store.updateUser('dave', { role: 'viewer' });
+      expect((await store.lookupAccessKey(k1.accessKeyId))?.user).toMatchObject({ role: 'viewer' });
       expect(await store.revokeAccessKey(k1.accessKeyId)).toBe(true);
       expect(await store.revokeAccessKey(k1.accessKeyId)).toBe(false);
       expect(await store.lookupAccessKey(k1.accessKeyId)).toBeUndefined();
