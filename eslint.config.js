@@ -13,6 +13,11 @@ const pureMedia = (area) => [
   { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/app.ts', '**/config.ts'], message: `${area} is a leaf: it may import only shared/ and other pure media areas.` },
 ];
 
+const authBoundary = {
+  group: ['**/api/**', '**/cli/**', '**/app.ts', '**/app-*.ts', '**/ingest/**', '**/archive/**', '**/control/**', '**/detect/**', '**/jobs/**', '**/store/sqlite-streams*', '**/store/sqlite-fragments*', '**/store/segment-store*'],
+  message: 'auth/ decides who may do what: identities, SigV4 and the policy. It knows no use case; app.ts mounts its middleware and api/ its admin routes.',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'test-artifacts/**', 'src/web/vendor/**'] },
   js.configs.recommended,
@@ -74,6 +79,12 @@ export default tseslint.config(
   ]),
   layer(['src/ops/**/*.ts'], [
     { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/app.ts', '**/app-*.ts', '**/kvs-delivery/**', '**/notify/**', '**/jobs/**'], message: 'ops/ defines health checks and metrics; components report through hooks app.ts wires, so ops/ imports no component (types from detect/types.ts only).' },
+  ]),
+  layer(['src/auth/**/*.ts'], [authBoundary]),
+  // Later layers replace earlier patterns for the same files: repeat the boundary.
+  layer(['src/auth/sigv4*.ts', 'src/auth/policy.ts', 'src/auth/identity-rules.ts', 'src/auth/types.ts'], [
+    authBoundary,
+    { group: ['node:fs', 'node:fs/*', 'node:net', 'node:http', 'fs', 'http', 'net', 'express', 'better-sqlite3'], message: 'SigV4, the policy and the identity rules are pure: no I/O (unit-tested with inline values; clients import the signer).' },
   ]),
   layer(['src/media-tools/**/*.ts', 'src/client/**/*.ts'], [
     { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/app.ts'], message: 'Clients and tool wrappers stand apart from the server internals.' },

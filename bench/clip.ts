@@ -15,6 +15,7 @@ import { agent, createStreams } from './lib/http.ts';
 import { encodeClip, loadClip, uploadFragments } from './lib/h264.ts';
 import { cpuPercent, makeDataDir, startChild, type ChildServer } from './lib/procs.ts';
 import { median, medianPair, result, type BenchContext, type BenchResult } from './lib/results.ts';
+import { sign } from './lib/auth.ts';
 
 interface ClipRead {
   bytes: number;
@@ -37,7 +38,7 @@ async function getClip(server: ChildServer, stream: string, startMs: number, end
   const t0 = performance.now();
   let firstByteMs = 0;
   const { status, bytes } = await new Promise<{ status: number; bytes: number }>((resolve, reject) => {
-    const req = http.request(`${server.url}/getClip`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+    const req = http.request(`${server.url}/getClip`, { method: 'POST', agent, headers: { ...sign('POST', `${server.url}/getClip`, { 'content-type': 'application/json' }, Buffer.from(body)), 'content-length': body.length } }, (res) => {
       let n = 0;
       res.on('data', (c: Buffer) => {
         if (n === 0) firstByteMs = performance.now() - t0;

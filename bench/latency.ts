@@ -30,6 +30,7 @@ import { createStreams } from './lib/http.ts';
 import { encodeClip, loadClip, PacedH264Producer, waitPersisted } from './lib/h264.ts';
 import { cpuPercent, makeDataDir, startChild } from './lib/procs.ts';
 import { max, median, min, percentile, result, type BenchContext, type BenchResult } from './lib/results.ts';
+import { signedFetch } from './lib/auth.ts';
 
 const SAMPLE_MS = 250;
 const POLL_MS = 100;
@@ -87,7 +88,7 @@ async function sessionUrl(url: string, stream: string, lowLatency: boolean): Pro
     HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP' },
     Expires: 43200,
   };
-  const res = await fetch(`${url}/getHLSStreamingSessionURL`, {
+  const res = await signedFetch(`${url}/getHLSStreamingSessionURL`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(lowLatency ? { [LOW_LATENCY_HEADER]: '1' } : {}) },
     body: JSON.stringify(body),

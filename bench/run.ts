@@ -7,6 +7,7 @@
  * Each figure is compared with a baseline measured in the same run: targets are not assertions.
  */
 import os from 'node:os';
+import { authBench } from './auth.ts';
 import { camerasBench } from './cameras.ts';
 import { clipBench } from './clip.ts';
 import { detectAlertBench } from './detect-alert.ts';
@@ -32,6 +33,7 @@ const BENCHES: Record<string, Bench> = {
   'detect-throughput': detectThroughputBench,
   'detect-alert-latency': detectAlertBench,
   'detect-streams': detectStreamsBench,
+  auth: authBench,
 };
 
 const FLAGS = ['--quick', '--profile', '--tmp', '--cameras', '--help'];

@@ -22,6 +22,7 @@ import { encodeClip, loadClip, PacedH264Producer, waitPersisted } from './lib/h2
 import { cpuPercent, makeDataDir, startChild, type ChildServer } from './lib/procs.ts';
 import { percentile, result, type BenchContext, type BenchResult } from './lib/results.ts';
 import { sampleThreadStates, type ThreadStates } from './lib/thread-state.ts';
+import { signedFetch } from './lib/auth.ts';
 
 const STREAMS = 10;
 const PLAYERS = 200;
@@ -185,7 +186,7 @@ async function runPlayers(target: ChildServer, src: Source, seconds: number): Pr
 }
 
 async function sessionUrl(url: string, stream: string): Promise<string> {
-  const res = await fetch(`${url}/getHLSStreamingSessionURL`, {
+  const res = await signedFetch(`${url}/getHLSStreamingSessionURL`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({

@@ -2,11 +2,12 @@
 import { KestrelServer } from '../src/app.ts';
 import { defaultConfig } from '../src/config.ts';
 import { silentLogger } from '../src/shared/logger.ts';
+import { benchAuth } from './lib/auth.ts';
 
 const dataDir = process.argv[2];
 if (!dataDir) throw new Error('usage: server-child.ts <dataDir>');
 
-const server = await KestrelServer.start(defaultConfig({ port: 0, host: '127.0.0.1', dataDir }), silentLogger());
+const server = await KestrelServer.start(defaultConfig({ port: 0, host: '127.0.0.1', dataDir, auth: benchAuth() }), silentLogger());
 process.stdout.write(JSON.stringify({ url: server.url, pid: process.pid }) + '\n');
 
 let closing = false;

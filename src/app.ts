@@ -57,6 +57,13 @@ import { guardConnections, guardRequest, serverOptions } from './api/connection-
 import { CallLimiter, ConcurrencyGate } from './api/admission.ts';
 import { DEFAULT_MAX_JSON_BYTES, requireJsonBody } from './api/json-body.ts';
 import { edgeStats, type EdgeStats } from './app-edge.ts';
+import { SqliteIdentityStore } from './auth/sqlite-identity-store.ts';
+import { loadOrCreateServerKey } from './auth/server-key.ts';
+import { bootstrapIdentities, isLoopbackHost } from './auth/bootstrap.ts';
+import { authMiddleware, sigv4Authenticator, type Authenticator } from './auth/http-auth.ts';
+import type { IdentityStore } from './auth/types.ts';
+import { usersRouter } from './api/users-routes.ts';
+import { createViewerSessions } from './app-sessions.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -69,6 +76,8 @@ export class KestrelServer {
   outbound: Outbound | undefined;
   /** Refusals and throttling at the edge (connection caps, timeouts, rate limits, caps); for /metrics and tests. */
   edge: (() => EdgeStats) | undefined;
+  /** Users, roles and access keys (src/auth). */
+  identities: IdentityStore | undefined;
 
   private constructor(
     readonly url: string,
@@ -83,7 +92,12 @@ export class KestrelServer {
     const detectConfigFile = loadDetectConfigFile(config.detection, log);
     fs.mkdirSync(config.dataDir, { recursive: true });
     const dbFile = path.join(config.dataDir, 'index.sqlite');
+    const insecureNoAuth = config.auth?.insecureNoAuth === true;
+    if (insecureNoAuth && !isLoopbackHost(config.host)) throw new Error(`--insecure-no-auth needs a loopback --host, not ${config.host}`);
     const db = openSqlite(dbFile);
+    const identities = new SqliteIdentityStore(db, loadOrCreateServerKey(config.dataDir, config.auth?.serverKey));
+    await bootstrapIdentities(identities, { dataDir: config.dataDir, ...config.auth, log: log.child({ component: 'auth' }) });
+    if (insecureNoAuth) log.warn('AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach this port can read, write and delete everything. Development only.');
     const streams = new SqliteStreamRepository(db);
     const index = new SqliteFragmentIndex(db, dbFile);
     const media = new SegmentMediaStore(path.join(config.dataDir, 'media'), { maxSegmentBytes: segmentBytesFor(config.dataDir, config.storage) });
@@ -193,7 +207,9 @@ export class KestrelServer {
     app.disable('x-powered-by');
     app.use(requestId);
     // Before any authentication middleware: /healthz and /readyz are for load balancers, /metrics has its own token.
-    app.use(opsRouter({ metrics, readiness: new Readiness({ index: sqliteWritable(db), disk: folderWritable(path.join(config.dataDir, 'media')) }), ...(config.ops ? { settings: config.ops } : {}) }));
+    // With --insecure-no-auth, /metrics is open like everything else.
+    const opsSettings = { ...config.ops, ...(insecureNoAuth ? { metricsWithoutAuth: true } : {}) };
+    app.use(opsRouter({ metrics, readiness: new Readiness({ index: sqliteWritable(db), disk: folderWritable(path.join(config.dataDir, 'media')) }), settings: opsSettings }));
     app.use(playbackMetrics(metrics));
     app.use(hostScreening(() => policy, screening));
     // PutMedia's body lasts the whole session; every other request must arrive within requestTimeoutMs.
@@ -202,6 +218,13 @@ export class KestrelServer {
       next();
     });
     app.use('/api/v1', requireJsonBody(DEFAULT_MAX_JSON_BYTES));
+    // The viewer's session-cookie authenticator joins this chain (src/auth/README.md).
+    const authenticators: Authenticator[] = [sigv4Authenticator({ identities, region: config.region })];
+    const viewer = createViewerSessions({ db, identities, clock, insecureNoAuth, ...(config.viewerSessions ? { settings: config.viewerSessions } : {}), ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
+    authenticators.push(viewer.authenticator);
+    app.use(viewer.router); // sign-in/out: before the auth middleware, it checks Origin, rate and CSRF itself
+    app.use(authMiddleware({ authenticators, insecureNoAuth, log: log.child({ component: 'auth' }) }));
+    app.use(usersRouter({ identities: viewer.identities }));
     app.use(dataPlaneRouter({ streams: streamService, ingest, reader, log: log.child({ component: 'data' }), calls, stalledWriteTimeoutMs }));
     app.use(mediaExportRouter({ streams: streamService, clips, images, log: log.child({ component: 'export' }), clipGate, imagesGate, stalledWriteTimeoutMs }));
     app.use(playbackRouter({ streams: streamService, playback, endpoint: () => baseUrl }));
@@ -235,6 +258,7 @@ export class KestrelServer {
       () => diskPressure.stop(),
       () => kvsDelivery.close(),
       () => outbound.close(),
+      () => viewer.stop(),
       () => playback.close(),
       () => media.close(),
       () => index.close(),
@@ -277,6 +301,7 @@ export class KestrelServer {
     server.outbound = outbound;
     server.jobs = jobs.runner;
     server.edge = () => edgeStats({ connections, screening, calls, clipGate, imagesGate, refusedJobs, ingest, ffmpegQueued: () => ffmpegSlots.pendingCount });
+    server.identities = identities;
     jobs.runner.start();
     return server;
   }

@@ -5,6 +5,8 @@ import type { KvsDeliverySettings } from './kvs-delivery/kvs-delivery.ts';
 import type { DiskPressureSettings } from './store/disk-pressure.ts';
 import type { OutboundSettings } from './outbound/outbound.ts';
 import type { OpsSettings } from './ops/ops-routes.ts';
+import type { ViewerSessionSettings } from './app-sessions.ts';
+import type { AuthSettings } from './auth/types.ts';
 
 /** Server configuration. One typed object, merged from defaults, env and CLI flags in the cli layer. */
 export interface KestrelConfig {
@@ -39,6 +41,10 @@ export interface KestrelConfig {
   ops?: OpsSettings;
   /** Request screening, timeouts, connection caps and per-stream rate limits (docs/SECURITY.md). */
   limits: ServerLimits;
+  /** Identities and SigV4 (docs/SECURITY.md); authentication is on unless `insecureNoAuth`. */
+  auth?: AuthSettings;
+  /** Viewer sign-in: session lifetime and caps, login rate limits (defaults in src/auth/session-service.ts, login-limiter.ts). */
+  viewerSessions?: ViewerSessionSettings;
 }
 
 /** What the HTTP edge refuses and how long it waits (docs/SECURITY.md "Request limits and timeouts"). */

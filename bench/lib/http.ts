@@ -1,12 +1,13 @@
 /** Load-generator HTTP: no keep-alive, no socket limit, one TCP connection per request. */
 import http from 'node:http';
+import { sign } from './auth.ts';
 
 export const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
 
 export async function postJson(url: string, body: unknown): Promise<{ status: number; body: string }> {
   const data = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': data.length } }, (res) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { ...sign('POST', url, { 'content-type': 'application/json' }, data), 'content-length': data.length } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -63,7 +64,8 @@ export class Producer {
   private drained: Promise<void> | undefined;
 
   constructor(url: string, headers: Record<string, string>) {
-    this.req = http.request(url, { method: 'POST', agent, headers: { 'transfer-encoding': 'chunked', ...headers } });
+    // PutMedia is signed like the KVS producer SDK signs it; the baseline endpoints ignore the signature.
+    this.req = http.request(url, { method: 'POST', agent, headers: { 'transfer-encoding': 'chunked', ...sign('POST', url, headers) } });
     this.done = new Promise<void>((resolve) => {
       this.req.on('response', (res) => {
         this.status = res.statusCode ?? 0;
@@ -152,8 +154,9 @@ export interface Reader {
 
 export function openReader(url: string, opts: { json?: unknown; headers?: Record<string, string> }, onChunk: (c: Buffer, at: number) => void): Reader {
   const body = opts.json === undefined ? undefined : Buffer.from(JSON.stringify(opts.json));
-  const headers: Record<string, string | number> = { ...opts.headers };
-  if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': body.length });
+  const plain: Record<string, string> = { ...opts.headers, ...(body ? { 'content-type': 'application/json' } : {}) };
+  const headers: Record<string, string | number> = sign('POST', url, plain, body);
+  if (body) headers['content-length'] = body.length;
   const req = http.request(url, { method: 'POST', agent, headers });
   let ready!: (status: number) => void;
   let fail!: (e: Error) => void;

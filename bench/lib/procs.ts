@@ -53,7 +53,7 @@ export function makeDataDir(root: string, label: string): string {
  * `{"url": ...}` it prints when listening. stop() sends SIGTERM (graceful close, which is also
  * when a --cpu-prof profile is written) and removes the data dir.
  */
-export async function startChild(script: string, dataDir: string, opts: { profile?: boolean; keepData?: boolean; args?: string[] } = {}): Promise<ChildServer> {
+export async function startChild(script: string, dataDir: string, opts: { profile?: boolean; keepData?: boolean; args?: string[]; env?: Record<string, string> } = {}): Promise<ChildServer> {
   const nodeArgs = ['--import', 'tsx'];
   if (opts.profile) {
     const dir = path.join(BENCH_DIR, 'profiles');
@@ -63,6 +63,7 @@ export async function startChild(script: string, dataDir: string, opts: { profil
   const child = spawn(process.execPath, [...nodeArgs, path.join(BENCH_DIR, script), dataDir, ...(opts.args ?? [])], {
     cwd: path.dirname(BENCH_DIR),
     stdio: ['ignore', 'pipe', 'inherit'],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
   });
   const url = await readUrl(child, script);
   const pid = child.pid!;

@@ -39,14 +39,14 @@ export function dataPlaneRouter(deps: DataPlaneDeps): express.Router {
 }
 
 async function putMedia(deps: DataPlaneDeps, req: Request, res: Response): Promise<void> {
-  const name = header(req, 'x-amzn-stream-name');
-  const arn = header(req, 'x-amzn-stream-arn');
+  const name = putMediaParam(req, 'x-amzn-stream-name');
+  const arn = putMediaParam(req, 'x-amzn-stream-arn');
   if (name !== undefined && arn !== undefined) throw invalidArgument('Send x-amzn-stream-name or x-amzn-stream-arn, not both.');
   const stream = await deps.streams.resolve(name !== undefined ? { StreamName: name } : { StreamARN: arn });
   deps.calls?.check('PutMedia', stream.name);
   const params = {
-    timecodeType: parseTimecodeType(header(req, 'x-amzn-fragment-timecode-type')),
-    producerStartMs: parseProducerStartTimestamp(header(req, 'x-amzn-producer-start-timestamp')),
+    timecodeType: parseTimecodeType(putMediaParam(req, 'x-amzn-fragment-timecode-type')),
+    producerStartMs: parseProducerStartTimestamp(putMediaParam(req, 'x-amzn-producer-start-timestamp')),
   };
   const acksWanted = wantsAcks(req);
   let backlogLogged = false;
@@ -192,4 +192,13 @@ function bodyOf(req: Request): Record<string, unknown> {
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * PutMedia parameters: the header, else the same name in the query (a presigned URL from `kestrel
+ * presign put-media` carries them, signed, for producers such as ffmpeg that cannot sign).
+ */
+function putMediaParam(req: Request, name: string): string | undefined {
+  const q = req.query[name];
+  return header(req, name) ?? (typeof q === 'string' ? q : undefined);
 }

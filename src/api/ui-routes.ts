@@ -43,6 +43,7 @@ const CSP = [
   "worker-src 'self' blob:",
   "connect-src 'self'",
   "frame-ancestors 'none'",
+  "form-action 'self'",
   "base-uri 'self'",
 ].join('; ');
 

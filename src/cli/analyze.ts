@@ -7,6 +7,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, parseArgs, stringFlag } from './args.ts';
 import { ProgressPrinter, type ProgressView } from './progress.ts';
+import { clientCredentials, clientRegion, CREDENTIAL_FLAGS, CREDENTIAL_USAGE } from './credentials.ts';
+import { signedFetch, type SigningContext } from '../client/signed-fetch.ts';
 
 export const ANALYZE_USAGE = `kestrel analyze --stream NAME --start TIME --end TIME [--fps N] [--out report.json|report.csv]
                 [--endpoint URL] [--job ID] [--cancel-on-exit]
@@ -17,7 +19,8 @@ export const ANALYZE_USAGE = `kestrel analyze --stream NAME --start TIME --end T
   producer timestamp. --job ID re-attaches to an existing job instead of starting one.
   Ctrl-C leaves the job running on the server (re-attach with --job ID); with --cancel-on-exit it is
   cancelled instead. Exit status: 0 succeeded, 1 failed or cancelled, 2 usage, 130 interrupted.
-  Env: KESTREL_ENDPOINT (default http://127.0.0.1:8080).`;
+  Env: KESTREL_ENDPOINT (default http://127.0.0.1:8080).
+${CREDENTIAL_USAGE}`;
 
 interface JobView extends ProgressView {
   id: string;
@@ -30,13 +33,18 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 class ApiError extends Error {}
 
-async function api<T>(endpoint: string, method: string, p: string, body?: unknown): Promise<T> {
+interface ApiTarget {
+  endpoint: string;
+  signing: SigningContext;
+}
+
+async function api<T>({ endpoint, signing }: ApiTarget, method: string, p: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`${endpoint}${p}`, {
+    res = await signedFetch(`${endpoint}${p}`, {
       method,
       ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
-    });
+    }, signing);
   } catch (err) {
     throw new ApiError(`cannot reach ${endpoint}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
   }
@@ -58,9 +66,10 @@ export function reportFormat(out: string | undefined): 'json' | 'csv' {
 }
 
 export async function analyze(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(argv, ['cancel-on-exit'], ['endpoint', 'out', 'job', 'stream', 'start', 'end', 'fps']);
+  const args = parseArgs(argv, ['cancel-on-exit'], ['endpoint', 'out', 'job', 'stream', 'start', 'end', 'fps', ...CREDENTIAL_FLAGS]);
   const endpoint = (stringFlag(args, 'endpoint', 'KESTREL_ENDPOINT', 'http://127.0.0.1:8080') ?? '').replace(/\/+$/, '');
   if (!URL.canParse(endpoint)) throw new UsageError('--endpoint must be a URL');
+  const target: ApiTarget = { endpoint, signing: { credentials: clientCredentials(args), region: clientRegion() } };
   const out = stringFlag(args, 'out');
   const attach = stringFlag(args, 'job');
   const cancelOnExit = args.flags.get('cancel-on-exit') === true;
@@ -69,7 +78,7 @@ export async function analyze(argv: readonly string[]): Promise<void> {
 
   let job: JobView;
   if (attach) {
-    job = await api<JobView>(endpoint, 'GET', `/api/v1/jobs/${encodeURIComponent(attach)}`);
+    job = await api<JobView>(target, 'GET', `/api/v1/jobs/${encodeURIComponent(attach)}`);
   } else {
     const stream = stringFlag(args, 'stream');
     const start = stringFlag(args, 'start');
@@ -83,7 +92,7 @@ export async function analyze(argv: readonly string[]): Promise<void> {
       if (!Number.isFinite(n) || n <= 0 || n > 60) throw new UsageError('--fps must be a number in (0, 60]');
       body.fps = n;
     }
-    job = await api<JobView>(endpoint, 'POST', '/api/v1/jobs', body);
+    job = await api<JobView>(target, 'POST', '/api/v1/jobs', body);
     process.stderr.write(`job ${job.id} (${job.stream}) created\n`);
   }
 
@@ -98,7 +107,7 @@ export async function analyze(argv: readonly string[]): Promise<void> {
     while (!FINAL.has(job.status) && !interrupted) {
       await sleep(intervalMs);
       if (interrupted) break;
-      job = await api<JobView>(endpoint, 'GET', `/api/v1/jobs/${encodeURIComponent(job.id)}`);
+      job = await api<JobView>(target, 'GET', `/api/v1/jobs/${encodeURIComponent(job.id)}`);
       printer.update(job);
     }
   } finally {
@@ -108,7 +117,7 @@ export async function analyze(argv: readonly string[]): Promise<void> {
 
   if (interrupted) {
     if (cancelOnExit) {
-      await api<JobView>(endpoint, 'POST', `/api/v1/jobs/${encodeURIComponent(job.id)}/cancel`);
+      await api<JobView>(target, 'POST', `/api/v1/jobs/${encodeURIComponent(job.id)}/cancel`);
       process.stderr.write(`job ${job.id} cancelled\n`);
     } else {
       const outArg = out ? ` --out ${out}` : '';
@@ -123,7 +132,7 @@ export async function analyze(argv: readonly string[]): Promise<void> {
     return;
   }
   const format = reportFormat(out);
-  const report = await api<unknown>(endpoint, 'GET', `/api/v1/jobs/${encodeURIComponent(job.id)}/result?format=${format}`);
+  const report = await api<unknown>(target, 'GET', `/api/v1/jobs/${encodeURIComponent(job.id)}/result?format=${format}`);
   const text = typeof report === 'string' ? report : `${JSON.stringify(report, null, 2)}\n`;
   if (out) {
     await fs.writeFile(out, text);

@@ -12,6 +12,8 @@ import {
   type PutMediaSummary,
 } from '../client/put-media-client.ts';
 import { dataEndpoint, ensureStream } from '../client/control-plane.ts';
+import type { Credentials } from '../auth/sigv4.ts';
+import { clientCredentials, clientRegion, CREDENTIAL_FLAGS, CREDENTIAL_USAGE } from './credentials.ts';
 import { describeFailure, liveInputOptions, remuxToMkvArgs, spawnFfmpeg, type FfmpegExit } from '../media-tools/ffmpeg.ts';
 
 export const INGEST_USAGE = `ingest <source-url> --stream NAME [--endpoint URL] [--create] [--max-runtime SECONDS] [--verbose]
@@ -20,7 +22,8 @@ export const INGEST_USAGE = `ingest <source-url> --stream NAME [--endpoint URL] 
   --endpoint URL        server (default $KESTREL_ENDPOINT or ${DEFAULT_ENDPOINT})
   --create              create the stream (24 h retention) if it does not exist
   --max-runtime SECS    stop cleanly after this long
-  --verbose             also print ffmpeg's error output`;
+  --verbose             also print ffmpeg's error output
+${CREDENTIAL_USAGE}`;
 
 /** Exponential reconnect delays: 0.5 s doubling to 30 s; reset once a connection stayed healthy for a minute. */
 export class Backoff {
@@ -46,6 +49,7 @@ export interface IngestOptions {
   source: string;
   stream: string;
   endpoint: string;
+  credentials: Credentials;
   create: boolean;
   signal: AbortSignal;
   log: IngestLog;
@@ -55,13 +59,14 @@ export interface IngestOptions {
 }
 
 export async function ingest(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(argv, ['create', 'verbose'], ['stream', 'endpoint', 'max-runtime']);
+  const args = parseArgs(argv, ['create', 'verbose'], ['stream', 'endpoint', 'max-runtime', ...CREDENTIAL_FLAGS]);
   const [source, ...extra] = args.positionals;
   if (!source) throw new UsageError('missing the source URL (e.g. rtsp://camera/stream)');
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
   const stream = stringFlag(args, 'stream');
   if (!stream) throw new UsageError('--stream NAME is required');
   const endpoint = stringFlag(args, 'endpoint', 'KESTREL_ENDPOINT', DEFAULT_ENDPOINT)!;
+  const credentials = clientCredentials(args);
   const maxRuntime = stringFlag(args, 'max-runtime');
   const maxRuntimeSec = maxRuntime === undefined ? undefined : Number(maxRuntime);
   if (maxRuntimeSec !== undefined && !(maxRuntimeSec > 0)) throw new UsageError('--max-runtime must be a positive number of seconds');
@@ -82,7 +87,7 @@ export async function ingest(argv: readonly string[]): Promise<void> {
     : undefined;
   try {
     const create = args.flags.has('create');
-    await withCreateHint(runIngest({ source, stream, endpoint, create, signal: stop.signal, log, verbose: args.flags.has('verbose') }));
+    await withCreateHint(runIngest({ source, stream, endpoint, credentials, create, signal: stop.signal, log, verbose: args.flags.has('verbose') }));
   } finally {
     clearTimeout(timer);
     process.off('SIGINT', onSignal);
@@ -98,11 +103,11 @@ export async function runIngest(o: IngestOptions): Promise<void> {
     let outcome: SessionOutcome;
     try {
       if (!streamReady) {
-        const ensured = await ensureStream(o.endpoint, o.stream, o.create);
+        const ensured = await ensureStream(o.endpoint, o.stream, o.create, o.credentials);
         if (ensured.created) o.log('created stream (24 h retention)');
         streamReady = true;
       }
-      const putEndpoint = await dataEndpoint(o.endpoint, o.stream, 'PUT_MEDIA');
+      const putEndpoint = await dataEndpoint(o.endpoint, o.stream, 'PUT_MEDIA', o.credentials);
       o.log(`connecting to ${redact(o.source)}${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
       outcome = await runSession(o, putEndpoint);
     } catch (err) {
@@ -149,6 +154,8 @@ async function runSession(o: IngestOptions, putEndpoint: string): Promise<Sessio
     endpoint: putEndpoint,
     streamName: o.stream,
     body: ffmpeg.stdout!,
+    credentials: o.credentials,
+    region: clientRegion(),
     // Cluster timecodes restart near 0 with every ffmpeg run; anchoring them to this session's
     // wall-clock start gives absolute producer timestamps that keep increasing across reconnects.
     producerStartMs: startedAt,

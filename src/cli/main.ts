@@ -4,6 +4,8 @@ import { PUSH_USAGE, push } from './push.ts';
 import { INGEST_USAGE, ingest } from './ingest.ts';
 import { WORKER_USAGE, worker } from './worker.ts';
 import { ANALYZE_USAGE, analyze } from './analyze.ts';
+import { PRESIGN_USAGE, presign } from './presign.ts';
+import { KEYS_USAGE, USERS_USAGE, keys, users } from './identities.ts';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>; usage: string }> = {
   serve: { run: serve, usage: SERVE_USAGE },
@@ -11,6 +13,9 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>
   ingest: { run: ingest, usage: INGEST_USAGE },
   worker: { run: worker, usage: WORKER_USAGE },
   analyze: { run: analyze, usage: ANALYZE_USAGE },
+  presign: { run: presign, usage: PRESIGN_USAGE },
+  users: { run: users, usage: USERS_USAGE },
+  keys: { run: keys, usage: KEYS_USAGE },
 };
 
 const HELP = `Kestrel — a self-hosted, wire-compatible Kinesis Video Streams server.

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { parseArgs, stringFlag, UsageError } from './args.ts';
+import { clientCredentials, clientRegion, CREDENTIAL_FLAGS, CREDENTIAL_USAGE } from './credentials.ts';
 import {
   putMedia,
   StreamNotFoundError,
@@ -23,10 +24,11 @@ export const PUSH_USAGE = `push <file|-> --stream NAME [--endpoint URL] [--creat
   --create         create the stream (24 h retention) if it does not exist
   --rate           realtime: send at the media's own pace, like a camera; max (default): as fast as possible
   --quiet          no per-ACK lines, only the summary
-  --json           print each ACK as a raw JSON line on stdout`;
+  --json           print each ACK as a raw JSON line on stdout
+${CREDENTIAL_USAGE}`;
 
 export async function push(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(argv, ['create', 'quiet', 'json'], ['stream', 'endpoint', 'rate']);
+  const args = parseArgs(argv, ['create', 'quiet', 'json'], ['stream', 'endpoint', 'rate', ...CREDENTIAL_FLAGS]);
   const [input, ...extra] = args.positionals;
   if (!input) throw new UsageError('missing the file to push (or "-" for stdin)');
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
@@ -35,6 +37,7 @@ export async function push(argv: readonly string[]): Promise<void> {
   const endpoint = stringFlag(args, 'endpoint', 'KESTREL_ENDPOINT', DEFAULT_ENDPOINT)!;
   const rate = stringFlag(args, 'rate', undefined, 'max');
   if (rate !== 'max' && rate !== 'realtime') throw new UsageError('--rate must be realtime or max');
+  const credentials = clientCredentials(args);
   const quiet = args.flags.has('quiet');
   const json = args.flags.has('json');
 
@@ -46,9 +49,9 @@ export async function push(argv: readonly string[]): Promise<void> {
     }
   }
 
-  const ensured = await withCreateHint(ensureStream(endpoint, stream, args.flags.has('create')));
+  const ensured = await withCreateHint(ensureStream(endpoint, stream, args.flags.has('create'), credentials));
   if (ensured.created) process.stderr.write(`created stream ${stream} (24 h retention)\n`);
-  const putEndpoint = await dataEndpoint(endpoint, stream, 'PUT_MEDIA');
+  const putEndpoint = await dataEndpoint(endpoint, stream, 'PUT_MEDIA', credentials);
 
   const progress = new Progress(quiet);
   const ffmpeg = spawnFfmpeg(remuxToMkvArgs(input === '-' ? 'pipe:0' : input, { realtime: rate === 'realtime' }), {
@@ -72,6 +75,8 @@ export async function push(argv: readonly string[]): Promise<void> {
       endpoint: putEndpoint,
       streamName: stream,
       body: ffmpeg.stdout!,
+      credentials,
+      region: clientRegion(),
       // RELATIVE + start time: file timecodes start at 0, so producer timestamps become "now + offset".
       producerStartMs: Date.now(),
       onBytesSent: (n) => progress.bytes(n),

@@ -8,6 +8,7 @@ import { destinationsFrom, detectConfigFrom } from './destinations.ts';
 import { optionsUsage, parseFlags, resolveOptions, type ResolvedOptions } from './options.ts';
 import { SERVE_OPTIONS } from './serve-options.ts';
 import { ingestLimitsFrom, serverLimitsFrom } from './limit-flags.ts';
+import { isLoopbackHost } from '../auth/bootstrap.ts';
 import type { KvsDeliverySettings } from '../kvs-delivery/kvs-delivery.ts';
 
 export const SERVE_USAGE = `kestrel serve [--config kestrel.yaml] [--host 127.0.0.1] [--port 8080] [--data ./data] [--detect …] [options]
@@ -47,6 +48,7 @@ function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConf
     llPartTargetMs: opts.number('ll-part-target-ms')!,
     ops: { ...(metricsToken ? { metricsToken } : {}), ...(metricsMaxStreams ? { metricsMaxStreams } : {}) },
   });
+  config.auth = authSettings(opts, config.host);
   config.limits = serverLimitsFrom(opts);
   config.ingest = ingestLimitsFrom(opts, config.ingest);
   config.storage.minFreeSpace = opts.get('min-free-space')!;
@@ -96,4 +98,21 @@ function kvsDeliveryFrom(opts: ResolvedOptions): KvsDeliverySettings | undefined
   if (s3) settings.s3Endpoint = s3;
   if (mqtt) settings.mqttUrl = mqtt;
   return Object.keys(settings).length > 0 ? settings : undefined;
+}
+
+function authSettings(opts: ResolvedOptions, host: string): NonNullable<KestrelConfig['auth']> {
+  const insecureNoAuth = opts.flag('insecure-no-auth');
+  if (insecureNoAuth && !isLoopbackHost(host)) throw new UsageError(`--insecure-no-auth is refused unless the server binds to a loopback address (--host 127.0.0.1), not ${host}`);
+  const id = opts.string('access-key-id');
+  const secret = opts.string('secret-access-key');
+  if ((id === undefined) !== (secret === undefined)) throw new UsageError('give both --access-key-id and --secret-access-key (or KESTREL_ACCESS_KEY_ID and KESTREL_SECRET_ACCESS_KEY)');
+  const adminPassword = opts.string('admin-password');
+  if (adminPassword !== undefined && adminPassword.length < 8) throw new UsageError('KESTREL_ADMIN_PASSWORD must be at least 8 characters');
+  const serverKey = opts.string('server-key');
+  return {
+    insecureNoAuth,
+    ...(id !== undefined ? { rootAccessKeyId: id, rootSecretAccessKey: secret! } : {}),
+    ...(adminPassword !== undefined ? { adminPassword } : {}),
+    ...(serverKey !== undefined ? { serverKey } : {}),
+  };
 }

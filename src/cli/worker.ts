@@ -22,6 +22,8 @@ import { SqliteEventStore } from '../events/sqlite-event-store.ts';
 import { createLogger } from '../shared/logger.ts';
 import { openSqlite } from '../store/sqlite-db.ts';
 import { UsageError } from './args.ts';
+import { credentialsFrom } from './credentials.ts';
+import type { Credentials } from '../auth/sigv4.ts';
 import { DESTINATION_OPTIONS, destinationsFrom, detectConfigFrom } from './destinations.ts';
 import { optionsUsage, resolveOptions, types, type OptionSpec } from './options.ts';
 
@@ -30,6 +32,8 @@ export const WORKER_OPTIONS: readonly OptionSpec[] = [
   { name: 'state-dir', env: 'KESTREL_WORKER_STATE_DIR', arg: 'DIR', default: './detect-state', help: 'checkpoints, events.sqlite, webhook outbox, local snapshots' },
   { name: 'discovery-interval-ms', arg: 'MS', type: types.int(100), default: 30_000, help: 'how often ListStreams is re-read (default 30000)' },
   { name: 'config-refresh-ms', arg: 'MS', type: types.int(100), default: 10_000, help: 'how often per-stream config is re-read (default 10000)' },
+  { name: 'access-key-id', arg: 'ID', key: false, help: 'credentials (else env KESTREL_ACCESS_KEY_ID / KESTREL_SECRET_ACCESS_KEY,\nelse AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)' },
+  { name: 'secret-access-key', arg: 'SECRET', key: false, help: 'the key\'s secret (prefer the env variable: flags show in `ps`)' },
   ...DESTINATION_OPTIONS,
 ];
 
@@ -78,8 +82,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     clientConfig: {
       endpoint,
       region,
-      // Kestrel does not check credentials; use the SDK chain only when the env provides keys.
-      ...(env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'kestrel', secretAccessKey: 'kestrel' } }),
+      credentials: credentialsFrom(opts.string('access-key-id'), opts.string('secret-access-key'), env),
     },
   };
 }
@@ -109,7 +112,7 @@ export async function worker(argv: readonly string[]): Promise<void> {
   const onLog = (line: string) => log.info(line);
   const file = s.configFile ? new DetectConfigFile(s.configFile, (line) => log.warn(line)) : undefined;
   const resolver = new DetectConfigResolver(file ? { file } : {});
-  const remote = new RemoteDetectConfigOverrides(endpoint, (line) => log.warn(line));
+  const remote = new RemoteDetectConfigOverrides(endpoint, (line) => log.warn(line), 5000, { credentials: clientConfig.credentials as Credentials, region: clientConfig.region as string });
   const w = await startDetectionWorker({
     source: new GetMediaSource({ clientConfig, onError: (err) => log.warn({ err: (err as Error).message }, 'GetMedia failed; retrying') }),
     detector,

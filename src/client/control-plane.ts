@@ -9,19 +9,17 @@ import {
   KinesisVideoClient,
   type APIName,
 } from '@aws-sdk/client-kinesis-video';
+import type { Credentials } from '../auth/sigv4.ts';
 import { KvsClientError, StreamNotFoundError } from './put-media-client.ts';
 
-/** Dummy credentials: Kestrel does not need real ones, and the SDK refuses to sign without any. */
-export const KESTREL_CREDENTIALS = { accessKeyId: 'kestrel', secretAccessKey: 'kestrel' };
-
-/** A control-plane client for `endpoint` (kept as given, minus a trailing slash that would give "//op"). */
-export function controlPlaneClient(endpoint: string): KinesisVideoClient {
+/** A control-plane client for `endpoint` (kept as given, minus a trailing slash that would give "//op"), signing with `credentials`. */
+export function controlPlaneClient(endpoint: string, credentials: Credentials): KinesisVideoClient {
   // The SDK's multi-line "upgrade to Node 22" warning is noise to a CLI user on Node 20; an explicit env value wins.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new KinesisVideoClient({
     endpoint: endpoint.replace(/\/+$/, ''),
     region: process.env.AWS_REGION || 'us-east-1',
-    credentials: KESTREL_CREDENTIALS,
+    credentials,
     maxAttempts: 2,
   });
 }
@@ -32,8 +30,8 @@ export interface EnsuredStream {
 }
 
 /** DescribeStream; on ResourceNotFoundException creates it (24 h retention) when `create`, else throws it. */
-export async function ensureStream(endpoint: string, name: string, create: boolean): Promise<EnsuredStream> {
-  const kv = controlPlaneClient(endpoint);
+export async function ensureStream(endpoint: string, name: string, create: boolean, credentials: Credentials): Promise<EnsuredStream> {
+  const kv = controlPlaneClient(endpoint, credentials);
   try {
     try {
       const out = await kv.send(new DescribeStreamCommand({ StreamName: name }));
@@ -60,8 +58,8 @@ export async function ensureStream(endpoint: string, name: string, create: boole
 }
 
 /** GetDataEndpoint for `apiName`, without a trailing slash. */
-export async function dataEndpoint(endpoint: string, name: string, apiName: APIName | `${APIName}`): Promise<string> {
-  const kv = controlPlaneClient(endpoint);
+export async function dataEndpoint(endpoint: string, name: string, apiName: APIName | `${APIName}`, credentials: Credentials): Promise<string> {
+  const kv = controlPlaneClient(endpoint, credentials);
   try {
     const out = await kv.send(new GetDataEndpointCommand({ StreamName: name, APIName: apiName as APIName }));
     if (!out.DataEndpoint) throw new Error(`GetDataEndpoint(${apiName}) returned no DataEndpoint`);

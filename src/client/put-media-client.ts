@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { EMPTY_SHA256, signHeaders, type Credentials } from '../auth/sigv4.ts';
 
 /** One PutMedia acknowledgement, flat as on the wire (kvs-api.md §3.3). */
 export interface Ack {
@@ -155,6 +156,10 @@ export interface PutMediaOptions {
   /** How long to wait for the ACK stream to end after the body has been sent. */
   drainTimeoutMs?: number;
   headers?: Record<string, string>;
+  /** Signs the request (SigV4) as the KVS producer SDK does: empty-body payload hash, the body streams unsigned. */
+  credentials?: Credentials;
+  /** Signing region (default us-east-1); must be the server's region. */
+  region?: string;
 }
 
 export interface PutMediaSummary {
@@ -196,6 +201,7 @@ export function putMedia(opts: PutMediaOptions): Promise<PutMediaSummary> {
     ...(opts.producerStartMs !== undefined ? { 'x-amzn-producer-start-timestamp': formatSeconds(opts.producerStartMs) } : {}),
     ...opts.headers,
   };
+  if (opts.credentials) Object.assign(headers, signHeaders({ method: 'POST', url, headers, payloadHash: EMPTY_SHA256, credentials: opts.credentials, region: opts.region ?? 'us-east-1' }));
   const { body } = opts;
 
   return new Promise<PutMediaSummary>((resolve, reject) => {

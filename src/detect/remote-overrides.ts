@@ -4,16 +4,23 @@
  * keeps the last value seen, so a flaky network does not restart pipelines.
  */
 import type { DetectConfig } from './detect-config.ts';
+import { signedFetch, type SigningContext } from '../client/signed-fetch.ts';
 
 export class RemoteDetectConfigOverrides {
   private readonly last = new Map<string, Partial<DetectConfig> | null>();
 
-  constructor(private readonly endpoint: string, private readonly onLog?: (line: string) => void, private readonly timeoutMs = 5000) {}
+  constructor(
+    private readonly endpoint: string,
+    private readonly onLog?: (line: string) => void,
+    private readonly timeoutMs = 5000,
+    /** Signs the request (the server's /api/v1 needs SigV4 or a session). */
+    private readonly signing?: SigningContext,
+  ) {}
 
   async get(stream: string): Promise<Partial<DetectConfig> | null> {
     const url = `${this.endpoint.replace(/\/+$/, '')}/api/v1/streams/${encodeURIComponent(stream)}/detection`;
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), headers: { accept: 'application/json' } });
+      const res = await signedFetch(url, { signal: AbortSignal.timeout(this.timeoutMs), headers: { accept: 'application/json' } }, this.signing);
       let value: Partial<DetectConfig> | null;
       if (res.status === 404) {
         await res.body?.cancel();

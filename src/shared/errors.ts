@@ -32,6 +32,11 @@ export const KVS_ERRORS = {
   RequestTimeoutException: 408,
   RequestEntityTooLargeException: 413,
   UnsupportedMediaTypeException: 415,
+  // Authentication (src/auth): what AWS endpoints answer for unsigned, unknown-key and badly signed requests.
+  MissingAuthenticationTokenException: 403,
+  UnrecognizedClientException: 403,
+  InvalidSignatureException: 403,
+  IncompleteSignatureException: 400,
 } as const;
 
 export type KvsErrorName = keyof typeof KVS_ERRORS;
@@ -41,10 +46,12 @@ export class KvsError extends Error {
   constructor(
     readonly kvsName: KvsErrorName,
     message: string,
+    /** Overrides the catalogue status (IAM denials are AccessDeniedException 403, the KVS model says 401). */
+    status?: number,
   ) {
     super(message);
     this.name = kvsName;
-    this.status = KVS_ERRORS[kvsName];
+    this.status = status ?? KVS_ERRORS[kvsName];
   }
 }
 

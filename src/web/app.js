@@ -1,9 +1,14 @@
-// Kestrel web viewer: hash router (#/ = stream grid, #/streams/NAME = player), the shared stream
-// overview poller and the connection indicator. Views are plain functions returning { el, destroy }.
+// Kestrel web viewer: hash router (#/ = stream grid, #/streams/NAME = player, #/admin = users and
+// keys), the sign-in gate, the shared stream overview poller and the connection indicator. Views are
+// plain functions returning { el, destroy }.
 import { fetchOverview } from './kvs.js';
 import { startOfDay } from './format.js';
 import { gridPage } from './grid.js';
 import { streamPage } from './stream-page.js';
+import { adminPage } from './admin.js';
+import { signInPage } from './sign-in.js';
+import { isAdmin, loadSession, onSessionLost, session, signOut } from './session.js';
+import { h } from './dom.js';
 
 const POLL_MS = 5000;
 
@@ -78,22 +83,30 @@ function parseRoute() {
   const params = new URLSearchParams(query);
   const m = /^\/streams\/([^/]+)$/.exec(path);
   if (m) return { name: 'stream', stream: decodeURIComponent(m[1]), params };
+  if (path === '/admin' && isAdmin()) return { name: 'admin', params };
   return { name: 'grid', params };
 }
 
-function route() {
-  const r = parseRoute();
-  const key = r.name === 'stream' ? `stream:${r.stream}` : 'grid';
-  // Query-only changes (the player records its position in ?at=) keep the current view.
-  if (view?.key === key) return;
+function show(next, key, title) {
   view?.destroy();
-  const ctx = { store, params: r.params };
-  view = r.name === 'stream' ? streamPage(r.stream, ctx) : gridPage(ctx);
+  view = next;
   view.key = key;
   main.replaceChildren(view.el);
-  document.title = r.name === 'stream' ? `${r.stream} · Kestrel` : 'Streams · Kestrel';
+  document.title = title;
+}
+
+function route() {
+  if (!session()) return showSignIn();
+  const r = parseRoute();
+  const key = r.name === 'stream' ? `stream:${r.stream}` : r.name;
+  // Query-only changes (the player records its position in ?at=) keep the current view.
+  if (view?.key === key) return;
+  const ctx = { store, params: r.params };
+  if (r.name === 'stream') show(streamPage(r.stream, ctx), key, `${r.stream} · Kestrel`);
+  else if (r.name === 'admin') show(adminPage(), key, 'Users & keys · Kestrel');
+  else show(gridPage(ctx), key, 'Streams · Kestrel');
   for (const a of document.querySelectorAll('[data-nav]')) {
-    if (r.name === 'grid') a.setAttribute('aria-current', 'page');
+    if (a.dataset.nav === (r.name === 'admin' ? 'admin' : 'streams') && r.name !== 'stream') a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
   // Move focus for keyboard and screen-reader users, without scrolling jumps on first load.
@@ -101,5 +114,43 @@ function route() {
   window.scrollTo(0, 0);
 }
 
+function showSignIn(notice) {
+  renderUser();
+  setConnection(true);
+  if (view?.key === 'signin') return;
+  show(signInPage({ notice, onSignedIn: () => { renderUser(); view?.destroy(); view = null; route(); } }), 'signin', 'Sign in · Kestrel');
+}
+
+/** The user, their role and Sign out in the top bar; the admin link for admins only. */
+function renderUser() {
+  const s = session();
+  const menu = document.getElementById('user-menu');
+  menu.hidden = !s;
+  menu.querySelector('.user-name').textContent = s?.user ?? '';
+  const chip = menu.querySelector('.role-chip');
+  chip.textContent = s?.role ?? '';
+  chip.dataset.role = s?.role ?? '';
+  // --insecure-no-auth: the server treats everyone as admin; there is nothing to sign out of.
+  menu.querySelector('[data-action="sign-out"]').hidden = Boolean(s?.insecureNoAuth);
+  document.querySelector('.topnav').hidden = !s;
+  document.querySelector('[data-nav="admin"]').hidden = !isAdmin();
+  document.body.dataset.role = s?.role ?? '';
+}
+
+document.querySelector('[data-action="sign-out"]').addEventListener('click', async () => {
+  await signOut();
+  showSignIn();
+});
+onSessionLost(() => showSignIn('Your session has ended. Please sign in again.'));
 window.addEventListener('hashchange', route);
-route();
+
+loadSession()
+  .then(() => {
+    renderUser();
+    route();
+  })
+  .catch(() => {
+    setConnection(false);
+    const retry = h('button.btn', { type: 'button', onclick: () => location.reload() }, 'Try again');
+    main.replaceChildren(h('section.page', {}, h('p.empty', {}, 'Cannot reach the Kestrel server.'), retry));
+  });

@@ -1,6 +1,7 @@
 // Client for Kestrel's detection-events API (src/api/events-routes.ts): list and get events, the
 // per-stream summary the grid shows, and the live SSE feed. URLs are relative like everything else.
 import { ApiError } from './kvs.js';
+import { sessionLost } from './session.js';
 
 async function getJson(url, signal) {
   let res;
@@ -11,6 +12,7 @@ async function getJson(url, signal) {
     throw new ApiError('NetworkError', 'Cannot reach the Kestrel server.', 0);
   }
   if (!res.ok) {
+    if (res.status === 401) sessionLost();
     let message = res.statusText || `HTTP ${res.status}`;
     try {
       message = (await res.json()).message ?? message;

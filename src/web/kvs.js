@@ -1,5 +1,7 @@
 // Client for the calls the viewer makes: Kestrel's /api/v1/streams overview and the KVS archived-media
 // API (kvs-api.md §5) over plain fetch. URLs are relative so the viewer also works behind a path prefix.
+// Calls ride on the session cookie; POSTs carry the session's CSRF token (session.js).
+import { csrfHeaders, sessionLost } from './session.js';
 
 /** Server limits on GetClip output (kvs-api.md §5.3). */
 export const CLIP_MAX_FRAGMENTS = 200;
@@ -28,13 +30,23 @@ async function toError(res) {
 async function post(op, body, signal, headers = {}) {
   let res;
   try {
-    res = await fetch(op, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal });
+    res = await fetch(op, { method: 'POST', headers: { 'content-type': 'application/json', ...csrfHeaders(), ...headers }, body: JSON.stringify(body), signal });
   } catch (err) {
     if (err?.name === 'AbortError') throw err;
     throw new ApiError('NetworkError', 'Cannot reach the Kestrel server.', 0);
   }
-  if (!res.ok) throw await toError(res);
+  if (!res.ok) throw await failed(res);
   return res;
+}
+
+/**
+ * The error for a failed response. No valid session (401 from Kestrel's API, the AWS-shaped
+ * MissingAuthenticationTokenException on KVS operations) ends the page's session: the sign-in form shows.
+ */
+export async function failed(res) {
+  const err = await toError(res);
+  if (res.status === 401 || err.type === 'MissingAuthenticationTokenException') sessionLost();
+  return err;
 }
 
 const secs = (ms) => Math.round(ms) / 1000;
@@ -49,7 +61,7 @@ export async function fetchOverview(dayStartMs, signal) {
     if (err?.name === 'AbortError') throw err;
     throw new ApiError('NetworkError', 'Cannot reach the Kestrel server.', 0);
   }
-  if (!res.ok) throw await toError(res);
+  if (!res.ok) throw await failed(res);
   const body = await res.json();
   const received = Date.now();
   return { ...body, clockOffsetMs: body.serverTimeMs - (sent + received) / 2 };
@@ -188,4 +200,9 @@ export async function getStill(stream, atMs, { heightPixels, quality = 85, signa
   for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
   const ts = typeof image.TimeStamp === 'number' ? image.TimeStamp * 1000 : Date.parse(image.TimeStamp);
   return { blob: new Blob([bytes], { type: 'image/jpeg' }), timestampMs: Number.isFinite(ts) ? ts : atMs };
+}
+
+/** DeleteStream (operators and admins; the server refuses everyone else). */
+export async function deleteStream(arn, signal) {
+  await post('deleteStream', { StreamARN: arn }, signal);
 }

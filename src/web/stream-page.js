@@ -3,7 +3,8 @@
 import { h, icon, setChildren, setText, toast } from './dom.js';
 import { ago, bitrate, count, dateTime, duration } from './format.js';
 import { cachedStill } from './grid.js';
-import { hlsSessionUrl } from './kvs.js';
+import { deleteStream, hlsSessionUrl } from './kvs.js';
+import { canManageStreams } from './session.js';
 import { StreamClock } from './detections.js';
 import { getEvent } from './events-api.js';
 import { EventsPanel } from './events.js';
@@ -35,6 +36,9 @@ export function streamPage(name, { store, params }) {
   const boxesSwitch = h('label.switch', { title: 'Draw boxes around detected people' }, boxesInput, h('span.track', { 'aria-hidden': 'true' }), h('span', {}, 'Boxes'));
   const badge = h('span.badge');
   const details = h('dl.details');
+  // Operators and admins only; the server refuses DeleteStream to viewers anyway.
+  const del = canManageStreams() ? h('button.btn.danger', { type: 'button', 'data-action': 'delete-stream', onclick: () => confirmDelete() }, 'Delete stream') : null;
+  const confirm = h('dialog.confirm-dialog', { 'aria-labelledby': 'confirm-title' });
 
   const stills = new Stills(name);
   const recordings = new Recordings({
@@ -56,7 +60,7 @@ export function streamPage(name, { store, params }) {
   const el = h(
     'section.page.stream-page',
     { 'aria-labelledby': 'stream-title', dataset: { stream: name } },
-    h('div.page-head', {}, h('a.back', { href: '#/' }, icon('back', 18), 'All streams'), h('h1', { id: 'stream-title' }, name), badge),
+    h('div.page-head', {}, h('a.back', { href: '#/' }, icon('back', 18), 'All streams'), h('h1', { id: 'stream-title' }, name), badge, del),
     h(
       'div.stream-layout',
       {},
@@ -159,6 +163,36 @@ export function streamPage(name, { store, params }) {
         for (const msg of full.history ?? []) boxes.add(msg);
       })
       .catch(() => {});
+  }
+
+  function confirmDelete() {
+    const arn = store.stream(name)?.arn;
+    if (!arn) {
+      toast('The stream is not known to the server (any more).', 'error');
+      return;
+    }
+    const yes = h('button.btn.danger', { type: 'button', 'data-action': 'confirm-delete', onclick: () => void remove(arn) }, 'Delete');
+    setChildren(
+      confirm,
+      h('div.dialog-head', {}, h('h2', { id: 'confirm-title' }, `Delete ${name}?`)),
+      h('p.dialog-body', {}, 'The stream and all of its recorded video are deleted. This cannot be undone.'),
+      h('div.dialog-actions', {}, h('button.btn.ghost', { type: 'button', onclick: () => confirm.close() }, 'Cancel'), yes),
+    );
+    if (!confirm.isConnected) document.body.append(confirm);
+    confirm.showModal();
+    async function remove(streamArn) {
+      yes.disabled = true;
+      try {
+        await deleteStream(streamArn);
+        confirm.close();
+        toast(`${name} was deleted.`, 'success');
+        location.hash = '#/';
+        store.refresh();
+      } catch (err) {
+        yes.disabled = false;
+        toast(err.message || 'The stream could not be deleted.', 'error');
+      }
+    }
   }
 
   function toggleBoxes() {
@@ -281,6 +315,7 @@ export function streamPage(name, { store, params }) {
       stills.destroy();
       events.destroy();
       boxes.destroy();
+      confirm.remove();
     },
   };
 }

@@ -12,6 +12,7 @@ import { createStream, hlsUrl, listAll, pushLive, pushOnce, waitForFragments } f
 import { element, MKV_ID } from '../../src/mkv/index.ts';
 import { readForPacing } from '../support/paced-mkv.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
+import { signedFetch } from '../support/auth.ts';
 import type { FfmpegProcess } from '../../src/media-tools/ffmpeg.ts';
 
 let srv: TestServer;
@@ -107,7 +108,7 @@ describe('hls.js in Chromium plays Kestrel HLS', () => {
   }
 
   async function llSessionUrl(stream: string, mode?: string): Promise<string> {
-    const res = await fetch(`${srv.url}/getHLSStreamingSessionURL`, {
+    const res = await signedFetch(`${srv.url}/getHLSStreamingSessionURL`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-kestrel-low-latency': '1' },
       body: JSON.stringify({ StreamName: stream, PlaybackMode: 'LIVE', DisplayFragmentTimestamp: 'ALWAYS', Expires: 3600, ...(mode ? { DiscontinuityMode: mode } : {}) }),

@@ -12,6 +12,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFfmpeg } from '../../src/media-tools/ffmpeg.ts';
 import { launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
+import { signedFetch } from '../support/auth.ts';
+import { signInViewer } from '../support/sign-in.ts';
 import { createStream, waitForFragments } from '../support/live-push.ts';
 import { pacedPieces } from '../support/paced-mkv.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
@@ -102,7 +104,7 @@ async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 45_
 }
 
 async function apiEvents(): Promise<ApiEvent[]> {
-  return ((await (await fetch(`${srv.url}/api/v1/events?stream=${STREAM}&order=desc`)).json()) as { events: ApiEvent[] }).events;
+  return ((await (await signedFetch(`${srv.url}/api/v1/events?stream=${STREAM}&order=desc`)).json()) as { events: ApiEvent[] }).events;
 }
 
 /** At least one event row whose snapshot thumbnail has loaded. */
@@ -142,7 +144,7 @@ describe('detection in the web viewer', () => {
     page.on('response', (r) => {
       if (r.status() >= 500) browser.logs.push(`[http ${r.status()}] ${r.url()}`);
     });
-    await page.goto(`${srv.url}/`);
+    await signInViewer(page, srv.url);
     const card = page.locator(`a.card[data-stream="${STREAM}"]`);
     await waitFor('an events count on the card', async () => Number(await card.getAttribute('data-events').catch(() => '0')) > 0, 90_000);
     expect(await card.locator('.event-chip').isVisible()).toBe(true);

@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { makeH264Mkv } from '../support/media.ts';
 import { launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
+import { signInViewer } from '../support/sign-in.ts';
 import { createStream, listAll, pushLive, pushOnce, waitForFragments } from '../support/live-push.ts';
 import { probe, type FfmpegProcess } from '../../src/media-tools/ffmpeg.ts';
 
@@ -74,7 +75,8 @@ async function waitForPlayback(p: Page): Promise<void> {
 describe('web viewer', () => {
   it('lists the pushed stream as live, with a still, next to idle and empty ones', async () => {
     page = await browser.newPage(LAPTOP);
-    await page.goto(`${srv.url}/`);
+    // Signs in as the test admin through the viewer's form; the session cookie serves every tab below.
+    await signInViewer(page, srv.url);
     await waitForLiveCard(page);
     expect(await page.locator('a.card[data-stream="garage"]').getAttribute('data-state')).toBe('EMPTY');
     expect(await page.locator('a.card[data-stream="backyard"]').count()).toBe(1);

@@ -19,6 +19,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import {
   PEOPLE_MKV, RecordingDetector, TREE_MKV, blankClip, createStreams, getJson, postJson, pushMkv, sleep, until, waitForJob,
 } from '../support/analyze-helpers.ts';
+import { signedFetch } from '../support/auth.ts';
 
 const run = randomUUID().slice(0, 8);
 const PEOPLE = `people-${run}`;
@@ -57,7 +58,7 @@ async function runJob(body: Record<string, unknown>): Promise<{ job: Job; report
   const job = await waitForJob(srv.url, String(created.body.id));
   expect(job.status, job.error).toBe('succeeded');
   const report = await getJson<JobReport>(`${srv.url}/api/v1/jobs/${job.id}/result`);
-  const csvRes = await fetch(`${srv.url}/api/v1/jobs/${job.id}/result?format=csv`);
+  const csvRes = await signedFetch(`${srv.url}/api/v1/jobs/${job.id}/result?format=csv`);
   expect(csvRes.headers.get('content-type')).toMatch(/^text\/csv/);
   return { job, report, csv: parseCsv(await csvRes.text()) };
 }
@@ -149,10 +150,10 @@ describe('batch analysis jobs', () => {
     expect((await post({ stream: PEOPLE, start: 0, end: 1000, fps: 0 })).status).toBe(400);
     expect((await post({ stream: PEOPLE, start: 0, end: 1000, config: { bogus: 1 } })).body.message).toMatch(/unknown option "bogus"/);
     expect((await post({ start: 0, end: 1000 })).body.message).toBe('stream is required');
-    const bad = await fetch(`${srv.url}/api/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const bad = await signedFetch(`${srv.url}/api/v1/jobs`, { method: 'POST', body: '{nope' });
     expect(bad.status).toBe(400);
-    expect((await fetch(`${srv.url}/api/v1/jobs/nope`)).status).toBe(404);
-    expect((await fetch(`${srv.url}/api/v1/jobs/nope/result`)).status).toBe(404);
+    expect((await signedFetch(`${srv.url}/api/v1/jobs/nope`)).status).toBe(404);
+    expect((await signedFetch(`${srv.url}/api/v1/jobs/nope/result`)).status).toBe(404);
 
     const calls = batch.calls.length;
     const { job, report } = await runJob({ stream: PEOPLE, start: '2001-01-01T00:00:00Z', end: '2001-01-02T00:00:00Z' });

@@ -15,6 +15,7 @@ import type { Job } from '../../src/jobs/job-types.ts';
 import type { JobReport } from '../../src/jobs/report.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { PEOPLE_MKV, RecordingDetector, blankClip, createStreams, getJson, postJson, pushMkv, sleep, until, waitForJob } from '../support/analyze-helpers.ts';
+import { signedFetch } from '../support/auth.ts';
 
 const STREAM = `resume-${randomUUID().slice(0, 8)}`;
 let centernet: Detector;
@@ -107,7 +108,7 @@ describe('batch jobs: restart and cancel', () => {
     const created = await postJson(`${srv!.url}/api/v1/jobs`, body());
     const id = String(created.body.id);
     await until(async () => (await getJob(id)).progress.fragmentsDone >= 1, 'a fragment done');
-    const res = await fetch(`${srv!.url}/api/v1/jobs/${id}/cancel`, { method: 'POST' });
+    const res = await signedFetch(`${srv!.url}/api/v1/jobs/${id}/cancel`, { method: 'POST' });
     expect(res.status).toBe(200);
     const cancelled = (await res.json()) as Job;
     expect(cancelled.status).toBe('cancelled');
@@ -116,7 +117,7 @@ describe('batch jobs: restart and cancel', () => {
     await sleep(1500);
     expect(await getJob(id)).toEqual(cancelled);
     // The partial result is readable; cancelling again changes nothing.
-    expect((await fetch(`${srv!.url}/api/v1/jobs/${id}/result`)).status).toBe(200);
+    expect((await signedFetch(`${srv!.url}/api/v1/jobs/${id}/result`)).status).toBe(200);
     expect((await postJson(`${srv!.url}/api/v1/jobs/${id}/cancel`, {})).body).toEqual(cancelled);
   }, 120_000);
 });

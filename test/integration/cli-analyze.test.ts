@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv, type JobReport } from '../../src/jobs/report.ts';
 import { spawnServer, type ServerProcess } from '../support/server-process.ts';
 import { PEOPLE_MKV, createStreams, pushMkv } from '../support/analyze-helpers.ts';
+import { testAuthEnv } from '../support/auth.ts';
 
 const BIN = path.resolve('bin/kestrel.js');
 let server: ServerProcess;
@@ -18,7 +19,7 @@ let dir: string;
 let t0: number;
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, 'analyze', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KESTREL_ENDPOINT: server.url } });
+  const child = spawn(process.execPath, [BIN, 'analyze', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...testAuthEnv, KESTREL_ENDPOINT: server.url } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeH264Mkv } from '../support/media.ts';
 import { rtspServerAvailable, startRtspServer, type RtspServer } from '../support/rtsp-server.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
+import { testAuthEnv } from '../support/auth.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/kestrel.js');
 
@@ -62,6 +63,7 @@ describe.skipIf(!rtspServerAvailable())('kestrel ingest (RTSP camera)', () => {
   it('keeps the camera flowing across a camera restart and stops cleanly on SIGTERM', { timeout: 150_000 }, async () => {
     const child = spawn(process.execPath, [BIN, 'ingest', camera.url, '--stream', 'cam', '--create', '--endpoint', srv.url], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...testAuthEnv },
     });
     ingest = child;
     child.stderr!.on('data', (b: Buffer) => (log += b.toString()));

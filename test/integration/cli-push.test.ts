@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { videoPackets } from '../../src/media-tools/ffmpeg.ts';
 import { makeFragmentedMp4, makeH264Mkv, makeMp4, type TestMediaOptions } from '../support/media.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
+import { testAuthEnv } from '../support/auth.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/kestrel.js');
 
@@ -27,7 +28,7 @@ interface CliResult {
 
 function runCli(args: string[], stdinFile?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env };
+    const env = { ...process.env, ...testAuthEnv };
     delete env.KESTREL_ENDPOINT;
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: [stdinFile ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -3,6 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { signedFetch } from '../support/auth.ts';
 
 let server: TestServer;
 let seq = 0;
@@ -16,7 +17,7 @@ afterAll(async () => {
 });
 
 function post(path: string, body: string | undefined, headers: Record<string, string> = { 'content-type': 'application/json' }) {
-  return fetch(`${server.url}${path}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
+  return signedFetch(`${server.url}${path}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
 }
 
 async function expectError(res: Response, status: number, name: string): Promise<string> {
@@ -95,7 +96,7 @@ describe('control plane over raw HTTP', () => {
     await expectError(await post('/noSuchOperation', '{}'), 404, 'UnknownOperationException');
     await expectError(await post('/DescribeStream', '{}'), 404, 'UnknownOperationException');
     await expectError(await post('/tagresource', '{}'), 404, 'UnknownOperationException');
-    const get = await fetch(`${server.url}/describeStream`, { signal: AbortSignal.timeout(5000) });
+    const get = await signedFetch(`${server.url}/describeStream`, { signal: AbortSignal.timeout(5000) });
     expect(get.status).toBeGreaterThanOrEqual(400);
   });
 

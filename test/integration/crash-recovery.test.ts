@@ -7,6 +7,7 @@ import { rawPutMedia } from '../support/raw-put-media.ts';
 import { mkvCluster, mkvHeader } from '../support/synthetic-mkv.ts';
 import { GetMediaCollector } from '../support/get-media-reader.ts';
 import { MkvStreamParser } from '../../src/mkv/index.ts';
+import { signedFetch } from '../support/auth.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-crash-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -21,7 +22,7 @@ function blockBytes(mkv: Buffer): Buffer {
 describe('crash consistency', () => {
   it('after kill -9 during ingest, every PERSISTED fragment is listed and byte-identical, and orphan bytes are gone', async () => {
     const first = await spawnServer(['--port', '0', '--data', dataDir]);
-    const created = await fetch(`${first.url}/createStream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ StreamName: 'crashy', DataRetentionInHours: 24 }) });
+    const created = await signedFetch(`${first.url}/createStream`, { method: 'POST', body: JSON.stringify({ StreamName: 'crashy', DataRetentionInHours: 24 }) });
     expect(created.status).toBe(200);
 
     const pushed = new Map<number, Buffer>();
@@ -48,7 +49,7 @@ describe('crash consistency', () => {
 
     const second = await spawnServer(['--port', '0', '--data', dataDir]);
     try {
-      const listed = await fetch(`${second.url}/listFragments`, {
+      const listed = await signedFetch(`${second.url}/listFragments`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ StreamName: 'crashy', FragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: 0, EndTimestamp: 4e9 } } }),
@@ -58,7 +59,7 @@ describe('crash consistency', () => {
       expect(persisted.length).toBeGreaterThan(3);
       for (const p of persisted) expect(listedNumbers.has(p.number)).toBe(true);
 
-      const res = await fetch(`${second.url}/getMediaForFragmentList`, {
+      const res = await signedFetch(`${second.url}/getMediaForFragmentList`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ StreamName: 'crashy', Fragments: persisted.map((p) => p.number) }),

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { signedFetch, testAuthEnv } from '../support/auth.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-detect-cli-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -28,7 +29,7 @@ describe('kestrel serve --detect (process)', () => {
     const configFile = path.join(dir, 'detect.json');
     fs.writeFileSync(configFile, JSON.stringify({ defaults: { sampling: 1 } }));
     const p = run(['serve', '--detect', '--port', '0', '--data', path.join(dir, 'data'), '--snapshots', path.join(dir, 'snaps')], {
-      ...cleanEnv(), KESTREL_DETECT_CONFIG: configFile, KESTREL_LOG_LEVEL: 'info',
+      ...cleanEnv(), ...testAuthEnv, KESTREL_DETECT_CONFIG: configFile, KESTREL_LOG_LEVEL: 'info',
     });
     try {
       const deadline = Date.now() + 60_000;
@@ -39,7 +40,7 @@ describe('kestrel serve --detect (process)', () => {
       }
       expect(p.out()).toMatch(/detection running on every stream/);
       const url = /Kestrel listening on (http:\/\/[^"\s]+)/.exec(p.out())![1]!;
-      const res = await fetch(`${url}/api/v1/streams/none/detection`);
+      const res = await signedFetch(`${url}/api/v1/streams/none/detection`);
       expect(res.status).toBe(404);
       p.child.kill('SIGTERM');
       expect(await p.exited).toBe(0);

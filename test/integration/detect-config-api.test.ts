@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteDetectConfigOverrides } from '../../src/detect/remote-overrides.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
 import { FakeDetector } from '../unit/detect/fixtures.ts';
+import { signedFetch, testCredentials } from '../support/auth.ts';
 
 let dir: string;
 let dataDir: string;
@@ -40,7 +41,7 @@ interface ConfigBody {
 }
 
 async function call(method: string, stream: string, body?: unknown): Promise<{ status: number; json: ConfigBody & { message?: string } }> {
-  const res = await fetch(`${srv!.url}/api/v1/streams/${stream}/detection`, {
+  const res = await signedFetch(`${srv!.url}/api/v1/streams/${stream}/detection`, {
     method,
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
   });
@@ -115,7 +116,7 @@ describe('GET/PUT/PATCH/DELETE /api/v1/streams/:name/detection', () => {
     expect(srv.server.detection!.streams).toContain('off-1');
 
     // What `kestrel worker` reads from the server it consumes.
-    const remote = new RemoteDetectConfigOverrides(srv.url);
+    const remote = new RemoteDetectConfigOverrides(srv.url, undefined, 5000, { credentials: testCredentials, region: 'us-east-1' });
     expect(await remote.get('cam1')).toMatchObject({ sampling: 'keyframes', scoreThreshold: 0.8 });
     expect(await remote.get('nope')).toBeNull();
 

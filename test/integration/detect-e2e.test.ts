@@ -19,6 +19,7 @@ import { rawPutMedia } from '../support/raw-put-media.ts';
 import { startS3Server, type TestS3 } from '../support/s3-server.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
+import { signedFetch } from '../support/auth.ts';
 
 const BROKER = process.env.KESTREL_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const FIXTURES = path.resolve('fixtures');
@@ -191,9 +192,9 @@ describe('serve with in-process detection', () => {
     expect(presigned.status).toBe(200);
 
     // The event store behind the HTTP API has it too.
-    const list = (await (await fetch(`${srv.url}/api/v1/events?stream=${PEOPLE}`)).json()) as { events: Array<{ id: string; state: string }> };
+    const list = (await (await signedFetch(`${srv.url}/api/v1/events?stream=${PEOPLE}`)).json()) as { events: Array<{ id: string; state: string }> };
     expect(list.events.find((e) => e.id === start.id)?.state).toBe('end');
-    const one = (await (await fetch(`${srv.url}/api/v1/events/${start.id}`)).json()) as { history: DetectionEvent[] };
+    const one = (await (await signedFetch(`${srv.url}/api/v1/events/${start.id}`)).json()) as { history: DetectionEvent[] };
     expect(one.history.map((h) => h.type)).toContain('start');
 
     // No people: every fragment went through the detector, and nothing was sent for that stream.
@@ -203,7 +204,7 @@ describe('serve with in-process detection', () => {
     await sleep(500);
     expect(hookEvents(EMPTY)).toEqual([]);
     expect(mqttEvents.filter((e) => e.stream.name === EMPTY)).toEqual([]);
-    const none = (await (await fetch(`${srv.url}/api/v1/events?stream=${EMPTY}`)).json()) as { events: unknown[] };
+    const none = (await (await signedFetch(`${srv.url}/api/v1/events?stream=${EMPTY}`)).json()) as { events: unknown[] };
     expect(none.events).toEqual([]);
   }, 120_000);
 });

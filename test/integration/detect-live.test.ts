@@ -18,6 +18,7 @@ import { silentLogger } from '../../src/shared/logger.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
 import { FakeDetector, squareVideo } from '../unit/detect/fixtures.ts';
+import { signedFetch } from '../support/auth.ts';
 
 let srv: TestServer;
 const detector = new FakeDetector();
@@ -41,7 +42,7 @@ function checkpoint(stream: string): { token: string; open: unknown[] } | undefi
 
 interface StoredEventLite { id: string; state: string; startTime: number; endTime: number | null }
 async function events(stream: string): Promise<StoredEventLite[]> {
-  const res = await fetch(`${srv.url}/api/v1/events?stream=${stream}`);
+  const res = await signedFetch(`${srv.url}/api/v1/events?stream=${stream}`);
   return ((await res.json()) as { events: StoredEventLite[] }).events;
 }
 

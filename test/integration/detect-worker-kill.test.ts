@@ -14,6 +14,7 @@ import type { DetectionEvent } from '../../src/events/types.ts';
 import { blankClip, createStreams, PEOPLE_MKV, pushMkv, until } from '../support/analyze-helpers.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
+import { signedFetch, testAuthEnv } from '../support/auth.ts';
 
 const BIN = path.resolve('bin/kestrel.js');
 const STREAM = 'door';
@@ -28,7 +29,7 @@ async function startWorker(): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [BIN, 'worker', '--endpoint', srv.url, '--state-dir', stateDir, '--webhook-url', hook.url, '--discovery-interval-ms', '500'],
-    { env: { ...process.env, KESTREL_WEBHOOK_SECRET: 'kill-test' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, ...testAuthEnv, KESTREL_WEBHOOK_SECRET: 'kill-test' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: string[] = [];
   const run = workerLogs.length ? 'worker 2' : 'worker 1';
@@ -77,7 +78,7 @@ beforeAll(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-worker-kill-'));
   await createStreams(srv.url, STREAM);
   // Events end 1 s (producer time) after the person was last seen: within each 2 s blank clip.
-  const res = await fetch(`${srv.url}/api/v1/streams/${STREAM}/detection`, {
+  const res = await signedFetch(`${srv.url}/api/v1/streams/${STREAM}/detection`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ endAfterMs: 1000 }),

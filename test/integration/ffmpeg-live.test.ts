@@ -8,6 +8,7 @@ import { sdkConfig, startTestServer, type TestServer } from '../support/server.t
 import { makeH264Mkv } from '../support/media.ts';
 import { countFrames, runFfmpeg } from '../../src/media-tools/ffmpeg.ts';
 import { GetMediaCollector } from '../support/get-media-reader.ts';
+import { presignedPutMediaUrl, signedFetch } from '../support/auth.ts';
 
 let srv: TestServer;
 let tmp: string;
@@ -46,7 +47,7 @@ describe('real ffmpeg producer', () => {
       '-re', '-i', source, '-c', 'copy', '-f', 'matroska',
       '-cluster_size_limit', '10M', '-cluster_time_limit', '10000',
       '-method', 'POST', '-headers', 'x-amzn-stream-name: ffcam\r\nx-amzn-fragment-timecode-type: ABSOLUTE\r\n',
-      `${srv.url}/putMedia`,
+      presignedPutMediaUrl(srv.url, 'ffcam'),
     ]);
     await Promise.race([reading, new Promise((r) => setTimeout(r, 15_000))]);
     (live.Payload as unknown as { destroy(): void }).destroy();
@@ -77,13 +78,13 @@ describe('real ffmpeg producer', () => {
     const source = await makeH264Mkv({ seconds: 6, fps: 25, gop: 25, audio: true, bframes: 0 });
     await runFfmpeg([
       '-i', source, '-c', 'copy', '-f', 'matroska', '-cluster_size_limit', '10M', '-cluster_time_limit', '10000',
-      '-method', 'POST', '-headers', 'x-amzn-stream-name: burst\r\n', `${srv.url}/putMedia`,
+      '-method', 'POST', '-headers', 'x-amzn-stream-name: burst\r\n', presignedPutMediaUrl(srv.url, 'burst'),
     ]);
     // ffmpeg exits as soon as it has written; the server may still be persisting.
     let listed: unknown[] = [];
     for (let i = 0; i < 50 && listed.length < 6; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const r = await fetch(`${srv.url}/listFragments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ StreamName: 'burst' }) });
+      const r = await signedFetch(`${srv.url}/listFragments`, { method: 'POST', body: JSON.stringify({ StreamName: 'burst' }) });
       listed = ((await r.json()) as { Fragments: unknown[] }).Fragments;
     }
     expect(listed).toHaveLength(6);

@@ -21,6 +21,7 @@ import { rawPutMedia } from '../support/raw-put-media.ts';
 import { pieces } from '../support/synthetic-mkv.ts';
 import { mediaPlaylistUrl, parsePlaylist, text } from '../support/playlists.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
+import { presignedPutMediaUrl } from '../support/auth.ts';
 
 let srv: TestServer;
 let kv: KinesisVideoClient;
@@ -35,7 +36,7 @@ function ffmpegLivePush(file: string, stream: string) {
   return [
     '-re', '-i', file, '-c', 'copy', '-f', 'matroska', '-cluster_size_limit', '10M', '-cluster_time_limit', '10000',
     '-method', 'POST', '-headers', `x-amzn-stream-name: ${stream}\r\nx-amzn-fragment-timecode-type: ABSOLUTE\r\n`,
-    `${srv.url}/putMedia`,
+    presignedPutMediaUrl(srv.url, stream),
   ];
 }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawPutMedia } from '../support/raw-put-media.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { signedFetch } from '../support/auth.ts';
 
 const FFMPEG = '/usr/bin/ffmpeg';
 const FFPROBE = '/usr/bin/ffprobe';
@@ -17,7 +18,7 @@ let server: TestServer;
 let dir: string;
 
 function post(route: string, body: unknown): Promise<Response> {
-  return fetch(`${server.url}${route}`, {
+  return signedFetch(`${server.url}${route}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),

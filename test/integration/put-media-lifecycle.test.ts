@@ -3,6 +3,7 @@ import { defaultConfig } from '../../src/config.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
 import { mkvCluster, mkvHeader } from '../support/synthetic-mkv.ts';
+import { signedFetch } from '../support/auth.ts';
 
 let srv: TestServer;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -16,7 +17,7 @@ afterAll(async () => {
 });
 
 async function create(name: string) {
-  const r = await fetch(`${srv.url}/createStream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ StreamName: name, DataRetentionInHours: 1 }) });
+  const r = await signedFetch(`${srv.url}/createStream`, { method: 'POST', body: JSON.stringify({ StreamName: name, DataRetentionInHours: 1 }) });
   expect(r.status).toBe(200);
   return ((await r.json()) as { StreamARN: string }).StreamARN;
 }
@@ -45,11 +46,11 @@ describe('PutMedia session lifecycle', () => {
       yield mkvCluster({ timecode: 1000 });
     })());
     await sleep(200);
-    const del = await fetch(`${srv.url}/deleteStream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ StreamARN: arn }) });
+    const del = await signedFetch(`${srv.url}/deleteStream`, { method: 'POST', body: JSON.stringify({ StreamARN: arn }) });
     expect(del.status).toBe(200);
     const res = await upload;
     expect(res.acks.at(-1)).toMatchObject({ EventType: 'ERROR', ErrorId: 4008, ErrorCode: 'STREAM_NOT_ACTIVE' });
-    const described = await fetch(`${srv.url}/describeStream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ StreamName: 'doomed' }) });
+    const described = await signedFetch(`${srv.url}/describeStream`, { method: 'POST', body: JSON.stringify({ StreamName: 'doomed' }) });
     expect(described.status).toBe(404);
   });
 });

@@ -4,16 +4,17 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
 import { fragmentTags, mkvCluster, mkvClusters, mkvHeader, pieces, AUDIO_TRACK, VIDEO_TRACK } from '../support/synthetic-mkv.ts';
 import { clusterElement, simpleBlock, tagsElement } from '../../src/mkv/index.ts';
+import { signedFetch, signedPutMediaHeaders } from '../support/auth.ts';
 
 let srv: TestServer;
 
 async function createStream(name: string, retention = 24): Promise<void> {
-  const r = await fetch(`${srv.url}/createStream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ StreamName: name, DataRetentionInHours: retention }) });
+  const r = await signedFetch(`${srv.url}/createStream`, { method: 'POST', body: JSON.stringify({ StreamName: name, DataRetentionInHours: retention }) });
   expect(r.status).toBe(200);
 }
 
 async function listFragments(name: string) {
-  const r = await fetch(`${srv.url}/listFragments`, {
+  const r = await signedFetch(`${srv.url}/listFragments`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ StreamName: name, FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: 0, EndTimestamp: 4e9 } } }),
@@ -63,7 +64,9 @@ describe('PutMedia ACKs', () => {
       sock.on('data', (d) => (data += d.toString('latin1')));
       sock.on('end', () => resolve(data));
       sock.on('error', reject);
-      sock.write(`POST /putMedia HTTP/1.1\r\nHost: ${url.host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nx-amzn-stream-name: chunks\r\nx-amzn-fragment-timecode-type: ABSOLUTE\r\n\r\n`);
+      const signed = signedPutMediaHeaders(`${srv.url}/putMedia`, { 'x-amzn-stream-name': 'chunks', 'x-amzn-fragment-timecode-type': 'ABSOLUTE' });
+      const head = Object.entries(signed).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      sock.write(`POST /putMedia HTTP/1.1\r\nHost: ${url.host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n${head}\r\n`);
       sock.write(`${body.length.toString(16)}\r\n`);
       sock.write(body);
       sock.write('\r\n0\r\n\r\n');

@@ -7,6 +7,7 @@ import type { Job } from '../../src/jobs/job-types.ts';
 import { runFfmpeg } from '../../src/media-tools/ffmpeg.ts';
 import { rawPutMedia } from './raw-put-media.ts';
 import { sdkConfig } from './server.ts';
+import { signedFetch } from './auth.ts';
 
 export const FIXTURES = path.resolve('fixtures');
 export const PEOPLE_MKV = path.join(FIXTURES, 'people_vtest_3s.mkv');
@@ -68,13 +69,13 @@ export class RecordingDetector implements DetectorLike {
 }
 
 export async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url);
+  const res = await signedFetch(url);
   if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
 
 export async function postJson(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await signedFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 

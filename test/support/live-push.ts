@@ -3,12 +3,14 @@
  * keep a stream live, or once), plus small KVS JSON calls over fetch.
  */
 import { runFfmpeg, spawnFfmpeg, type FfmpegProcess } from '../../src/media-tools/ffmpeg.ts';
+import { presignedPutMediaUrl, signedFetch } from './auth.ts';
 
+/** ffmpeg cannot sign: it POSTs to a presigned PutMedia URL (as `kestrel presign put-media` prints). */
 function putMediaArgs(url: string, stream: string): string[] {
   return [
     '-c', 'copy', '-f', 'matroska', '-cluster_size_limit', '10M', '-cluster_time_limit', '10000',
     '-method', 'POST', '-headers', `x-amzn-stream-name: ${stream}\r\nx-amzn-fragment-timecode-type: ABSOLUTE\r\n`,
-    `${url}/putMedia`,
+    presignedPutMediaUrl(url, stream),
   ];
 }
 
@@ -23,7 +25,7 @@ export async function pushOnce(url: string, stream: string, file: string, realti
 }
 
 export async function kvsCall<T = Record<string, unknown>>(url: string, op: string, body: unknown): Promise<T> {
-  const res = await fetch(`${url}/${op}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await signedFetch(`${url}/${op}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const text = await res.text();
   if (!res.ok) throw new Error(`${op} → ${res.status} ${res.headers.get('x-amzn-errortype') ?? ''} ${text}`);
   return (text ? JSON.parse(text) : {}) as T;

@@ -1,4 +1,6 @@
 import http from 'node:http';
+import type { Credentials } from '../../src/auth/sigv4.ts';
+import { signedPutMediaHeaders, testCredentials } from './auth.ts';
 
 export interface Ack {
   EventType: string;
@@ -19,7 +21,8 @@ export interface RawPutResult {
 
 /**
  * Sends a PutMedia request with a chunked body written piece by piece (as producers do) and
- * collects the ACK stream. `pieces` may be an async iterable to pace the upload.
+ * collects the ACK stream. `pieces` may be an async iterable to pace the upload. Signed like the
+ * KVS producer SDK signs PutMedia (test root key unless `credentials`; null sends it unsigned).
  */
 export function rawPutMedia(
   url: string,
@@ -27,16 +30,19 @@ export function rawPutMedia(
   pieces: Iterable<Buffer> | AsyncIterable<Buffer>,
   headers: Record<string, string> = {},
   onAck?: (ack: Ack) => void,
+  credentials: Credentials | null = testCredentials,
 ): Promise<RawPutResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/putMedia`, {
+    const target = `${url}/putMedia`;
+    const plain: Record<string, string> = {
+      'transfer-encoding': 'chunked',
+      'x-amzn-fragment-timecode-type': 'ABSOLUTE',
+      ...(streamName ? { 'x-amzn-stream-name': streamName } : {}),
+      ...headers,
+    };
+    const req = http.request(target, {
       method: 'POST',
-      headers: {
-        'transfer-encoding': 'chunked',
-        'x-amzn-fragment-timecode-type': 'ABSOLUTE',
-        ...(streamName ? { 'x-amzn-stream-name': streamName } : {}),
-        ...headers,
-      },
+      headers: credentials ? signedPutMediaHeaders(target, plain, credentials) : plain,
     });
     req.on('response', (res) => {
       const chunks: string[] = [];

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
+import { testAuthEnv } from './auth.ts';
 
 export interface ServerProcess {
   url: string;
@@ -14,7 +15,8 @@ const BIN = path.resolve(import.meta.dirname, '../../bin/kestrel.js');
 
 /** Runs `kestrel serve` as a real child process (for crash and signal tests). */
 export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The test root key and admin password (auth is on); `env` may override them.
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...testAuthEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {

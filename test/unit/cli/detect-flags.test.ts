@@ -86,15 +86,19 @@ describe('kestrel worker flags', () => {
     usage(() => parseWorkerArgs(['--endpoint', 'nope'], {}), /--endpoint/);
     const w = parseWorkerArgs(['--state-dir', dir, '--discovery-interval-ms', '500', '--config-refresh-ms', '2000', '--detect-config', goodFile, '--mqtt-url', 'mqtt://flag'], {
       KESTREL_ENDPOINT: 'http://kestrel:8080', KESTREL_MQTT_URL: 'mqtt://env', AWS_REGION: 'eu-central-1',
+      KESTREL_ACCESS_KEY_ID: 'kid', KESTREL_SECRET_ACCESS_KEY: 'ksecret', AWS_ACCESS_KEY_ID: 'aid', AWS_SECRET_ACCESS_KEY: 'asecret',
     });
     expect(w).toMatchObject({
       endpoint: 'http://kestrel:8080', stateDir: dir, discoveryIntervalMs: 500, configRefreshMs: 2000, configFile: goodFile,
       destinations: { mqttUrl: 'mqtt://flag' },
-      clientConfig: { endpoint: 'http://kestrel:8080', region: 'eu-central-1', credentials: { accessKeyId: 'kestrel', secretAccessKey: 'kestrel' } },
+      clientConfig: { endpoint: 'http://kestrel:8080', region: 'eu-central-1', credentials: { accessKeyId: 'kid', secretAccessKey: 'ksecret' } },
     });
-    // With keys in the env, the SDK credential chain is used.
-    expect(parseWorkerArgs(['--endpoint', 'http://k:1'], { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' }).clientConfig.credentials).toBeUndefined();
-    expect(parseWorkerArgs(['--endpoint', 'http://k:1'], {}).clientConfig.region).toBe('us-east-1');
+    // Credentials: flags, else KESTREL_*, else AWS_*; none is a usage error.
+    const aws = { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' };
+    expect(parseWorkerArgs(['--endpoint', 'http://k:1'], aws).clientConfig.credentials).toEqual({ accessKeyId: 'a', secretAccessKey: 'b' });
+    expect(parseWorkerArgs(['--endpoint', 'http://k:1', '--access-key-id', 'f', '--secret-access-key', 'g'], aws).clientConfig.credentials).toEqual({ accessKeyId: 'f', secretAccessKey: 'g' });
+    expect(parseWorkerArgs(['--endpoint', 'http://k:1'], aws).clientConfig.region).toBe('us-east-1');
+    usage(() => parseWorkerArgs(['--endpoint', 'http://k:1'], {}), /no credentials: pass --access-key-id/);
   });
 
   it('bad values are usage errors', () => {

@@ -10,6 +10,9 @@ import {
   StreamNotFoundError,
 } from '../../../src/client/put-media-client.ts';
 import { dataEndpoint, ensureStream } from '../../../src/client/control-plane.ts';
+import { EMPTY_SHA256 } from '../../../src/auth/sigv4.ts';
+import { parseSigV4, verifySignature } from '../../../src/auth/sigv4-verify.ts';
+import { testCredentials } from '../../support/auth.ts';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: () => Promise<Buffer>) => void;
 let server: http.Server | undefined;
@@ -38,11 +41,11 @@ const ack = (type: string, tc: number, n: number): string =>
 
 describe('putMedia', () => {
   it('streams the body with KVS headers and tallies ACKs split across chunks', async () => {
-    let seen: { headers: http.IncomingHttpHeaders; url?: string; body?: Buffer } | undefined;
+    let seen: { headers: http.IncomingHttpHeaders; url?: string; body?: Buffer; raw?: string[] } | undefined;
     const url = await serve(async (req, res, body) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.flushHeaders();
-      seen = { headers: req.headers, url: req.url };
+      seen = { headers: req.headers, url: req.url, raw: req.rawHeaders };
       seen.body = await body();
       // Split ACKs at awkward places, as TCP may.
       const wire = ack('BUFFERING', 0, 1) + ack('RECEIVED', 0, 1) + ack('PERSISTED', 0, 1) + ack('PERSISTED', 1000, 2);
@@ -56,7 +59,14 @@ describe('putMedia', () => {
       body: Readable.from([Buffer.alloc(1000, 1), Buffer.alloc(500, 2)]),
       producerStartMs: 1704164645005,
       onAck: (a) => acks.push(a.EventType),
+      credentials: testCredentials,
     });
+    // Signed as the KVS producer SDK signs PutMedia: empty-body hash, no x-amz-content-sha256 header.
+    expect(seen!.headers['x-amz-content-sha256']).toBeUndefined();
+    const wire = { method: 'POST', path: '/putMedia', query: '', headers: seen!.raw!.flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]!] as [string, string]])) };
+    const auth = parseSigV4(wire)!;
+    expect(auth.accessKeyId).toBe(testCredentials.accessKeyId);
+    verifySignature(auth, wire, testCredentials.secretAccessKey, [EMPTY_SHA256]);
     expect(seen!.url).toBe('/putMedia');
     expect(seen!.headers['x-amzn-stream-name']).toBe('cam-1');
     expect(seen!.headers['x-amzn-fragment-timecode-type']).toBe('RELATIVE');
@@ -167,28 +177,28 @@ describe('control plane helpers', () => {
   it('describes an existing stream without creating it', async () => {
     const calls: string[] = [];
     const url = await serve(controlPlane(new Set(['a']), calls));
-    expect(await ensureStream(url, 'a', true)).toEqual({ streamArn: 'arn:aws:kinesisvideo:us-east-1:0:stream/a/1', created: false });
+    expect(await ensureStream(url, 'a', true, testCredentials)).toEqual({ streamArn: 'arn:aws:kinesisvideo:us-east-1:0:stream/a/1', created: false });
     expect(calls).toEqual(['/describeStream {"StreamName":"a"}']);
   });
 
   it('creates a missing stream with 24 h retention when asked', async () => {
     const calls: string[] = [];
     const url = await serve(controlPlane(new Set(), calls));
-    expect((await ensureStream(url, 'b', true)).created).toBe(true);
+    expect((await ensureStream(url, 'b', true, testCredentials)).created).toBe(true);
     expect(calls[1]).toBe('/createStream {"StreamName":"b","DataRetentionInHours":24}');
   });
 
   it('throws StreamNotFoundError naming ResourceNotFoundException when not asked to create', async () => {
     const url = await serve(controlPlane(new Set(), []));
-    const err = await ensureStream(url, 'c', false).catch((e: unknown) => e);
+    const err = await ensureStream(url, 'c', false, testCredentials).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StreamNotFoundError);
     expect((err as Error).message).toMatch(/^ResourceNotFoundException: stream "c" does not exist/);
   });
 
   it('returns the data endpoint without a trailing slash and maps SDK errors', async () => {
     const url = await serve(controlPlane(new Set(['d']), []));
-    expect(await dataEndpoint(url, 'd', 'PUT_MEDIA')).toBe('http://data.example:9000');
-    const err = await dataEndpoint(url, 'missing', 'PUT_MEDIA').catch((e: unknown) => e);
+    expect(await dataEndpoint(url, 'd', 'PUT_MEDIA', testCredentials)).toBe('http://data.example:9000');
+    const err = await dataEndpoint(url, 'missing', 'PUT_MEDIA', testCredentials).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KvsClientError);
     expect((err as KvsClientError).errorType).toBe('ResourceNotFoundException');
   });
