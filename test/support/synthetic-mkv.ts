@@ -1,6 +1,7 @@
 /**
  * Inline MKV builders for ingest tests: a header (EBML + Segment + Info + Tracks) and clusters
- * of fake H.264 frames. The server never decodes frames, so payloads are arbitrary bytes.
+ * of fake H.264 frames. The server never decodes frames, but ingest checks their NAL framing,
+ * so each frame is one length-prefixed (4-byte, as the avcC says) NAL unit of filler bytes.
  */
 import { MKV_ID, clusterElement, ebmlHeader, infoElement, simpleBlock, tagsElement, tracksElement, unknownSizeHeader } from '../../src/mkv/index.ts';
 
@@ -36,6 +37,7 @@ export function mkvCluster(o: ClusterOpts): Buffer {
   for (let i = 0; i < frames; i++) {
     for (const track of o.tracks ?? [1]) {
       const frame = Buffer.alloc(size, ((o.seed ?? o.timecode) + i + track) & 0xff);
+      if (track === 1 && size > 4) frame.writeUInt32BE(size - 4, 0);
       children.push(simpleBlock({ track, relativeTimecode: i * interval, keyframe: i === 0 && track === 1, frame }));
     }
   }
