@@ -10,8 +10,9 @@ import { buildTsSegment, type TsContinuityState } from '../ts/index.ts';
 import type { LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore } from '../store/types.ts';
 import { KvsError } from '../shared/errors.ts';
+import { withoutBrokenSamples } from '../codec/index.ts';
 import { LruCache } from './lru-cache.ts';
-import { toKvsError, type TrackCatalog } from './track-catalog.ts';
+import { packagingError, type TrackCatalog } from './track-catalog.ts';
 
 export interface SegmentBuilderDeps {
   index: FragmentIndex;
@@ -38,7 +39,7 @@ export class SegmentBuilder {
       const live = this.deps.feed.recent(record.streamId).find((f) => f.record.fragmentNumber === record.fragmentNumber);
       const header = live?.header ?? (await this.deps.index.getHeader(record.headerId));
       const body = live?.body ?? (await this.deps.media.read(record.streamId, record.location));
-      return demuxFragment(header, body);
+      return playableFragment(header, body, record.fragmentNumber);
     });
   }
 
@@ -50,7 +51,7 @@ export class SegmentBuilder {
       if (trackNumber !== undefined && !fragment.tracks.some((t) => t.number === trackNumber)) {
         throw new KvsError('ResourceNotFoundException', `Track ${trackNumber} is not in fragment ${record.fragmentNumber}.`);
       }
-      return mp4Segment(fragment, 0, trackNumber === undefined ? undefined : [trackNumber]);
+      return mp4Segment(fragment, 0, trackNumber === undefined ? undefined : [trackNumber], record.fragmentNumber);
     });
     return withSequenceNumber(segment, sequenceNumber);
   }
@@ -61,17 +62,36 @@ export class SegmentBuilder {
     try {
       return buildTsSegment(fragment, { continuity });
     } catch (err) {
-      throw toKvsError(err);
+      throw packagingError(err, record.fragmentNumber);
     }
   }
 }
 
-export function mp4Segment(fragment: DemuxedFragment, sequenceNumber: number, trackNumbers?: number[]): Buffer {
+export function mp4Segment(fragment: DemuxedFragment, sequenceNumber: number, trackNumbers?: number[], fragmentNumber = 'in progress'): Buffer {
   try {
     return buildMediaSegment(fragment, { sequenceNumber: sequenceNumber >>> 0, ...(trackNumbers ? { trackNumbers } : {}) });
   } catch (err) {
-    throw toKvsError(err);
+    throw packagingError(err, fragmentNumber);
   }
+}
+
+/**
+ * Demuxes a stored fragment for packaging: video tracks end at their first sample with broken NAL
+ * framing (data stored before ingest checked it); a fragment left without samples, or one that no
+ * longer parses, is InvalidMediaFrameException rather than a segment a player would choke on.
+ */
+export function playableFragment(header: Buffer, body: Buffer, fragmentNumber: string): DemuxedFragment {
+  let demuxed: DemuxedFragment;
+  try {
+    demuxed = demuxFragment(header, body);
+  } catch (err) {
+    throw packagingError(err, fragmentNumber);
+  }
+  const { fragment, problem } = withoutBrokenSamples(demuxed);
+  if (fragment.samples.length === 0) {
+    throw new KvsError('InvalidMediaFrameException', `Fragment ${fragmentNumber} has no frames that can be packaged${problem ? ` (${problem})` : ''}.`);
+  }
+  return fragment;
 }
 
 /** A fragment restricted to some of its samples (an LL-HLS part). */
