@@ -6,8 +6,8 @@
 import { MKV_ID, clusterElement, ebmlHeader, infoElement, simpleBlock, tagsElement, tracksElement, unknownSizeHeader } from '../../src/mkv/index.ts';
 
 /** avcC records (SPS + PPS) as x264 writes them for 640x480 and 320x240 Constrained Baseline. */
-export const AVCC_640x480 = Buffer.from('0142c01effe100186742c01eda0280f6c044000003000400000300c83c58ba8001000468ce0fc8', 'hex');
-export const AVCC_320x240 = Buffer.from('0142c00dffe100166742c00dda0507ec0440000003004000000c83c50aa801000468ce0fc8', 'hex');
+export const AVCC_640x480: Buffer = Buffer.from('0142c01effe100186742c01eda0280f6c044000003000400000300c83c58ba8001000468ce0fc8', 'hex');
+export const AVCC_320x240: Buffer = Buffer.from('0142c00dffe100166742c00dda0507ec0440000003004000000c83c50aa801000468ce0fc8', 'hex');
 export const VIDEO_TRACK = { number: 1, type: 1, codecId: 'V_MPEG4/ISO/AVC', codecPrivate: AVCC_640x480, video: { width: 640, height: 480 } };
 export const AUDIO_TRACK = { number: 2, type: 2, codecId: 'A_AAC', codecPrivate: Buffer.from([0x12, 0x10]), audio: { samplingFrequency: 44100, channels: 2 } };
 
