@@ -150,7 +150,6 @@ describe('PutMedia mutation fuzzer', () => {
           }
         } catch (err) {
           failures.push(`${label}: ${(err as Error).message}`);
-          if (process.env.DEBUG_FUZZ) console.log(label, '\n', server.logs.slice(-40).join('\n'));
         }
         if (failures.length > before) keepForReplay(c.index, c.mutation);
       }

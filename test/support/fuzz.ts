@@ -215,7 +215,7 @@ export function mutateJson(rng: Rng, value: unknown): unknown {
 
 function deepJson(rng: Rng): unknown {
   let v: unknown = 1;
-  for (let i = 0, n = 100 + rng.int(5000); i < n; i++) v = rng.next() < 0.5 ? [v] : { a: v };
+  for (let i = 0, n = 100 + rng.int(2000); i < n; i++) v = rng.next() < 0.5 ? [v] : { a: v };
   return v;
 }
 
