@@ -198,8 +198,17 @@ export function mutateJson(rng: Rng, value: unknown): unknown {
   const copy = JSON.parse(JSON.stringify(value)) as unknown;
   const paths: Array<{ parent: Record<string, unknown> | unknown[]; key: string | number }> = [];
   const collect = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach((x, i) => (paths.push({ parent: v, key: i }), collect(x)));
-    else if (v && typeof v === 'object') for (const k of Object.keys(v)) (paths.push({ parent: v as Record<string, unknown>, key: k }), collect((v as Record<string, unknown>)[k]));
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => {
+        paths.push({ parent: v, key: i });
+        collect(x);
+      });
+    } else if (v && typeof v === 'object') {
+      for (const k of Object.keys(v)) {
+        paths.push({ parent: v as Record<string, unknown>, key: k });
+        collect((v as Record<string, unknown>)[k]);
+      }
+    }
   };
   collect(copy);
   const op = rng.int(5);
