@@ -71,7 +71,16 @@ export class ClipService {
       return loading;
     };
 
-    const first = await load(firstRecord);
+    // The clip starts at the first fragment whose frames can be packaged (each skip is one read).
+    let first: LoadedFragment | undefined;
+    let skipped = 0;
+    while (!first) {
+      const record = records[skipped];
+      if (!record) throw new KvsError('InvalidMediaFrameException', 'No fragment in the clip range has frames that can be packaged.');
+      first = await skipUnpackageable(load(record));
+      if (!first) skipped++;
+    }
+    records.splice(0, skipped);
     const tracks = clipTracks(first.demuxed.tracks);
     const trackNumbers = tracks.map((t) => t.number);
     const signature = trackSignature(first.demuxed.tracks);
@@ -81,7 +90,7 @@ export class ClipService {
       buildMediaSegment(timeline.place(first.record, first.demuxed), { sequenceNumber: 1, trackNumbers }),
     );
     const { maxBytes } = this.deps;
-    const truncatedByCount = matched > records.length;
+    const truncatedByCount = matched > records.length + skipped;
 
     return {
       contentType: 'video/mp4',
