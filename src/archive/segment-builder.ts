@@ -39,7 +39,7 @@ export class SegmentBuilder {
       const live = this.deps.feed.recent(record.streamId).find((f) => f.record.fragmentNumber === record.fragmentNumber);
       const header = live?.header ?? (await this.deps.index.getHeader(record.headerId));
       const body = live?.body ?? (await this.deps.media.read(record.streamId, record.location));
-      return playableFragment(header, body, record.fragmentNumber);
+      return packagedFragment(header, body, record.fragmentNumber);
     });
   }
 
@@ -47,7 +47,7 @@ export class SegmentBuilder {
   async mp4Segment(record: FragmentRecord, sequenceNumber: number, trackNumber?: number): Promise<Buffer> {
     const key = `${record.streamId}/${record.fragmentNumber}/${trackNumber ?? '*'}`;
     const segment = await this.built.getOrLoad(key, async () => {
-      const fragment = await this.demux(record);
+      const fragment = requireSamples(await this.demux(record), record.fragmentNumber);
       if (trackNumber !== undefined && !fragment.tracks.some((t) => t.number === trackNumber)) {
         throw new KvsError('ResourceNotFoundException', `Track ${trackNumber} is not in fragment ${record.fragmentNumber}.`);
       }
@@ -58,7 +58,7 @@ export class SegmentBuilder {
 
   /** `continuity` carries MPEG-TS continuity counters over from the previous segment of the session. */
   async tsSegment(record: FragmentRecord, continuity: TsContinuityState): Promise<Buffer> {
-    const fragment = await this.demux(record);
+    const fragment = requireSamples(await this.demux(record), record.fragmentNumber);
     try {
       return buildTsSegment(fragment, { continuity });
     } catch (err) {
@@ -77,21 +77,26 @@ export function mp4Segment(fragment: DemuxedFragment, sequenceNumber: number, tr
 
 /**
  * Demuxes a stored fragment for packaging: video tracks end at their first sample with broken NAL
- * framing (data stored before ingest checked it); a fragment left without samples, or one that no
- * longer parses, is InvalidMediaFrameException rather than a segment a player would choke on.
+ * framing (data stored before ingest checked it, or damaged on disk). Its times stay those of the
+ * whole fragment (DASH media times). A cluster that no longer parses is InvalidMediaFrameException.
  */
-export function playableFragment(header: Buffer, body: Buffer, fragmentNumber: string): DemuxedFragment {
-  let demuxed: DemuxedFragment;
+export function packagedFragment(header: Buffer, body: Buffer, fragmentNumber: string): DemuxedFragment {
   try {
-    demuxed = demuxFragment(header, body);
+    return withoutBrokenSamples(demuxFragment(header, body)).fragment;
   } catch (err) {
     throw packagingError(err, fragmentNumber);
   }
-  const { fragment, problem } = withoutBrokenSamples(demuxed);
-  if (fragment.samples.length === 0) {
-    throw new KvsError('InvalidMediaFrameException', `Fragment ${fragmentNumber} has no frames that can be packaged${problem ? ` (${problem})` : ''}.`);
-  }
+}
+
+/** A fragment with nothing left to package is InvalidMediaFrameException, not a segment a player would choke on. */
+export function requireSamples(fragment: DemuxedFragment, fragmentNumber: string): DemuxedFragment {
+  if (fragment.samples.length === 0) throw new KvsError('InvalidMediaFrameException', `Fragment ${fragmentNumber} has no frames that can be packaged.`);
   return fragment;
+}
+
+/** packagedFragment + requireSamples (GetClip skips such fragments). */
+export function playableFragment(header: Buffer, body: Buffer, fragmentNumber: string): DemuxedFragment {
+  return requireSamples(packagedFragment(header, body, fragmentNumber), fragmentNumber);
 }
 
 /** A fragment restricted to some of its samples (an LL-HLS part). */

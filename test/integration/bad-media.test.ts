@@ -102,6 +102,10 @@ describe('bad media never reaches a player as a 500', () => {
       expect(cut.status).toBe(200);
       expect((await cut.arrayBuffer()).byteLength).toBeGreaterThan(4 * 773);
     }
+    const dash = await call('getDASHStreamingSessionURL', { StreamName: 'disk', PlaybackMode: 'ON_DEMAND', DASHFragmentSelector: range() });
+    expect(dash.status).toBe(200);
+    const mpd = await fetch(((await dash.json()) as { DASHStreamingSessionURL: string }).DASHStreamingSessionURL);
+    expect(mpd.status).toBe(200);
     const clip = await call('getClip', { StreamName: 'disk', ClipFragmentSelector: range() });
     expect(clip.status).toBe(200);
     expect((await clip.arrayBuffer()).byteLength).toBeGreaterThan(1000);
