@@ -4,7 +4,6 @@
  * unsupported codec) fails in prepare(), before the API sends its 200.
  */
 import { CodecError, describeTrack } from '../codec/index.ts';
-import { demuxFragment } from '../media/demux-mkv.ts';
 import type { DemuxedFragment, MediaTrack } from '../media/types.ts';
 import { buildInitSegment, buildMediaSegment } from '../mp4/index.ts';
 import { KvsError } from '../shared/errors.ts';
@@ -12,6 +11,8 @@ import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '..
 import { ClipTimeline, mergeClipFragments, parseClipSelector, trackSignature } from './clip-plan.ts';
 import type { ChunkSink } from './fragment-reader.ts';
 import type { FragmentSelector } from './selectors.ts';
+import { playableFragment } from './segment-builder.ts';
+import { packagingError } from './track-catalog.ts';
 
 export interface ClipDeps {
   index: FragmentIndex;
@@ -59,7 +60,7 @@ export class ClipService {
       if (!cached) headers.set(record.headerId, (cached = this.deps.index.getHeader(record.headerId)));
       const header = await cached;
       const bytes = await this.deps.media.read(stream.id, record.location);
-      return { record, demuxed: demuxFragment(header, bytes) };
+      return { record, demuxed: playableFragment(header, bytes, record.fragmentNumber) };
     };
 
     // A read started ahead may be abandoned (client gone, limit hit): its failure is nobody's to handle.
@@ -70,7 +71,16 @@ export class ClipService {
       return loading;
     };
 
-    const first = await load(firstRecord);
+    // The clip starts at the first fragment whose frames can be packaged (each skip is one read).
+    let first: LoadedFragment | undefined;
+    let skipped = 0;
+    while (!first) {
+      const record = records[skipped];
+      if (!record) throw new KvsError('InvalidMediaFrameException', 'No fragment in the clip range has frames that can be packaged.');
+      first = await skipUnpackageable(load(record));
+      if (!first) skipped++;
+    }
+    records.splice(0, skipped);
     const tracks = clipTracks(first.demuxed.tracks);
     const trackNumbers = tracks.map((t) => t.number);
     const signature = trackSignature(first.demuxed.tracks);
@@ -80,7 +90,7 @@ export class ClipService {
       buildMediaSegment(timeline.place(first.record, first.demuxed), { sequenceNumber: 1, trackNumbers }),
     );
     const { maxBytes } = this.deps;
-    const truncatedByCount = matched > records.length;
+    const truncatedByCount = matched > records.length + skipped;
 
     return {
       contentType: 'video/mp4',
@@ -90,13 +100,17 @@ export class ClipService {
         let next = prefetch(records[1]);
         await sink.write([init, firstSegment]);
         for (let i = 1; next; i++) {
-          const loaded = await next;
+          const loading = next;
           next = prefetch(records[i + 1]);
+          // A fragment whose frames cannot be packaged is left out; the clip goes on with the next.
+          const loaded = await skipUnpackageable(loading);
           if (sink.closed) return { ...summary, stoppedBy: 'client-gone' };
+          if (!loaded) continue;
           if (trackSignature(loaded.demuxed.tracks) !== signature) return { ...summary, stoppedBy: 'codec-change' };
-          const segment = withCodecErrors(() =>
+          const segment = skipUnpackageableSync(() =>
             buildMediaSegment(timeline.place(loaded.record, loaded.demuxed), { sequenceNumber: i + 1, trackNumbers }),
-          );
+          loaded.record.fragmentNumber);
+          if (!segment) continue;
           if (summary.bytes + segment.length > maxBytes) return { ...summary, stoppedBy: 'byte-limit' };
           await sink.write([segment]);
           summary.fragments++;
@@ -149,12 +163,32 @@ function packageable(track: MediaTrack): boolean {
   }
 }
 
+async function skipUnpackageable(loading: Promise<LoadedFragment>): Promise<LoadedFragment | undefined> {
+  try {
+    return await loading;
+  } catch (err) {
+    if (err instanceof KvsError && err.kvsName === 'InvalidMediaFrameException') return undefined;
+    throw err;
+  }
+}
+
+function skipUnpackageableSync(build: () => Buffer, fragmentNumber: string): Buffer | undefined {
+  try {
+    return build();
+  } catch (err) {
+    const e = packagingError(err, fragmentNumber);
+    if (e.kvsName === 'InvalidMediaFrameException') return undefined;
+    throw e;
+  }
+}
+
 /** Codec problems reach the client as the KVS exception they name. */
 function withCodecErrors<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
     if (err instanceof CodecError) throw new KvsError(err.kvsName, err.message);
+    if (err instanceof RangeError) throw new KvsError('InvalidMediaFrameException', err.message);
     throw err;
   }
 }

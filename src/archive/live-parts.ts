@@ -4,6 +4,7 @@
  * src/hls/parts.ts; once stored, the same fragment re-splits into the same parts, so part URIs
  * stay valid after their fragment completes.
  */
+import { withoutBrokenSamples } from '../codec/index.ts';
 import { element, MKV_ID } from '../mkv/index.ts';
 import { planParts, samplesOfPart, type PlannedPart } from '../hls/parts.ts';
 import { demuxFragment } from '../media/demux-mkv.ts';
@@ -122,7 +123,8 @@ export class LiveParts {
 
   private cutArriving(p: FragmentProgress): PartedFragment {
     const cluster = element(MKV_ID.Cluster, [...p.clusterChildren]);
-    const fragment = demuxFragment(p.header, cluster);
+    // Cut like the stored fragment will be (SegmentBuilder.demux), so part boundaries agree.
+    const { fragment } = withoutBrokenSamples(demuxFragment(p.header, cluster));
     let header = this.headers.get(p.header);
     if (!header) {
       header = describeHeader(-1, p.header);

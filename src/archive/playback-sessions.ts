@@ -19,6 +19,8 @@ export const LIVE_RECENCY_MS = 30_000;
 /** Longest fragment KVS accepts; bounds how far back the newest N fragments can lie. */
 const MAX_FRAGMENT_MS = 20_000;
 const NO_FRAGMENTS = 'No fragments found in the stream for the streaming request.';
+/** How many fragments of a range are looked at for one with playable tracks (headers are cached, so this is cheap). */
+const RANGE_CODEC_SCAN = 1000;
 
 export interface PlaybackSessionDeps {
   index: FragmentIndex;
@@ -53,9 +55,10 @@ export class PlaybackSessions {
     if (stream.dataRetentionInHours === 0) {
       throw new KvsError('NoDataRetentionException', `Stream ${stream.name} has no data retention; HLS/DASH need an archived stream.`);
     }
-    const { anchor, reference } = req.mode === 'LIVE' ? await this.liveStart(stream, req.maxResults, now) : await this.rangeStart(stream, req.selector);
-    // Unplayable tracks fail here, as on KVS, rather than in the player.
-    if (reference) await this.deps.catalog.playable(reference.headerId);
+    const { anchor, candidates } = req.mode === 'LIVE' ? await this.liveStart(stream, req.maxResults, now) : await this.rangeStart(stream, req.selector);
+    // Unplayable tracks fail here, as on KVS, rather than in the player, but only when nothing in
+    // the session can be played: fragments with unplayable tracks are left out of its playlists.
+    await this.requirePlayable(candidates);
     const claims: SessionClaims = {
       protocol,
       streamId: stream.id,
@@ -104,13 +107,26 @@ export class PlaybackSessions {
     }
   }
 
+  /** Throws the codec error of the first candidate when none of them has playable tracks. */
+  private async requirePlayable(candidates: readonly FragmentRecord[]): Promise<void> {
+    const [first] = candidates;
+    if (!first) return;
+    const seen = new Set<number>();
+    for (const r of candidates) {
+      if (seen.has(r.headerId)) continue;
+      seen.add(r.headerId);
+      if (!(await this.deps.catalog.get(r.headerId)).error) return;
+    }
+    await this.deps.catalog.playable(first.headerId);
+  }
+
   /** LIVE: the session starts with the newest N fragments; there must be one from the last 30 s. */
-  private async liveStart(stream: StreamRecord, n: number, now: number): Promise<{ anchor: string; reference?: FragmentRecord }> {
+  private async liveStart(stream: StreamRecord, n: number, now: number): Promise<{ anchor: string; candidates: FragmentRecord[] }> {
     const latest = await this.deps.index.latest(stream.id);
     const arriving = this.deps.feed.progress(stream.id);
     const recent = (latest && latest.serverTimestampMs >= now - LIVE_RECENCY_MS) || (arriving && arriving.serverTimestampMs >= now - LIVE_RECENCY_MS);
     if (!recent) throw new KvsError('ResourceNotFoundException', NO_FRAGMENTS);
-    if (!latest) return { anchor: before(arriving!.fragmentNumber) };
+    if (!latest) return { anchor: before(arriving!.fragmentNumber), candidates: [] };
     // Server timestamps grow with fragment numbers: widen a window back from the newest until it holds N.
     let span = Math.max(60_000, 2 * n * Math.max(latest.durationMs, 1000));
     for (;;) {
@@ -118,23 +134,25 @@ export class PlaybackSessions {
       const rows = await this.deps.index.range({ streamId: stream.id, kind: 'SERVER_TIMESTAMP', startMs, endMs: latest.serverTimestampMs, limit: 20_000 });
       if (rows.length >= n || startMs === 0 || span > n * MAX_FRAGMENT_MS + 60_000 || rows.length === 20_000) {
         const oldest = rows.slice(-n)[0] ?? latest;
-        return { anchor: before(oldest.fragmentNumber), reference: latest };
+        // Newest first: the stream's current tracks decide unless they cannot be played.
+        return { anchor: before(oldest.fragmentNumber), candidates: [latest, ...rows.slice(-n).reverse()] };
       }
       span *= 4;
     }
   }
 
   /** LIVE_REPLAY / ON_DEMAND: the session starts at the first fragment starting in the range. */
-  private async rangeStart(stream: StreamRecord, selector: SessionClaims['selector']): Promise<{ anchor: string; reference: FragmentRecord }> {
-    const [first] = await this.deps.index.range({
+  private async rangeStart(stream: StreamRecord, selector: SessionClaims['selector']): Promise<{ anchor: string; candidates: FragmentRecord[] }> {
+    const rows = await this.deps.index.range({
       streamId: stream.id,
       kind: selector.kind,
       startMs: selector.startMs ?? 0,
       endMs: selector.endMs ?? Number.MAX_SAFE_INTEGER,
-      limit: 1,
+      limit: RANGE_CODEC_SCAN,
     });
+    const [first] = rows;
     if (!first) throw new KvsError('ResourceNotFoundException', NO_FRAGMENTS);
-    return { anchor: before(first.fragmentNumber), reference: first };
+    return { anchor: before(first.fragmentNumber), candidates: rows };
   }
 }
 

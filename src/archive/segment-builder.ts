@@ -10,8 +10,9 @@ import { buildTsSegment, type TsContinuityState } from '../ts/index.ts';
 import type { LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore } from '../store/types.ts';
 import { KvsError } from '../shared/errors.ts';
+import { withoutBrokenSamples } from '../codec/index.ts';
 import { LruCache } from './lru-cache.ts';
-import { toKvsError, type TrackCatalog } from './track-catalog.ts';
+import { packagingError, type TrackCatalog } from './track-catalog.ts';
 
 export interface SegmentBuilderDeps {
   index: FragmentIndex;
@@ -38,7 +39,7 @@ export class SegmentBuilder {
       const live = this.deps.feed.recent(record.streamId).find((f) => f.record.fragmentNumber === record.fragmentNumber);
       const header = live?.header ?? (await this.deps.index.getHeader(record.headerId));
       const body = live?.body ?? (await this.deps.media.read(record.streamId, record.location));
-      return demuxFragment(header, body);
+      return packagedFragment(header, body, record.fragmentNumber);
     });
   }
 
@@ -46,32 +47,56 @@ export class SegmentBuilder {
   async mp4Segment(record: FragmentRecord, sequenceNumber: number, trackNumber?: number): Promise<Buffer> {
     const key = `${record.streamId}/${record.fragmentNumber}/${trackNumber ?? '*'}`;
     const segment = await this.built.getOrLoad(key, async () => {
-      const fragment = await this.demux(record);
+      const fragment = requireSamples(await this.demux(record), record.fragmentNumber);
       if (trackNumber !== undefined && !fragment.tracks.some((t) => t.number === trackNumber)) {
         throw new KvsError('ResourceNotFoundException', `Track ${trackNumber} is not in fragment ${record.fragmentNumber}.`);
       }
-      return mp4Segment(fragment, 0, trackNumber === undefined ? undefined : [trackNumber]);
+      return mp4Segment(fragment, 0, trackNumber === undefined ? undefined : [trackNumber], record.fragmentNumber);
     });
     return withSequenceNumber(segment, sequenceNumber);
   }
 
   /** `continuity` carries MPEG-TS continuity counters over from the previous segment of the session. */
   async tsSegment(record: FragmentRecord, continuity: TsContinuityState): Promise<Buffer> {
-    const fragment = await this.demux(record);
+    const fragment = requireSamples(await this.demux(record), record.fragmentNumber);
     try {
       return buildTsSegment(fragment, { continuity });
     } catch (err) {
-      throw toKvsError(err);
+      throw packagingError(err, record.fragmentNumber);
     }
   }
 }
 
-export function mp4Segment(fragment: DemuxedFragment, sequenceNumber: number, trackNumbers?: number[]): Buffer {
+export function mp4Segment(fragment: DemuxedFragment, sequenceNumber: number, trackNumbers?: number[], fragmentNumber = 'in progress'): Buffer {
   try {
     return buildMediaSegment(fragment, { sequenceNumber: sequenceNumber >>> 0, ...(trackNumbers ? { trackNumbers } : {}) });
   } catch (err) {
-    throw toKvsError(err);
+    throw packagingError(err, fragmentNumber);
   }
+}
+
+/**
+ * Demuxes a stored fragment for packaging: video tracks end at their first sample with broken NAL
+ * framing (data stored before ingest checked it, or damaged on disk). Its times stay those of the
+ * whole fragment (DASH media times). A cluster that no longer parses is InvalidMediaFrameException.
+ */
+export function packagedFragment(header: Buffer, body: Buffer, fragmentNumber: string): DemuxedFragment {
+  try {
+    return withoutBrokenSamples(demuxFragment(header, body)).fragment;
+  } catch (err) {
+    throw packagingError(err, fragmentNumber);
+  }
+}
+
+/** A fragment with nothing left to package is InvalidMediaFrameException, not a segment a player would choke on. */
+export function requireSamples(fragment: DemuxedFragment, fragmentNumber: string): DemuxedFragment {
+  if (fragment.samples.length === 0) throw new KvsError('InvalidMediaFrameException', `Fragment ${fragmentNumber} has no frames that can be packaged.`);
+  return fragment;
+}
+
+/** packagedFragment + requireSamples (GetClip skips such fragments). */
+export function playableFragment(header: Buffer, body: Buffer, fragmentNumber: string): DemuxedFragment {
+  return requireSamples(packagedFragment(header, body, fragmentNumber), fragmentNumber);
 }
 
 /** A fragment restricted to some of its samples (an LL-HLS part). */

@@ -155,6 +155,12 @@ export class SessionTimelines {
 
   private async push(state: WalkState, claims: SessionClaims, record: FragmentRecord): Promise<void> {
     const header = await this.deps.catalog.get(record.headerId);
+    if (header.error) {
+      // Unplayable tracks (e.g. a CodecID the packagers do not support) leave this fragment out,
+      // not the session: the walk moves past it and numbers only what can be played.
+      state.after = record.fragmentNumber;
+      return;
+    }
     const prev = state.last;
     let initSequence: number;
     if (prev && prev.initKey === header.initKey) initSequence = prev.initSequence;

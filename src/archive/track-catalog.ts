@@ -5,6 +5,7 @@
  */
 import { CodecError, describeTracks, type TrackCodecInfo } from '../codec/index.ts';
 import { demuxFragment } from '../media/demux-mkv.ts';
+import { MkvError } from '../mkv/index.ts';
 import type { MediaTrack } from '../media/types.ts';
 import { buildInitSegment } from '../mp4/index.ts';
 import { KvsError } from '../shared/errors.ts';
@@ -65,6 +66,19 @@ export function describeHeader(headerId: number, header: Buffer): HeaderTracks {
   } catch (err) {
     return { headerId, tracks, initKey, error: toKvsError(err) };
   }
+}
+
+/**
+ * Packaging failures of one fragment's media (a RangeError from a packager: a time fMP4 cannot
+ * carry, a frame too big for ADTS; a stored cluster that no longer parses) become
+ * InvalidMediaFrameException, the KVS error for frames that cannot be parsed, instead of a 500.
+ * Codec problems become the exception they name.
+ */
+export function packagingError(err: unknown, fragmentNumber: string): KvsError {
+  if (err instanceof RangeError || err instanceof MkvError) {
+    return new KvsError('InvalidMediaFrameException', `Fragment ${fragmentNumber} cannot be packaged: ${err.message}`);
+  }
+  return toKvsError(err);
 }
 
 /** Codec problems become the KVS exception they name; anything else propagates. */

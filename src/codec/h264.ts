@@ -37,7 +37,8 @@ export interface H264SpsInfo {
 /** Profiles whose SPS carries chroma_format_idc, bit depths and scaling matrices (H.264 §7.3.2.1.1). */
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
 
-export function parseAvcC(record: Uint8Array): AvcConfig {
+/** `requireSps: false` reads the record's structure only (ingest: in-band parameter sets are allowed). */
+export function parseAvcC(record: Uint8Array, opts: { requireSps?: boolean } = {}): AvcConfig {
   const b = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
   if (b.length < 7) throw invalidCodecPrivate(`avcC record is ${b.length} bytes, shorter than its 7-byte header`);
   if (b[0] !== 1) throw invalidCodecPrivate(`avcC configurationVersion is ${b[0]}, expected 1`);
@@ -58,7 +59,7 @@ export function parseAvcC(record: Uint8Array): AvcConfig {
   const sps = readSets(b[pos++]! & 0x1f, 'SPS');
   if (pos >= b.length) throw invalidCodecPrivate('avcC is truncated before its PPS count');
   const pps = readSets(b[pos++]!, 'PPS');
-  if (sps.length === 0) throw invalidCodecPrivate('avcC has no SPS');
+  if (sps.length === 0 && opts.requireSps !== false) throw invalidCodecPrivate('avcC has no SPS');
   // The trailing High-profile extension (chroma format, bit depths, SPS-ext) is not needed.
   return { profile: b[1]!, compatibility: b[2]!, level: b[3]!, lengthSize, sps, pps };
 }

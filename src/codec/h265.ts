@@ -41,7 +41,8 @@ export interface H265SpsInfo {
 
 const nalType = (nal: Uint8Array): number => (nal[0]! >> 1) & 0x3f;
 
-export function parseHvcC(record: Uint8Array): HevcConfig {
+/** `requireSps: false` reads the record's structure only (ingest: in-band parameter sets are allowed). */
+export function parseHvcC(record: Uint8Array, opts: { requireSps?: boolean } = {}): HevcConfig {
   const b = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
   if (b.length < 23) throw invalidCodecPrivate(`hvcC record is ${b.length} bytes, shorter than its 23-byte header`);
   if (b[0] !== 1) throw invalidCodecPrivate(`hvcC configurationVersion is ${b[0]}, expected 1`);
@@ -81,7 +82,7 @@ export function parseHvcC(record: Uint8Array): HevcConfig {
     pps: ofType(H265_NAL.PPS),
     arrays,
   };
-  if (config.sps.length === 0) throw invalidCodecPrivate('hvcC has no SPS');
+  if (config.sps.length === 0 && opts.requireSps !== false) throw invalidCodecPrivate('hvcC has no SPS');
   return config;
 }
 

@@ -7,4 +7,5 @@ export { parseHvcC, parseH265Sps, hevcCodecString, hevcSampleEntryType, h265Samp
 export type { HevcConfig, H265SpsInfo } from './h265.ts';
 export { parseAudioSpecificConfig, aacCodecString, adtsHeader, aacFrameToAdts, AAC_SAMPLE_RATES } from './aac.ts';
 export type { AacConfig } from './aac.ts';
-export { splitLengthPrefixed, joinAnnexB, joinLengthPrefixed } from './nal-units.ts';
+export { splitLengthPrefixed, joinAnnexB, joinLengthPrefixed, nalFramingProblem } from './nal-units.ts';
+export { nalLengthSize, withoutBrokenSamples, type SampleFilterResult } from './sample-framing.ts';

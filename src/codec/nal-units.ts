@@ -6,6 +6,26 @@ import { Buffer } from 'node:buffer';
 
 const START_CODE = Buffer.from([0, 0, 0, 1]);
 
+/**
+ * Why a length-prefixed sample is malformed, or undefined when its NAL lengths tile it exactly
+ * (the last NAL unit ends on the sample's last byte). Walks the prefixes only: no
+ * copies, no allocation, so ingest can run it on every frame.
+ */
+export function nalFramingProblem(sample: Uint8Array, lengthSize: number): string | undefined {
+  const n = sample.byteLength;
+  if (n === 0) return 'empty sample';
+  let pos = 0;
+  while (pos < n) {
+    if (pos + lengthSize > n) return `sample ends inside a ${lengthSize}-byte NAL length at byte ${pos}`;
+    let len = 0;
+    for (let i = 0; i < lengthSize; i++) len = len * 256 + sample[pos + i]!;
+    pos += lengthSize;
+    if (len > n - pos) return `NAL unit of ${len} bytes at byte ${pos} overruns the ${n}-byte sample`;
+    pos += len;
+  }
+  return undefined;
+}
+
 /** Splits a length-prefixed sample into NAL units (views, no copies). Throws RangeError on a bad length. */
 export function splitLengthPrefixed(sample: Uint8Array, lengthSize: number): Buffer[] {
   const buf = Buffer.from(sample.buffer, sample.byteOffset, sample.byteLength);

@@ -7,6 +7,7 @@ import type { MkvEvent, SimpleTag, TrackEntry } from '../mkv/index.ts';
 import { KVS_TAG } from '../mkv/index.ts';
 import { AckError } from '../shared/errors.ts';
 import { FRAGMENT_FLAG_IMAGE_GENERATION, FRAGMENT_FLAG_NOTIFICATION } from '../store/types.ts';
+import { MediaValidator } from './media-validation.ts';
 import type { TimecodeType } from './producer-time.ts';
 
 const CLUSTER_ID = Buffer.from([0x1f, 0x43, 0xb6, 0x75]);
@@ -68,6 +69,7 @@ export class FragmentAssembler {
   private pendingCluster: { knownSize: boolean; children: Buffer[] } | undefined;
   private lastFrameMs: number | undefined;
   private count = 0;
+  private readonly media = new MediaValidator();
 
   constructor(
     private readonly limits: AssemblerLimits,
@@ -100,6 +102,11 @@ export class FragmentAssembler {
     const out: AssemblerOutput[] = [];
     if (this.current) this.complete(out);
     return out;
+  }
+
+  /** Fragments started so far (a body that ends with none gets an ERROR). */
+  get fragmentsStarted(): number {
+    return this.count;
   }
 
   /** The fragment being received, for ERROR ACKs. */
@@ -140,6 +147,7 @@ export class FragmentAssembler {
         if (ev.tracks.length > this.limits.maxTracks) {
           throw new AckError('MORE_THAN_ALLOWED_TRACKS_FOUND', `${ev.tracks.length} tracks; at most ${this.limits.maxTracks} are allowed.`);
         }
+        this.media.setTracks(ev.tracks);
         this.tracks = ev.tracks;
         this.addHeaderPart(ev.raw);
         return;
@@ -163,6 +171,7 @@ export class FragmentAssembler {
         return;
       case 'block':
         this.addBlock(ev.raw, ev.block.track, ev.block.relativeTimecode);
+        this.media.checkBlock(ev.block);
         return;
       case 'cluster-child':
         // CRC-32 (ffmpeg writes one first) and the like may precede the Timecode.

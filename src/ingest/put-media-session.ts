@@ -215,12 +215,14 @@ export class PutMediaSession {
   private onEnd(): void {
     if (!this.decoder) {
       const head = Buffer.concat(this.sniffed);
-      if (head.length === 0) return;
+      if (head.length === 0) throw new AckError('INVALID_MKV_DATA', 'PutMedia body is empty.');
       this.decoder = this.opts.decoderFor(head);
       this.assemble(this.decoder.push(head));
     }
     this.assemble(this.decoder.end());
     this.emit(this.assembler.finish());
+    // A header without any Cluster (or moof) is not a PutMedia upload either.
+    if (this.assembler.fragmentsStarted === 0) throw new AckError('INVALID_MKV_DATA', 'PutMedia body ended without a fragment (no Cluster).');
   }
 
   private emit(outputs: AssemblerOutput[]): void {

@@ -107,17 +107,22 @@ export function parseTags(raw: Buffer, payloadStart: number, at: number): Simple
   return tags;
 }
 
-function collectSimpleTag(simpleTag: EbmlChild, out: SimpleTag[]): void {
-  const tag: SimpleTag = { name: '', value: '' };
-  const nested: EbmlChild[] = [];
-  for (const c of childrenOf(simpleTag, 'SimpleTag')) {
-    if (c.id === MKV_ID.TagName) tag.name = readUtf8(c.data);
-    else if (c.id === MKV_ID.TagString) tag.value = readUtf8(c.data);
-    else if (c.id === MKV_ID.TagBinary) tag.binary = c.data;
-    else if (c.id === MKV_ID.SimpleTag) nested.push(c);
+/** Depth-first, parent before its nested tags; iterative, so deep nesting cannot overflow the stack. */
+function collectSimpleTag(root: EbmlChild, out: SimpleTag[]): void {
+  const pending: EbmlChild[] = [root];
+  while (pending.length > 0) {
+    const simpleTag = pending.pop()!;
+    const tag: SimpleTag = { name: '', value: '' };
+    const nested: EbmlChild[] = [];
+    for (const c of childrenOf(simpleTag, 'SimpleTag')) {
+      if (c.id === MKV_ID.TagName) tag.name = readUtf8(c.data);
+      else if (c.id === MKV_ID.TagString) tag.value = readUtf8(c.data);
+      else if (c.id === MKV_ID.TagBinary) tag.binary = c.data;
+      else if (c.id === MKV_ID.SimpleTag) nested.push(c);
+    }
+    out.push(tag);
+    for (let i = nested.length - 1; i >= 0; i--) pending.push(nested[i]!);
   }
-  out.push(tag);
-  for (const c of nested) collectSimpleTag(c, out);
 }
 
 /** Children of an already-delimited child, with absolute offsets kept for error messages. */

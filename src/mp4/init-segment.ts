@@ -8,6 +8,7 @@ import { ISOFile, MP4BoxBuffer, MultiBufferStream } from 'mp4box';
 import type { AudioSampleEntry, Box, SampleEntry, VisualSampleEntry } from 'mp4box';
 import { TRACK_TYPE, type TrackEntry } from '../mkv/index.ts';
 import { Mp4Error, invalidMp4 } from './errors.ts';
+import { pruneMoov } from './moov-prune.ts';
 
 /** Per-sample defaults from `trex`, used when tfhd/trun do not say otherwise. */
 export interface SampleDefaults {
@@ -36,7 +37,9 @@ const ES_DESCRIPTOR_DECODER_SPECIFIC = 0x05;
 type ParsedTrack = Omit<Mp4Track, 'entry'> & { entry: Omit<TrackEntry, 'number'> };
 
 /** `moov` is the whole box (header included). Throws Mp4Error for malformed or unsupported input. */
-export function parseInitSegment(moov: Buffer, offset = 0): Mp4Track[] {
+export function parseInitSegment(original: Buffer, offset = 0): Mp4Track[] {
+  // Only the boxes we read reach mp4box (bounded nesting); offsets below are into this copy.
+  const moov = pruneMoov(original, offset);
   const file = parseMoovBox(moov, offset);
   let parsed: ParsedTrack[];
   try {

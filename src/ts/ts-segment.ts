@@ -30,7 +30,10 @@ interface EsTrack {
   info: TrackCodecInfo;
 }
 
-/** Throws CodecError for an unsupported track (or an AAC format ADTS cannot carry). */
+/**
+ * Throws CodecError for an unsupported track (or an AAC format ADTS cannot carry). A sample that
+ * cannot be framed ends its track's samples in this segment instead of failing the segment.
+ */
 export function buildTsSegment(fragment: DemuxedFragment, opts: TsSegmentOptions = {}): Buffer {
   const tracks = selectTracks(fragment, opts.trackNumbers);
   const es = esTracks(tracks);
@@ -42,11 +45,19 @@ export function buildTsSegment(fragment: DemuxedFragment, opts: TsSegmentOptions
     PMT_PID,
     pmtSection(pcrTrack.pid, [...es.values()].map((t) => ({ pid: t.pid, streamType: streamTypeOf(t.info) }))),
   );
+  const cut = new Set<number>();
   for (const sample of fragment.samples) {
     const t = es.get(sample.track);
-    if (t === undefined) continue;
+    if (t === undefined || cut.has(sample.track)) continue;
+    const payload = elementaryPayloadOrUndefined(t.info, sample);
+    if (payload === undefined) {
+      // A sample that cannot be framed (bad NAL lengths, an AAC frame too big for ADTS): its track
+      // ends here in this segment; later frames would reference it anyway.
+      cut.add(sample.track);
+      continue;
+    }
     const dts = msTo90kHz(sample.dtsMs);
-    const pes = pesPacket(t.streamId, elementaryPayload(t.info, sample), msTo90kHz(sample.ptsMs), dts);
+    const pes = pesPacket(t.streamId, payload, msTo90kHz(sample.ptsMs), dts);
     const isPcrTrack = t === pcrTrack;
     out.writePes(t.pid, pes, {
       ...(isPcrTrack ? { pcr: (dts - PCR_DELAY_TICKS + TIMESTAMP_MODULO) % TIMESTAMP_MODULO } : {}),
@@ -85,6 +96,15 @@ function esTracks(tracks: readonly MediaTrack[]): Map<number, EsTrack> {
 
 function streamTypeOf(info: TrackCodecInfo): number {
   return info.codec === 'h264' ? STREAM_TYPE.H264 : info.codec === 'h265' ? STREAM_TYPE.H265 : STREAM_TYPE.AAC_ADTS;
+}
+
+function elementaryPayloadOrUndefined(info: TrackCodecInfo, sample: MediaSample): Buffer | undefined {
+  try {
+    return elementaryPayload(info, sample);
+  } catch (err) {
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
 }
 
 function elementaryPayload(info: TrackCodecInfo, sample: MediaSample): Buffer {

@@ -66,9 +66,13 @@ export function rawPutMedia(
       res.on('error', finish);
       res.on('aborted', finish);
     });
+    let responded = false;
+    req.once('response', () => (responded = true));
     req.on('error', (err) => {
-      // The server may drop the connection after an ERROR ACK while we are still writing.
-      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as NodeJS.ErrnoException).code === 'EPIPE') return;
+      // The server may drop the connection after an ERROR ACK while we are still writing; a reset
+      // before any response, though, would leave this promise pending forever.
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code === 'ECONNRESET' || code === 'EPIPE') && responded) return;
       reject(err);
     });
     void (async () => {

@@ -16,11 +16,11 @@ import { describeHeader, TrackCatalog } from '../../../src/archive/track-catalog
 import type { PlannedPart } from '../../../src/hls/parts.ts';
 import type { DiscontinuityMode, SessionClaims } from '../../../src/hls/types.ts';
 import type { FragmentIndex, FragmentRecord } from '../../../src/store/types.ts';
-import { mkvHeader, VIDEO_TRACK } from '../../support/synthetic-mkv.ts';
+import { AVCC_320x240, mkvHeader, VIDEO_TRACK } from '../../support/synthetic-mkv.ts';
 
 const HEADERS = new Map<number, Buffer>([
   [1, mkvHeader()],
-  [2, mkvHeader({ tracks: [{ ...VIDEO_TRACK, codecPrivate: Buffer.from([1, 0x42, 0, 0x1e, 0xff, 0xe0, 0]) }] })],
+  [2, mkvHeader({ tracks: [{ ...VIDEO_TRACK, codecPrivate: AVCC_320x240 }] })],
 ]);
 
 const fn = (i: number) => String(1000 + i).padStart(8, '0');

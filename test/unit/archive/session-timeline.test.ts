@@ -3,7 +3,7 @@ import { SessionTimelines } from '../../../src/archive/session-timeline.ts';
 import { TrackCatalog } from '../../../src/archive/track-catalog.ts';
 import type { SessionClaims } from '../../../src/hls/types.ts';
 import type { FragmentIndex, FragmentRangeQuery, FragmentRecord } from '../../../src/store/types.ts';
-import { mkvHeader, VIDEO_TRACK } from '../../support/synthetic-mkv.ts';
+import { AVCC_320x240, mkvHeader, VIDEO_TRACK } from '../../support/synthetic-mkv.ts';
 
 /** The FragmentIndex calls playback makes, over an array (fragment numbers are fixed-width strings). */
 class MemoryIndex {
@@ -42,7 +42,7 @@ function setup() {
   const index = new MemoryIndex();
   index.headers.set(1, mkvHeader());
   index.headers.set(2, mkvHeader()); // same codec private data, another PutMedia session
-  index.headers.set(3, mkvHeader({ tracks: [{ ...VIDEO_TRACK, codecPrivate: Buffer.from([1, 0x42, 0, 0x1e, 0xff, 0xe0, 0]) }] }));
+  index.headers.set(3, mkvHeader({ tracks: [{ ...VIDEO_TRACK, codecPrivate: AVCC_320x240 }] }));
   const clock = { now: () => 0 };
   const make = () => new SessionTimelines({ index: index as unknown as FragmentIndex, catalog: new TrackCatalog(index as unknown as FragmentIndex), clock });
   return { index, clock, make };
