@@ -8,7 +8,7 @@ import type { FragmentReader, ChunkSink } from '../archive/fragment-reader.ts';
 import { parseStartSelector } from '../archive/selectors.ts';
 import type { StreamService } from '../control/stream-service.ts';
 import type { IngestService } from '../ingest/ingest-service.ts';
-import { parseProducerStartTimestamp, parseTimecodeType } from '../ingest/producer-time.ts';
+import { producerClock } from '../ingest/producer-time.ts';
 import { invalidArgument } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { sendJson, wrap } from './respond.ts';
@@ -38,10 +38,7 @@ async function putMedia(deps: DataPlaneDeps, req: Request, res: Response): Promi
   const arn = header(req, 'x-amzn-stream-arn');
   if (name !== undefined && arn !== undefined) throw invalidArgument('Send x-amzn-stream-name or x-amzn-stream-arn, not both.');
   const stream = await deps.streams.resolve(name !== undefined ? { StreamName: name } : { StreamARN: arn });
-  const params = {
-    timecodeType: parseTimecodeType(header(req, 'x-amzn-fragment-timecode-type')),
-    producerStartMs: parseProducerStartTimestamp(header(req, 'x-amzn-producer-start-timestamp')),
-  };
+  const params = producerClock(header(req, 'x-amzn-fragment-timecode-type'), header(req, 'x-amzn-producer-start-timestamp'));
   const acksWanted = wantsAcks(req);
   let backlogLogged = false;
   const session = await deps.ingest.open(stream, params, {

@@ -62,9 +62,12 @@ export class IngestService {
     if (this.active.has(stream.id)) {
       throw new KvsError('ConnectionLimitExceededException', `Stream ${stream.name} already has an active PutMedia connection.`);
     }
+    // ARRIVAL producers (no timing headers) continue after the stream's newest fragment, even when they push faster than real time.
+    const newest = params.timecodeType === 'ARRIVAL' ? await this.deps.index.latest(stream.id) : undefined;
     const log = this.deps.log.child({ stream: stream.name });
     const session = new PutMediaSession(this.persisterFor(stream), sink, {
       ...params,
+      ...(newest ? { arrivalFloorMs: newest.producerTimestampMs + newest.durationMs } : {}),
       limits: this.deps.limits,
       clock: this.deps.clock,
       log,

@@ -39,6 +39,8 @@ export interface FragmentPersister {
 export interface SessionOptions {
   timecodeType: TimecodeType;
   producerStartMs: number | undefined;
+  /** ARRIVAL timecodes: the first fragment's producer timestamp is at least this (the stream's newest fragment end). */
+  arrivalFloorMs?: number;
   limits: IngestLimits;
   clock: Clock;
   log: Logger;
@@ -68,7 +70,7 @@ export class PutMediaSession {
     private readonly sink: AckSink,
     private readonly opts: SessionOptions,
   ) {
-    this.assembler = new FragmentAssembler(opts.limits, opts.timecodeType, opts.producerStartMs);
+    this.assembler = new FragmentAssembler(opts.limits, opts.timecodeType, opts.producerStartMs, () => Math.max(opts.clock.now(), opts.arrivalFloorMs ?? 0));
     this.startedAt = this.lastDataAt = opts.clock.now();
   }
 
