@@ -109,7 +109,10 @@ export class KestrelServer {
       log: log.child({ component: 'ingest' }),
       onPersisted: (p) => kvsDelivery.onPersisted(p),
     });
-    const reader = new FragmentReader({ index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs });
+    const reader = new FragmentReader({
+      index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs,
+      endOfDataWaitMs: config.getMediaEndOfDataWaitMs, producerActive: (id) => ingest.hasProducer(id),
+    });
     const clips = new ClipService({ index, media, maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
     const images = new ImagesService({ index, media, extractFrames, log: log.child({ component: 'images' }) });
     const playback = createPlayback({

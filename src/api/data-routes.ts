@@ -90,14 +90,26 @@ function endAfterBody(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
+/** Kestrel addition: how long GetMedia waits at the end of stored data when the stream has no producer (ms). */
+export const GET_MEDIA_END_WAIT_HEADER = 'x-kestrel-get-media-end-wait-ms';
+const MAX_END_WAIT_MS = 300_000;
+
+function endOfDataWait(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Number(value);
+  if (!/^\d{1,6}$/.test(value) || ms > MAX_END_WAIT_MS) throw invalidArgument(`${GET_MEDIA_END_WAIT_HEADER} must be 0-${MAX_END_WAIT_MS} (ms).`);
+  return ms;
+}
+
 async function getMedia(deps: DataPlaneDeps, req: Request, res: Response): Promise<void> {
   const body = bodyOf(req);
   const stream = await deps.streams.resolve(body);
   const selector = parseStartSelector(body.StartSelector);
+  const endOfDataWaitMs = endOfDataWait(header(req, GET_MEDIA_END_WAIT_HEADER));
   const release = deps.reader.admitGetMedia(stream);
   try {
     startMkvResponse(res);
-    await deps.reader.getMedia(stream, selector, responseSink(res));
+    await deps.reader.getMedia(stream, selector, responseSink(res), endOfDataWaitMs === undefined ? {} : { endOfDataWaitMs });
   } finally {
     release();
     if (!res.writableEnded) res.end();

@@ -7,6 +7,7 @@ import { destinationFlags, DESTINATION_USAGE, detectConfigFlag, flagOrEnv, switc
 
 export const SERVE_USAGE = `kestrel serve [--host 127.0.0.1] [--port 8080] [--data ./data] [--public-url URL]
              [--clip-max-fragments 200] [--clip-max-bytes 104857600] [--ll-part-target-ms 333]
+             [--get-media-end-wait-ms 3000]
              [--detect [--webhook-url URL] [--mqtt-url URL] [--snapshots s3://bucket/prefix --s3-endpoint URL]
                        [--detect-config FILE]]
   Runs the server with embedded storage (SQLite index, media on local disk under --data).
@@ -16,8 +17,10 @@ ${DESTINATION_USAGE}
   Per-stream detection config: GET/PUT/PATCH/DELETE /api/v1/streams/<name>/detection (docs/DETECTION.md).
   GetClip stops at --clip-max-fragments fragments or --clip-max-bytes bytes (KVS: 200 / 100 MB).
   --ll-part-target-ms sets the LL-HLS part length (100-2000 ms); players hold back three parts.
+  --get-media-end-wait-ms: GetMedia ends this long after the end of stored data when the stream has
+  no producer (0-300000; per request: header x-kestrel-get-media-end-wait-ms).
   Env: KESTREL_HOST, KESTREL_PORT, KESTREL_DATA_DIR, KESTREL_PUBLIC_URL, KESTREL_LOG_LEVEL,
-  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES, KESTREL_LL_PART_TARGET_MS.`;
+  KESTREL_CLIP_MAX_FRAGMENTS, KESTREL_CLIP_MAX_BYTES, KESTREL_LL_PART_TARGET_MS, KESTREL_GET_MEDIA_END_WAIT_MS.`;
 
 /** The server config from flags and env (flags win); throws UsageError on bad values. */
 export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): KestrelConfig {
@@ -34,6 +37,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     clipMaxFragments: positiveInt(args, env, 'clip-max-fragments', 'KESTREL_CLIP_MAX_FRAGMENTS', 200),
     clipMaxBytes: positiveInt(args, env, 'clip-max-bytes', 'KESTREL_CLIP_MAX_BYTES', 100 * 1024 * 1024),
     llPartTargetMs: partTarget(positiveInt(args, env, 'll-part-target-ms', 'KESTREL_LL_PART_TARGET_MS', 333)),
+    getMediaEndOfDataWaitMs: endWait(flagOrEnv(args, 'get-media-end-wait-ms', env, 'KESTREL_GET_MEDIA_END_WAIT_MS', '3000')!),
   });
   if (switchFlag(args, 'detect', env, 'KESTREL_DETECT')) {
     const configFile = detectConfigFlag(args, env);
@@ -68,6 +72,12 @@ function positiveInt(args: ParsedArgs, env: NodeJS.ProcessEnv, flag: string, env
   const n = Number(flagOrEnv(args, flag, env, envName, String(fallback)));
   if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer`);
   return n;
+}
+
+function endWait(value: string): number {
+  const ms = Number(value);
+  if (!/^\d{1,6}$/.test(value) || ms > 300_000) throw new UsageError('--get-media-end-wait-ms must be 0-300000');
+  return ms;
 }
 
 function partTarget(ms: number): number {

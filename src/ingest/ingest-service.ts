@@ -46,6 +46,11 @@ export class IngestService {
 
   constructor(private readonly deps: IngestDeps) {}
 
+  /** Whether a PutMedia connection is feeding the stream now. */
+  hasProducer(streamId: number): boolean {
+    return this.active.has(streamId);
+  }
+
   /** Claims the stream's single producer slot; throws ConnectionLimitExceededException when taken. */
   async open(
     stream: StreamRecord,
