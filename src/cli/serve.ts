@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { KestrelServer } from '../app.ts';
 import { defaultConfig, type KestrelConfig } from '../config.ts';
+import { checkMediaTools } from '../media-tools/preflight.ts';
 import { createLogger } from '../shared/logger.ts';
 import { UsageError, parseArgs, type ParsedArgs } from './args.ts';
 import { destinationFlags, DESTINATION_USAGE, detectConfigFlag, flagOrEnv, switchFlag } from './destinations.ts';
@@ -48,6 +49,8 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
 
 export async function serve(argv: readonly string[]): Promise<void> {
   const config = parseServeArgs(argv);
+  // Detection decodes frames with ffmpeg: fail before listening rather than on the first fragment.
+  if (config.detection?.enabled) await checkMediaTools(['ffmpeg']);
   const log = createLogger();
   const server = await KestrelServer.start(config, log);
   log.info({ url: server.url, dataDir: config.dataDir }, `Kestrel listening on ${server.url}`);
