@@ -1,10 +1,12 @@
 /**
- * Live DASH followed by a real player: ffmpeg's dashdemux reads a LIVE and a LIVE_REPLAY session
- * while a producer pushes, across many MPD reloads, decoding every frame of successive segments
- * once (no frame-1 stall, no segment read twice). The MPD keeps its Period start,
+ * Live DASH followed by real players while a producer pushes: ffmpeg's dashdemux reads a LIVE and
+ * a LIVE_REPLAY session across many MPD reloads, decoding every frame of successive segments once
+ * (no frame-1 stall, no segment read twice); VLC (cvlc, dummy outputs, as a non-root user) keeps
+ * fetching successive segments well past the third. The MPD keeps its Period start,
  * presentationTimeOffset and availabilityStartTime across reloads; its timeline only grows at
  * the live edge.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,5 +102,31 @@ describe('live DASH in ffmpeg', () => {
     expect(times.length).toBeGreaterThanOrEqual(115);
     expect(new Set(times).size).toBe(times.length);
     expect(fs.statSync(file).size).toBeGreaterThan(0);
+  }, 90_000);
+});
+
+/** cvlc refuses to run as root: run it as `nobody` then. */
+function vlcCommand(args: string[]): [string, string[]] {
+  return process.getuid?.() === 0 ? ['runuser', ['-u', 'nobody', '--', 'cvlc', ...args]] : ['cvlc', args];
+}
+
+describe('live DASH in VLC', () => {
+  it('LIVE: VLC plays on past the third segment, fetching successive segments', async () => {
+    const out = await kvam.send(new GetDASHStreamingSessionURLCommand({ StreamName: 'cam', PlaybackMode: 'LIVE' }));
+    const seconds = 12;
+    const [cmd, args] = vlcCommand(['-vv', '--intf', 'dummy', '--vout', 'dummy', '--aout', 'dummy', `--run-time=${seconds}`, '--play-and-exit', out.DASHStreamingSessionURL!, 'vlc://quit']);
+    const vlc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    vlc.stdout.on('data', (b: Buffer) => (log += b.toString()));
+    vlc.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    const guard = setTimeout(() => vlc.kill('SIGKILL'), (seconds + 40) * 1000);
+    const code = await new Promise<number | null>((resolve) => vlc.once('close', resolve));
+    clearTimeout(guard);
+    expect(code, log.slice(-2000)).toBe(0);
+    // Video segments VLC requested, in order (its HTTP log lists each GET).
+    const times = [...log.matchAll(/GET \/dash\/v1\/getMP4MediaFragment\.mp4\?\S*TrackNumber=1&Period=\d+&MediaTime=(\d+)/g)].map((m) => Number(m[1]));
+    expect(times.length, log.slice(-2000)).toBeGreaterThanOrEqual(8);
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1]!);
+    expect(log).not.toMatch(/HTTP\/1\.1 404/);
   }, 90_000);
 });
