@@ -110,7 +110,7 @@ export class KestrelServer {
     const metrics = new KestrelMetrics({
       dataDir: config.dataDir,
       ...(config.ops?.metricsMaxStreams ? { maxStreams: config.ops.metricsMaxStreams } : {}),
-      activeGetMediaReaders: () => reader.activeGetMediaReaders,
+      activeGetMediaReaders: (): number => reader.activeGetMediaReaders,
       queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
     });
     const limits = config.limits;
@@ -163,7 +163,10 @@ export class KestrelServer {
       },
       observeAcks: (stream) => metrics.ackObserver(stream.name),
     });
-    const reader = new FragmentReader({ index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs, maxGetMediaConnectionsPerStream: limits.maxGetMediaPerStream });
+    const reader = new FragmentReader({
+      index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs, maxGetMediaConnectionsPerStream: limits.maxGetMediaPerStream,
+      endOfDataWaitMs: config.getMediaEndOfDataWaitMs, producerActive: (id: number): boolean => ingest.hasProducer(id),
+    });
     const clips = new ClipService({ index, media, maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
     const images = new ImagesService({ index, media, extractFrames: limitedExtractFrames, log: log.child({ component: 'images' }) });
     const playback = createPlayback({

@@ -22,6 +22,12 @@ export interface KestrelConfig {
   retentionSweepMs: number;
   /** A GetMedia connection with nothing to send for this long is ended (consumers resume with a token). */
   getMediaIdleTimeoutMs: number;
+  /**
+   * A GetMedia reader that reaches the end of stored data while the stream has no producer ends
+   * after this long (KVS ends such a response after a few seconds; a producer connecting meanwhile
+   * keeps it going). Per request: header x-kestrel-get-media-end-wait-ms.
+   */
+  getMediaEndOfDataWaitMs: number;
   /** GetClip truncation (KVS: 200 fragments, 100 MB); raise for longer clips (docs/COMPATIBILITY.md). */
   clipMaxFragments: number;
   clipMaxBytes: number;
@@ -121,6 +127,7 @@ export function defaultConfig(overrides: Partial<KestrelConfig> = {}): KestrelCo
     accountId: '000000000000',
     retentionSweepMs: 60_000,
     getMediaIdleTimeoutMs: 30_000,
+    getMediaEndOfDataWaitMs: 3_000,
     clipMaxFragments: 200,
     clipMaxBytes: 100 * 1024 * 1024,
     llPartTargetMs: 333,

@@ -8,7 +8,7 @@ import type { FragmentReader, ChunkSink } from '../archive/fragment-reader.ts';
 import { parseStartSelector } from '../archive/selectors.ts';
 import type { StreamService } from '../control/stream-service.ts';
 import type { IngestService } from '../ingest/ingest-service.ts';
-import { parseProducerStartTimestamp, parseTimecodeType } from '../ingest/producer-time.ts';
+import { producerClock } from '../ingest/producer-time.ts';
 import { invalidArgument } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { sendJson, wrap } from './respond.ts';
@@ -44,10 +44,7 @@ async function putMedia(deps: DataPlaneDeps, req: Request, res: Response): Promi
   if (name !== undefined && arn !== undefined) throw invalidArgument('Send x-amzn-stream-name or x-amzn-stream-arn, not both.');
   const stream = await deps.streams.resolve(name !== undefined ? { StreamName: name } : { StreamARN: arn });
   deps.calls?.check('PutMedia', stream.name);
-  const params = {
-    timecodeType: parseTimecodeType(putMediaParam(req, 'x-amzn-fragment-timecode-type')),
-    producerStartMs: parseProducerStartTimestamp(putMediaParam(req, 'x-amzn-producer-start-timestamp')),
-  };
+  const params = producerClock(putMediaParam(req, 'x-amzn-fragment-timecode-type'), putMediaParam(req, 'x-amzn-producer-start-timestamp'));
   const acksWanted = wantsAcks(req);
   let backlogLogged = false;
   const session = await deps.ingest.open(stream, params, {
@@ -121,16 +118,27 @@ function endAfterBody(req: IncomingMessage, res: ServerResponse): void {
 
 const DRAIN_MS = 2000;
 const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+/** Kestrel addition: how long GetMedia waits at the end of stored data when the stream has no producer (ms). */
+export const GET_MEDIA_END_WAIT_HEADER = 'x-kestrel-get-media-end-wait-ms';
+const MAX_END_WAIT_MS = 300_000;
+
+function endOfDataWait(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Number(value);
+  if (!/^\d{1,6}$/.test(value) || ms > MAX_END_WAIT_MS) throw invalidArgument(`${GET_MEDIA_END_WAIT_HEADER} must be 0-${MAX_END_WAIT_MS} (ms).`);
+  return ms;
+}
 
 async function getMedia(deps: DataPlaneDeps, req: Request, res: Response): Promise<void> {
   const body = bodyOf(req);
   const stream = await deps.streams.resolve(body);
   const selector = parseStartSelector(body.StartSelector);
   deps.calls?.check('GetMedia', stream.name);
+  const endOfDataWaitMs = endOfDataWait(header(req, GET_MEDIA_END_WAIT_HEADER));
   const release = deps.reader.admitGetMedia(stream);
   try {
     startMkvResponse(res);
-    await deps.reader.getMedia(stream, selector, responseSink(res, deps.stalledWriteTimeoutMs));
+    await deps.reader.getMedia(stream, selector, responseSink(res, deps.stalledWriteTimeoutMs), endOfDataWaitMs === undefined ? {} : { endOfDataWaitMs });
   } finally {
     release();
     if (!res.writableEnded) res.end();

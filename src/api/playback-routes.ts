@@ -59,7 +59,11 @@ export function playbackRouter(deps: PlaybackRouteDeps): express.Router {
   // Under /dash/v1/ TrackNumber selects one track (an AdaptationSet); under /hls/v1/ it is the muxed rendition.
   for (const [prefix, perTrack] of [['/hls/v1', false], ['/dash/v1', true]] as const) {
     get(`${prefix}/getMP4InitFragment.mp4`, 'mp4', (q) => hls.initSegment(q.SessionToken, q.TrackNumber, q.SequenceNumber ?? '0', { perTrack }));
-    get(`${prefix}/getMP4MediaFragment.mp4`, 'mp4', (q) => hls.mp4Fragment(q.SessionToken, q.TrackNumber, q.FragmentNumber, { perTrack }));
+    get(`${prefix}/getMP4MediaFragment.mp4`, 'mp4', (q) =>
+      // Live DASH SegmentTemplate URLs name a Period and a media time instead of a fragment number.
+      perTrack && q.FragmentNumber === undefined && q.MediaTime !== undefined
+        ? dash.segmentAt(q.SessionToken, q.TrackNumber, q.Period, q.MediaTime)
+        : hls.mp4Fragment(q.SessionToken, q.TrackNumber, q.FragmentNumber, { perTrack }));
   }
   get('/hls/v1/getTSFragment.ts', 'ts', (q) => hls.tsFragment(q.SessionToken, q.FragmentNumber));
   get('/hls/v1/getMP4MediaPart.mp4', 'mp4', (q) => hls.mp4Part(q.SessionToken, q.TrackNumber, q.FragmentNumber, q.Part));

@@ -23,6 +23,9 @@ export interface ReaderDeps {
   feed: LiveFeed;
   clock: Clock;
   idleTimeoutMs: number;
+  /** Wait at the end of stored data when no producer is connected (default idleTimeoutMs). */
+  endOfDataWaitMs?: number;
+  producerActive?: (streamId: number) => boolean;
   maxGetMediaConnectionsPerStream?: number;
 }
 
@@ -61,9 +64,11 @@ export class FragmentReader {
 
   /**
    * Streams fragments from the selector on, then follows the stream live. Ends when the client
-   * goes away or nothing new arrives for idleTimeoutMs (consumers resume with the continuation token).
+   * goes away, when nothing new arrives for idleTimeoutMs while a producer is connected, or — as
+   * KVS does — shortly after the end of stored data when none is (`endOfDataWaitMs`, per request
+   * or from the deps). Consumers resume with the continuation token.
    */
-  async getMedia(stream: StreamRecord, selector: StartSelector, sink: ChunkSink): Promise<void> {
+  async getMedia(stream: StreamRecord, selector: StartSelector, sink: ChunkSink, opts: { endOfDataWaitMs?: number } = {}): Promise<void> {
     const { feed } = this.deps;
     const queued: LiveFragment[] = [];
     let wake: (() => void) | undefined;
@@ -100,19 +105,42 @@ export class FragmentReader {
           cursor = { after: f.record.fragmentNumber };
         }
         if (pending.length) continue;
-        const gotMore = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), this.deps.idleTimeoutMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve(true);
-          };
-        });
+        const endOfDataWaitMs = opts.endOfDataWaitMs ?? this.deps.endOfDataWaitMs ?? this.deps.idleTimeoutMs;
+        const gotMore = await this.waitForMore(stream.id, endOfDataWaitMs, (w) => (wake = w));
         wake = undefined;
         if (!gotMore) return;
       }
     } finally {
       unsubscribe();
       this.aborters.delete(abort);
+    }
+  }
+
+  /**
+   * Waits for a new fragment (true) or gives up (false): after idleTimeoutMs while a producer is
+   * connected, after `endOfDataWaitMs` once none is (counted from when it left). `setWake`
+   * receives the function that ends the wait early.
+   */
+  private async waitForMore(streamId: number, endOfDataWaitMs: number, setWake: (wake: () => void) => void): Promise<boolean> {
+    const { clock, idleTimeoutMs, producerActive } = this.deps;
+    const idleDeadline = clock.now() + idleTimeoutMs;
+    let endDeadline: number | undefined;
+    for (;;) {
+      const live = producerActive?.(streamId) ?? true;
+      const now = clock.now();
+      endDeadline = live ? undefined : (endDeadline ?? now + endOfDataWaitMs);
+      const deadline = Math.min(idleDeadline, endDeadline ?? Infinity);
+      if (now >= deadline) return false;
+      // While a producer is connected, look again every second: it may leave.
+      const sliceMs = live && producerActive ? Math.min(1000, deadline - now) : deadline - now;
+      const woke = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), sliceMs);
+        setWake(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (woke) return true;
     }
   }
 

@@ -41,7 +41,7 @@ export function createPlayback(deps: PlaybackDeps): Playback {
   return {
     sessions,
     hls: new HlsService({ sessions, timelines, builder, parts, catalog, index, clock }),
-    dash: new DashService({ sessions, timelines, builder, catalog, clock }),
+    dash: new DashService({ sessions, timelines, builder, catalog, clock, parts }),
     close: () => parts.close(),
   };
 }

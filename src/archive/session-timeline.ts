@@ -22,6 +22,8 @@ export interface TimelineEntry {
   initSequence: number;
   initKey: string;
   discontinuity: boolean;
+  /** Σ durations of the session's fragments before this one (DASH Period starts). */
+  offsetMs: number;
 }
 
 export interface TimelineView {
@@ -170,7 +172,7 @@ export class SessionTimelines {
     }
     const timestampMs = claims.selector.kind === 'SERVER_TIMESTAMP' ? record.serverTimestampMs : record.producerTimestampMs;
     const discontinuity = discontinuityAfter(prev, { timestampMs, durationMs: record.durationMs, initSequence }, claims.discontinuity);
-    const entry: TimelineEntry = { record, msn: state.nextMsn, timestampMs, initSequence, initKey: header.initKey, discontinuity };
+    const entry: TimelineEntry = { record, msn: state.nextMsn, timestampMs, initSequence, initKey: header.initKey, discontinuity, offsetMs: state.offsetMs };
     if (state.nextMsn === Math.min(REPLAY_LEAD_FRAGMENTS, claims.maxResults) - 1) state.leadOffsetMs = state.offsetMs;
     state.first ??= record;
     state.offsetMs += record.durationMs;

@@ -15,6 +15,7 @@ import { dataEndpoint, ensureStream } from '../client/control-plane.ts';
 import type { Credentials } from '../auth/sigv4.ts';
 import { clientCredentials, clientRegion, CREDENTIAL_FLAGS, CREDENTIAL_USAGE } from './credentials.ts';
 import { describeFailure, liveInputOptions, remuxToMkvArgs, spawnFfmpeg, type FfmpegExit } from '../media-tools/ffmpeg.ts';
+import { checkMediaTools } from '../media-tools/preflight.ts';
 
 export const INGEST_USAGE = `ingest <source-url> --stream NAME [--endpoint URL] [--create] [--max-runtime SECONDS] [--verbose]
   Pull a camera (rtsp://... or any ffmpeg input, copied without re-encoding) into a stream and keep
@@ -71,6 +72,8 @@ export async function ingest(argv: readonly string[]): Promise<void> {
   const maxRuntimeSec = maxRuntime === undefined ? undefined : Number(maxRuntime);
   if (maxRuntimeSec !== undefined && !(maxRuntimeSec > 0)) throw new UsageError('--max-runtime must be a positive number of seconds');
 
+  // Without a usable ffmpeg every reconnect attempt would fail the same way: say so once and exit.
+  await checkMediaTools(['ffmpeg']);
   const log: IngestLog = (m) => process.stderr.write(`${new Date().toISOString()} ingest ${stream}: ${m}\n`);
   const stop = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {

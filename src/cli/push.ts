@@ -14,6 +14,7 @@ import {
 } from '../client/put-media-client.ts';
 import { dataEndpoint, ensureStream } from '../client/control-plane.ts';
 import { describeFailure, remuxToMkvArgs, spawnFfmpeg } from '../media-tools/ffmpeg.ts';
+import { checkMediaTools } from '../media-tools/preflight.ts';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8080';
 
@@ -49,6 +50,7 @@ export async function push(argv: readonly string[]): Promise<void> {
     }
   }
 
+  await checkMediaTools(['ffmpeg']);
   const ensured = await withCreateHint(ensureStream(endpoint, stream, args.flags.has('create'), credentials));
   if (ensured.created) process.stderr.write(`created stream ${stream} (24 h retention)\n`);
   const putEndpoint = await dataEndpoint(endpoint, stream, 'PUT_MEDIA', credentials);

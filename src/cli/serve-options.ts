@@ -31,6 +31,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'clip-max-fragments', env: 'KESTREL_CLIP_MAX_FRAGMENTS', arg: 'N', type: types.int(1), default: 200, help: 'GetClip stops after this many fragments (KVS: 200)' },
   { name: 'clip-max-bytes', env: 'KESTREL_CLIP_MAX_BYTES', arg: 'N', type: types.int(1), default: 100 * 1024 * 1024, help: 'GetClip stops after this many bytes (KVS: 100 MB)' },
   { name: 'll-part-target-ms', env: 'KESTREL_LL_PART_TARGET_MS', arg: 'MS', type: types.int(100, 2000), default: 333, help: 'LL-HLS part length, 100-2000 ms (default 333); players hold back three parts' },
+  { name: 'get-media-end-wait-ms', env: 'KESTREL_GET_MEDIA_END_WAIT_MS', arg: 'MS', type: types.int(0, 300_000), default: 3000,
+    help: 'GetMedia ends this long after the end of stored data when the stream has no producer\n(0-300000, default 3000; per request: header x-kestrel-get-media-end-wait-ms)' },
   { name: 'metrics-token', env: 'KESTREL_METRICS_TOKEN', arg: 'TOKEN', help: 'bearer token for GET /metrics (Authorization: Bearer TOKEN);\nwithout one /metrics answers 403' },
   { name: 'metrics-max-streams', env: 'KESTREL_METRICS_MAX_STREAMS', arg: 'N', type: types.int(1), help: 'streams with their own metrics series (default 200); more share stream="_other"' },
   { name: 'min-free-space', env: 'KESTREL_MIN_FREE_SPACE', arg: 'SIZE', type: freeSpaceFloor, default: { percent: 5 },

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { KestrelServer } from '../app.ts';
 import { defaultConfig, type KestrelConfig } from '../config.ts';
+import { checkMediaTools } from '../media-tools/preflight.ts';
 import { createLogger } from '../shared/logger.ts';
 import { UsageError } from './args.ts';
 import { readConfigFile } from './config-file.ts';
@@ -47,6 +48,7 @@ function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConf
     clipMaxBytes: opts.number('clip-max-bytes')!,
     llPartTargetMs: opts.number('ll-part-target-ms')!,
     ops: { ...(metricsToken ? { metricsToken } : {}), ...(metricsMaxStreams ? { metricsMaxStreams } : {}) },
+    getMediaEndOfDataWaitMs: opts.number('get-media-end-wait-ms')!,
   });
   config.auth = authSettings(opts, config.host);
   config.limits = serverLimitsFrom(opts);
@@ -68,6 +70,8 @@ function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConf
 export async function serve(argv: readonly string[]): Promise<void> {
   const opts = resolveServeOptions(argv);
   const config = serveConfig(opts, process.env);
+  // Detection decodes frames with ffmpeg: fail before listening rather than on the first fragment.
+  if (config.detection?.enabled) await checkMediaTools(['ffmpeg']);
   const log = createLogger(opts.string('log-level'));
   const server = await KestrelServer.start(config, log);
   log.info({ url: server.url, dataDir: config.dataDir }, `Kestrel listening on ${server.url}`);

@@ -1,24 +1,26 @@
 /**
  * MPEG-DASH manifest (MPD) over the same fMP4 segment URLs as HLS. One AdaptationSet per track
  * (DASH players do not take video and audio muxed in one Representation), each segment URL
- * selecting its track with TrackNumber; a SegmentList whose SegmentTimeline gives each
- * fragment's exact media time and duration (timescale 1000), so fragments of any length play.
- * A Period per run of one init segment: a codec private data change starts a new Period.
+ * selecting its track with TrackNumber; a SegmentTimeline gives each fragment's exact media
+ * time and duration (timescale 1000), so fragments of any length play.
+ * Periods come from a `PeriodPlan` (dash-periods.ts): fixed `start` and `presentationTimeOffset`
+ * for the life of the session.
  *
- * Presentation time 0 is `mediaOriginMs` on the media (tfdt) timeline, on every Period, so the
- * mapping does not move when a Period's first fragments scroll out of a live window.
+ * ON_DEMAND (static) lists each segment's URL (SegmentList). LIVE and LIVE_REPLAY (dynamic) use a
+ * SegmentTemplate addressed by `$Time$`: a SegmentList whose first entries scroll out is
+ * re-indexed wrongly by ffmpeg's dashdemux, while time addressing survives any window slide.
  */
+import { periodEndMs, type DashPeriod } from './dash-periods.ts';
 
 export interface DashSegment {
   fragmentNumber: string;
+  msn: number;
   /** Start on the media (tfdt) timeline, ms. */
   mediaTimeMs: number;
   durationMs: number;
   /** Producer or server timestamp per the session selector (kvs:ts), epoch ms. */
   timestampMs: number;
   initSequence: number;
-  /** Stable id of the run of fragments sharing one init segment. */
-  periodId: string;
 }
 
 export interface DashLiveSpec {
@@ -43,9 +45,15 @@ export interface DashTrack {
 
 export interface DashManifestSpec {
   segments: readonly DashSegment[];
-  mediaOriginMs: number;
+  /** Periods covering `segments` (oldest first); segments before the first Period are not listed. */
+  periods: readonly DashPeriod[];
   tracks: readonly DashTrack[];
-  uris: { init: (sequenceNumber: number, track: number) => string; segment: (fragmentNumber: string, track: number) => string };
+  uris: {
+    init: (sequenceNumber: number, track: number) => string;
+    segment: (fragmentNumber: string, track: number) => string;
+    /** Dynamic MPDs: the SegmentTemplate media URL with `$Time$`. */
+    template: (periodId: string, track: number) => string;
+  };
   displayTimestamp: boolean;
   displayFragmentNumber: boolean;
   /** type="dynamic" (LIVE, LIVE_REPLAY); static when absent (ON_DEMAND). */
@@ -65,11 +73,10 @@ export function isoDuration(ms: number): string {
 export function buildDashManifest(spec: DashManifestSpec): string {
   const segs = spec.segments;
   const maxDur = segs.reduce((m, s) => Math.max(m, s.durationMs), 0);
-  const last = segs.at(-1);
   const mpd: string[] = [
     'xmlns="urn:mpeg:dash:schema:mpd:2011"',
     `xmlns:kvs="${KVS_DASH_NAMESPACE}"`,
-    'profiles="urn:mpeg:dash:profile:full:2011"',
+    `profiles="${spec.live ? 'urn:mpeg:dash:profile:isoff-live:2011' : 'urn:mpeg:dash:profile:full:2011'}"`,
     `minBufferTime="${isoDuration(Math.max(1000, maxDur))}"`,
     `maxSegmentDuration="${isoDuration(maxDur)}"`,
   ];
@@ -84,35 +91,27 @@ export function buildDashManifest(spec: DashManifestSpec): string {
       `suggestedPresentationDelay="${isoDuration(l.suggestedPresentationDelayMs)}"`,
     );
   } else {
-    const end = last ? last.mediaTimeMs + last.durationMs - spec.mediaOriginMs : 0;
-    mpd.push('type="static"', `mediaPresentationDuration="${isoDuration(end)}"`);
+    const last = spec.periods.at(-1);
+    mpd.push('type="static"', `mediaPresentationDuration="${isoDuration(last ? periodEndMs(last) : 0)}"`);
   }
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<MPD ${mpd.join(' ')}>`];
-  for (const period of groupByPeriod(segs)) lines.push(...periodXml(spec, period));
+  spec.periods.forEach((period, i) => {
+    const next = spec.periods[i + 1];
+    const inPeriod = segs.filter((s) => s.msn >= period.firstMsn && (!next || s.msn < next.firstMsn));
+    if (inPeriod.length) lines.push(...periodXml(spec, period, inPeriod));
+  });
   lines.push('</MPD>', '');
   return lines.join('\n');
 }
 
-function groupByPeriod(segs: readonly DashSegment[]): DashSegment[][] {
-  const out: DashSegment[][] = [];
-  for (const s of segs) {
-    const cur = out.at(-1);
-    if (cur && cur[0]!.periodId === s.periodId) cur.push(s);
-    else out.push([s]);
-  }
-  return out;
-}
-
-function periodXml(spec: DashManifestSpec, segs: DashSegment[]): string[] {
-  const first = segs[0]!;
-  const lines = [`  <Period id="${xml(first.periodId)}" start="${isoDuration(first.mediaTimeMs - spec.mediaOriginMs)}">`];
-  for (const track of spec.tracks) lines.push(...adaptationSetXml(spec, segs, track));
+function periodXml(spec: DashManifestSpec, period: DashPeriod, segs: DashSegment[]): string[] {
+  const lines = [`  <Period id="${xml(period.id)}" start="${isoDuration(period.startMs)}">`];
+  for (const track of spec.tracks) lines.push(...adaptationSetXml(spec, period, segs, track));
   lines.push('  </Period>');
   return lines;
 }
 
-function adaptationSetXml(spec: DashManifestSpec, segs: DashSegment[], track: DashTrack): string[] {
-  const first = segs[0]!;
+function adaptationSetXml(spec: DashManifestSpec, period: DashPeriod, segs: DashSegment[], track: DashTrack): string[] {
   const rep = [`id="${track.number}"`, `codecs="${xml(track.codec)}"`, `bandwidth="${Math.max(1, Math.round(track.bandwidth))}"`];
   if (track.width && track.height) rep.push(`width="${track.width}"`, `height="${track.height}"`);
   if (track.sampleRate) rep.push(`audioSamplingRate="${track.sampleRate}"`);
@@ -122,16 +121,28 @@ function adaptationSetXml(spec: DashManifestSpec, segs: DashSegment[], track: Da
     if (spec.displayFragmentNumber) attrs.push(`kvs:fn="${s.fragmentNumber}"`);
     return `            <S ${attrs.join(' ')}/>`;
   });
+  const init = xml(spec.uris.init(period.initSequence, track.number));
+  const addressing = spec.live
+    ? [
+        `        <SegmentTemplate timescale="1000" presentationTimeOffset="${period.ptoMs}" initialization="${init}" media="${xml(spec.uris.template(period.id, track.number))}">`,
+        '          <SegmentTimeline>',
+        ...timeline,
+        '          </SegmentTimeline>',
+        '        </SegmentTemplate>',
+      ]
+    : [
+        `        <SegmentList timescale="1000" presentationTimeOffset="${period.ptoMs}">`,
+        `          <Initialization sourceURL="${init}"/>`,
+        '          <SegmentTimeline>',
+        ...timeline,
+        '          </SegmentTimeline>',
+        ...segs.map((s) => `          <SegmentURL media="${xml(spec.uris.segment(s.fragmentNumber, track.number))}"/>`),
+        '        </SegmentList>',
+      ];
   return [
     `    <AdaptationSet id="${track.number}" contentType="${track.kind}" mimeType="${track.kind}/mp4" segmentAlignment="true" startWithSAP="1">`,
     `      <Representation ${rep.join(' ')}>`,
-    `        <SegmentList timescale="1000" presentationTimeOffset="${Math.round(first.mediaTimeMs)}">`,
-    `          <Initialization sourceURL="${xml(spec.uris.init(first.initSequence, track.number))}"/>`,
-    '          <SegmentTimeline>',
-    ...timeline,
-    '          </SegmentTimeline>',
-    ...segs.map((s) => `          <SegmentURL media="${xml(spec.uris.segment(s.fragmentNumber, track.number))}"/>`),
-    '        </SegmentList>',
+    ...addressing,
     '      </Representation>',
     '    </AdaptationSet>',
   ];

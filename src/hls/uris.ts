@@ -38,3 +38,12 @@ export function tsSegmentUri(token: string, fragmentNumber: string): string {
 export function mp4PartUri(token: string, fragmentNumber: string, part: number): string {
   return `getMP4MediaPart.mp4?FragmentNumber=${q(fragmentNumber)}&SessionToken=${q(token)}&TrackNumber=${MUXED_TRACK_NUMBER}&Part=${part}`;
 }
+
+/**
+ * Live DASH (Kestrel layout): a SegmentTemplate whose `$Time$` is the segment's SegmentTimeline
+ * `t`, within the Period named by `Period` (its first fragment's MSN). Players that predict the
+ * next segment from the timeline (ffmpeg) or slide their window by time stay in step this way.
+ */
+export function dashTimeSegmentTemplate(token: string, periodId: string, trackNumber: number): string {
+  return `getMP4MediaFragment.mp4?SessionToken=${q(token)}&TrackNumber=${trackNumber}&Period=${q(periodId)}&MediaTime=$Time$`;
+}

@@ -74,7 +74,9 @@ export class FragmentAssembler {
   constructor(
     private readonly limits: AssemblerLimits,
     private readonly timecodeType: TimecodeType,
-    private readonly producerStartMs: number | undefined,
+    private producerStartMs: number | undefined,
+    /** Server clock, read once for ARRIVAL timecodes (the first fragment's receive time). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -201,8 +203,8 @@ export class FragmentAssembler {
   private startFragment(timecode: number, raw: Buffer, out: AssemblerOutput[]): void {
     if (!this.pendingCluster) throw new AckError('INVALID_MKV_DATA', 'Timecode outside a Cluster.');
     const relMs = this.toMs(timecode);
-    const producerTimestampMs =
-      this.timecodeType === 'RELATIVE' ? (this.producerStartMs ?? 0) + relMs : relMs;
+    if (this.timecodeType === 'ARRIVAL') this.producerStartMs ??= this.now() - relMs;
+    const producerTimestampMs = this.timecodeType === 'ABSOLUTE' ? relMs : (this.producerStartMs ?? 0) + relMs;
     if (!Number.isFinite(producerTimestampMs) || producerTimestampMs < 0 || producerTimestampMs > 8.64e15) {
       throw new AckError('INVALID_PRODUCER_TIMESTAMP', `Producer timestamp ${producerTimestampMs} ms is out of range.`);
     }

@@ -53,6 +53,11 @@ export class IngestService {
 
   constructor(private readonly deps: IngestDeps) {}
 
+  /** Whether a PutMedia connection is feeding the stream now. */
+  hasProducer(streamId: number): boolean {
+    return this.active.has(streamId);
+  }
+
   /** Claims the stream's single producer slot; throws ConnectionLimitExceededException when taken. */
   async open(
     stream: StreamRecord,
@@ -69,6 +74,8 @@ export class IngestService {
     if (this.active.has(stream.id)) {
       throw new KvsError('ConnectionLimitExceededException', `Stream ${stream.name} already has an active PutMedia connection.`);
     }
+    // ARRIVAL producers (no timing headers) continue after the stream's newest fragment, even when they push faster than real time.
+    const newest = params.timecodeType === 'ARRIVAL' ? await this.deps.index.latest(stream.id) : undefined;
     const log = this.deps.log.child({ stream: stream.name });
     const observe = this.deps.observeAcks?.(stream);
     const acks: AckSink = observe ? {
@@ -80,6 +87,7 @@ export class IngestService {
     } : sink;
     const session = new PutMediaSession(this.persisterFor(stream), acks, {
       ...params,
+      ...(newest ? { arrivalFloorMs: newest.producerTimestampMs + newest.durationMs } : {}),
       limits: this.deps.limits,
       clock: this.deps.clock,
       log,

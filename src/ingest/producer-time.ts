@@ -1,6 +1,14 @@
 import { invalidArgument } from '../shared/errors.ts';
 
-export type TimecodeType = 'ABSOLUTE' | 'RELATIVE';
+/**
+ * ABSOLUTE / RELATIVE as in KVS. ARRIVAL (Kestrel): the producer sent neither
+ * x-amzn-fragment-timecode-type nor x-amzn-producer-start-timestamp (ffmpeg, GStreamer
+ * souphttpclientsink, curl), so its cluster timecodes are a clock of its own, usually from 0.
+ * They are taken as RELATIVE to the server's receive time of the first fragment minus that
+ * fragment's timecode: producer timestamps are then near the wall clock, and a producer that
+ * reconnects continues in time instead of repeating 1970-01-01.
+ */
+export type TimecodeType = 'ABSOLUTE' | 'RELATIVE' | 'ARRIVAL';
 
 export function parseTimecodeType(value: string | undefined): TimecodeType {
   if (value === undefined || value === '') return 'ABSOLUTE';
@@ -21,4 +29,13 @@ export function parseProducerStartTimestamp(value: string | undefined): number |
     throw invalidArgument(`x-amzn-producer-start-timestamp must be decimal seconds, got "${value}".`);
   }
   return Math.round(Number(value) * 1000);
+}
+
+/** The producer clock of a PutMedia request from its two KVS timing headers (ARRIVAL when it sends neither). */
+export function producerClock(
+  timecodeTypeHeader: string | undefined,
+  producerStartHeader: string | undefined,
+): { timecodeType: TimecodeType; producerStartMs: number | undefined } {
+  if (!timecodeTypeHeader && !producerStartHeader) return { timecodeType: 'ARRIVAL', producerStartMs: undefined };
+  return { timecodeType: parseTimecodeType(timecodeTypeHeader), producerStartMs: parseProducerStartTimestamp(producerStartHeader) };
 }

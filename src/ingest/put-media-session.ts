@@ -40,6 +40,8 @@ export interface FragmentPersister {
 export interface SessionOptions {
   timecodeType: TimecodeType;
   producerStartMs: number | undefined;
+  /** ARRIVAL timecodes: the first fragment's producer timestamp is at least this (the stream's newest fragment end). */
+  arrivalFloorMs?: number;
   limits: IngestLimits;
   clock: Clock;
   log: Logger;
@@ -76,7 +78,7 @@ export class PutMediaSession {
     private readonly sink: AckSink,
     private readonly opts: SessionOptions,
   ) {
-    this.assembler = new FragmentAssembler(opts.limits, opts.timecodeType, opts.producerStartMs);
+    this.assembler = new FragmentAssembler(opts.limits, opts.timecodeType, opts.producerStartMs, () => Math.max(opts.clock.now(), opts.arrivalFloorMs ?? 0));
     this.startedAt = this.lastDataAt = opts.clock.now();
     this.received = new RateWindow(opts.limits.minRateWindowMs, this.startedAt);
   }

@@ -1,19 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { buildDashManifest, isoDuration, type DashManifestSpec } from '../../../src/hls/dash-manifest.ts';
-import { initSegmentUri, mp4SegmentUri } from '../../../src/hls/uris.ts';
+import { extendPeriods } from '../../../src/hls/dash-periods.ts';
+import { dashTimeSegmentTemplate, initSegmentUri, mp4SegmentUri } from '../../../src/hls/uris.ts';
 
 const base: DashManifestSpec = {
   segments: [
-    { fragmentNumber: '11', mediaTimeMs: 5000, durationMs: 1000, timestampMs: 1_700_000_000_000, initSequence: 0, periodId: '0' },
-    { fragmentNumber: '12', mediaTimeMs: 6000, durationMs: 1040, timestampMs: 1_700_000_001_000, initSequence: 0, periodId: '0' },
-    { fragmentNumber: '13', mediaTimeMs: 7040, durationMs: 960, timestampMs: 1_700_000_002_040, initSequence: 1, periodId: '1' },
+    { fragmentNumber: '11', msn: 0, mediaTimeMs: 5000, durationMs: 1000, timestampMs: 1_700_000_000_000, initSequence: 0 },
+    { fragmentNumber: '12', msn: 1, mediaTimeMs: 6000, durationMs: 1040, timestampMs: 1_700_000_001_000, initSequence: 0 },
+    { fragmentNumber: '13', msn: 2, mediaTimeMs: 7040, durationMs: 960, timestampMs: 1_700_000_002_040, initSequence: 1 },
   ],
-  mediaOriginMs: 5000,
+  periods: [
+    { id: '0', firstMsn: 0, initSequence: 0, startMs: 0, ptoMs: 5000, mediaEndMs: 7040 },
+    { id: '2', firstMsn: 2, initSequence: 1, startMs: 2040, ptoMs: 7040, mediaEndMs: 8000 },
+  ],
   tracks: [
     { number: 1, kind: 'video', codec: 'avc1.64001f', bandwidth: 500000, width: 320, height: 240 },
     { number: 2, kind: 'audio', codec: 'mp4a.40.2', bandwidth: 128000, sampleRate: 44100 },
   ],
-  uris: { init: (s, t) => initSegmentUri('tok', s, t), segment: (fn, t) => mp4SegmentUri('tok', fn, t) },
+  uris: {
+    init: (s, t) => initSegmentUri('tok', s, t),
+    segment: (fn, t) => mp4SegmentUri('tok', fn, t),
+    template: (p, t) => dashTimeSegmentTemplate('tok', p, t),
+  },
   displayTimestamp: false,
   displayFragmentNumber: false,
 };
@@ -30,7 +38,7 @@ describe('DASH manifest', () => {
     expect(mpd).toContain('<Representation id="1" codecs="avc1.64001f" bandwidth="500000" width="320" height="240">');
     expect(mpd).toContain('<SegmentURL media="getMP4MediaFragment.mp4?FragmentNumber=12&amp;SessionToken=tok&amp;TrackNumber=2"/>');
     expect(mpd).toContain('<Period id="0" start="PT0S">');
-    expect(mpd).toContain('<Period id="1" start="PT2.04S">');
+    expect(mpd).toContain('<Period id="2" start="PT2.04S">');
     expect(mpd).toContain('<SegmentList timescale="1000" presentationTimeOffset="7040">');
     expect(mpd).toContain('<S t="5000" d="1000"/>');
     expect(mpd).toContain('<Initialization sourceURL="getMP4InitFragment.mp4?SessionToken=tok&amp;TrackNumber=1&amp;SequenceNumber=1"/>');
@@ -50,6 +58,46 @@ describe('DASH manifest', () => {
     expect(mpd).toContain('minimumUpdatePeriod="PT2S"');
     expect(mpd).not.toContain('mediaPresentationDuration');
     expect(mpd).toContain('<S t="6000" d="1040" kvs:ts="1700000001000" kvs:fn="12"/>');
+    expect(mpd).toContain('profiles="urn:mpeg:dash:profile:isoff-live:2011"');
+    expect(mpd).toContain(
+      '<SegmentTemplate timescale="1000" presentationTimeOffset="5000" initialization="getMP4InitFragment.mp4?SessionToken=tok&amp;TrackNumber=1&amp;SequenceNumber=0" media="getMP4MediaFragment.mp4?SessionToken=tok&amp;TrackNumber=1&amp;Period=0&amp;MediaTime=$Time$">',
+    );
+    expect(mpd).not.toContain('SegmentURL');
+  });
+
+  it('live reloads: Period start, presentationTimeOffset and availabilityStartTime stay put; the timeline only grows at the end', () => {
+    // 1 s fragments arriving in real time; the window (3 fragments) slides by one per reload.
+    const frag = (msn: number) => ({
+      fragmentNumber: String(100 + msn), msn, mediaTimeMs: 162_005 + msn * 1000, durationMs: 1000,
+      timestampMs: 1_700_000_000_000 + msn * 1000, initSequence: 0,
+      serverTimestampMs: 1_700_000_000_000 + msn * 1000, offsetMs: msn * 1000,
+    });
+    // Presentation time = media time in the first Period: availabilityStartTime is the wall clock at media time 0.
+    const ast = 1_700_000_000_000 - 162_005;
+    const opts = { dynamic: { originMs: 162_005, realTimeAnchorMs: ast } };
+    let plan = extendPeriods(undefined, [0, 1, 2].map(frag), opts);
+    const mpds: string[] = [];
+    for (let reload = 0; reload < 4; reload++) {
+      const window = [reload, reload + 1, reload + 2].map(frag);
+      plan = extendPeriods(plan, window, opts);
+      mpds.push(buildDashManifest({
+        ...base, segments: window, periods: plan.periods,
+        live: { availabilityStartTimeMs: ast, publishTimeMs: ast + 3000 + reload * 1000, minimumUpdatePeriodMs: 1000, timeShiftBufferDepthMs: 4000, suggestedPresentationDelayMs: 3000 },
+      }));
+    }
+    for (const mpd of mpds) {
+      expect(mpd.match(/<Period [^>]*>/g)).toEqual(['<Period id="0" start="PT0S">']);
+      expect(mpd).toContain('availabilityStartTime="2023-11-14T22:10:37.995Z"');
+      expect(mpd.match(/presentationTimeOffset="(\d+)"/g)!.every((m) => m === 'presentationTimeOffset="0"')).toBe(true);
+    }
+    const times = (mpd: string) => [...new Set([...mpd.matchAll(/<S t="(\d+)"/g)].map((m) => Number(m[1])))];
+    for (let i = 1; i < mpds.length; i++) {
+      const before = times(mpds[i - 1]!);
+      const after = times(mpds[i]!);
+      // Old entries leave only from the front, new ones arrive only at the end.
+      expect(after.slice(0, -1)).toEqual(before.slice(1));
+      expect(after.at(-1)!).toBeGreaterThan(before.at(-1)!);
+    }
   });
 
   it('formats xs:duration', () => {
