@@ -1,7 +1,9 @@
 /**
- * `kestrel ingest`: the camera path. ffmpeg pulls the source with -c copy and writes MKV (one
- * Cluster per GOP) into a PutMedia request. Whenever either side drops, both are torn down and
- * the pair is restarted with exponential backoff, until SIGINT/SIGTERM.
+ * `kestrel ingest`: the camera path. ffmpeg pulls the source with -c copy and writes MKV with one
+ * Cluster per frame; GopClusterStream turns that into one streaming (unknown-size) Cluster per
+ * GOP, frame by frame, as the KVS producer SDK writes it, so the server has each frame at once.
+ * Whenever either side drops, both are torn down and the pair is restarted with exponential
+ * backoff, until SIGINT/SIGTERM.
  */
 import { parseArgs, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_ENDPOINT, withCreateHint } from './push.ts';
@@ -12,6 +14,7 @@ import {
   type PutMediaSummary,
 } from '../client/put-media-client.ts';
 import { dataEndpoint, ensureStream } from '../client/control-plane.ts';
+import { GopClusterStream } from '../client/gop-clusters.ts';
 import { describeFailure, liveInputOptions, remuxToMkvArgs, spawnFfmpeg, type FfmpegExit } from '../media-tools/ffmpeg.ts';
 
 export const INGEST_USAGE = `ingest <source-url> --stream NAME [--endpoint URL] [--create] [--max-runtime SECONDS] [--verbose]
@@ -140,9 +143,11 @@ type FirstEvent =
 /** One ffmpeg + one PutMedia request, until one of them ends or we are told to stop. */
 async function runSession(o: IngestOptions, putEndpoint: string): Promise<SessionOutcome> {
   const startedAt = Date.now();
-  const ffmpeg = spawnFfmpeg(remuxToMkvArgs(o.source, { inputOptions: liveInputOptions(o.source) }), {
+  const ffmpeg = spawnFfmpeg(remuxToMkvArgs(o.source, { inputOptions: liveInputOptions(o.source), clusterPerFrame: true }), {
     onStderrLine: o.verbose ? (line) => o.log(`ffmpeg: ${line}`) : undefined,
   });
+  // A parse error fails this stream, so PutMedia fails and the session restarts like any other drop.
+  const body = ffmpeg.stdout!.pipe(new GopClusterStream());
   const requestAbort = new AbortController();
   let firstPersistedAt: number | undefined;
   let lastDataAt = Date.now();
@@ -151,7 +156,7 @@ async function runSession(o: IngestOptions, putEndpoint: string): Promise<Sessio
   const request = putMedia({
     endpoint: putEndpoint,
     streamName: o.stream,
-    body: ffmpeg.stdout!,
+    body,
     // Cluster timecodes restart near 0 with every ffmpeg run; anchoring them to this session's
     // wall-clock start gives absolute producer timestamps that keep increasing across reconnects.
     producerStartMs: startedAt,
@@ -199,6 +204,7 @@ async function runSession(o: IngestOptions, putEndpoint: string): Promise<Sessio
   // Tear down whichever side is still up. ffmpeg ending (or SIGINT, which flushes its last cluster)
   // ends the request body, so the server can persist the tail and close the ACK stream.
   if (first.kind === 'server-ended' || first.kind === 'server-failed') {
+    body.resume();
     ffmpeg.stdout?.resume();
     await ffmpeg.stop(2000);
   } else if (first.kind === 'stalled') {
