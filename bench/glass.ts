@@ -85,8 +85,11 @@ async function startIngest(source: string, endpoint: string, log: (m: string) =>
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`kestrel ingest persisted nothing within 60 s:\n${out}`)), 60_000);
     child.stderr!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('first fragment persisted')) (clearTimeout(timer), resolve());
+      // Keep the tail only: ingest logs every reconnect for as long as it runs.
+      out = (out + b.toString()).slice(-8192);
+      if (!out.includes('first fragment persisted')) return;
+      clearTimeout(timer);
+      resolve();
     });
     child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`kestrel ingest exited (${code}):\n${out}`))));
   });
