@@ -31,22 +31,26 @@ const STREAM = 'glass';
 const LOW_LATENCY_HEADER = 'x-kestrel-low-latency';
 
 interface Variant {
-  name: 'llhls' | 'hls';
+  name: string;
   lowLatency: boolean;
   targetMs: number;
+  /** hls.js liveSyncDurationCount for plain HLS (how many target durations behind the live edge). */
+  syncFragments?: number;
 }
 const VARIANTS: Variant[] = [
   { name: 'llhls', lowLatency: true, targetMs: 1500 },
-  { name: 'hls', lowLatency: false, targetMs: 3000 },
+  { name: 'hls', lowLatency: false, targetMs: 3000, syncFragments: 2 },
+  // Not the viewer: what plain HLS gives when the player holds back one target duration only.
+  { name: 'hls_sync1', lowLatency: false, targetMs: 3000, syncFragments: 1 },
 ];
 
 /** src/web/player.js `new Hls({...})` for a live stream (PLAIN_HLS_SYNC_FRAGMENTS = 2). */
-const viewerConfig = (lowLatency: boolean) => ({
+const viewerConfig = (v: Variant) => ({
   lowLatencyMode: true,
   enableWorker: true,
   backBufferLength: 30,
   maxLiveSyncPlaybackRate: 1.25,
-  ...(lowLatency ? {} : { liveSyncDurationCount: 2 }),
+  ...(v.lowLatency ? {} : { liveSyncDurationCount: v.syncFragments ?? 2 }),
   manifestLoadingMaxRetry: 3,
   levelLoadingMaxRetry: 4,
   fragLoadingMaxRetry: 4,
@@ -118,14 +122,15 @@ async function sessionUrl(url: string, lowLatency: boolean): Promise<string> {
 }
 
 /** PART-TARGET (ms) and the mean EXTINF (ms) of the session's media playlist. */
-async function playlistFloors(master: string): Promise<{ partTargetMs: number; fragmentMs: number }> {
+async function playlistFloors(master: string): Promise<{ partTargetMs: number; fragmentMs: number; targetDurationS: number; extinfMs: number[] }> {
   const masterText = await (await fetch(master)).text();
   const media = masterText.split('\n').find((l) => l.startsWith('getHLSMediaPlaylist'));
   if (!media) throw new Error(`no media playlist in:\n${masterText}`);
   const text = await (await fetch(new URL(media, master))).text();
   const partTargetMs = Number(/PART-TARGET=([\d.]+)/.exec(text)?.[1]) * 1000;
   const extinf = [...text.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]) * 1000);
-  return { partTargetMs, fragmentMs: extinf.length ? extinf.reduce((a, b) => a + b, 0) / extinf.length : Number.NaN };
+  const targetDurationS = Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(text)?.[1]);
+  return { partTargetMs, fragmentMs: extinf.length ? extinf.reduce((a, b) => a + b, 0) / extinf.length : Number.NaN, targetDurationS, extinfMs: extinf };
 }
 
 /** Starts hls.js in the harness page with a per-frame stamp reader (layout: bench/glass_camera.py). */
@@ -250,17 +255,19 @@ export async function glassBench(ctx: BenchContext): Promise<BenchResult[]> {
     browser = await launchBrowser();
     const page = await browser.newPage({ width: 800, height: 450 });
     await openHarness(page, server.url);
+    // tsx (esbuild keepNames) wraps the page functions' inner named functions in __name(): define it there.
+    await page.evaluate('window.__name = (f) => f');
     ctx.log(`camera live (640x360, ${FPS} fps, ${GOP / FPS} s GOP); ${VARIANTS.length} players × ${sessions} session(s) × (${warmupMs / 1000} s warm-up + ${measureMs / 1000} s sampled)`);
     for (const v of VARIANTS) {
       const before = server.sample();
       const runs: Collected[] = [];
       const sessionMedians: number[] = [];
-      let floors = { partTargetMs: Number.NaN, fragmentMs: Number.NaN };
+      let floors = { partTargetMs: Number.NaN, fragmentMs: Number.NaN, targetDurationS: Number.NaN, extinfMs: [] as number[] };
       for (let k = 0; k < sessions; k++) {
         // Spread session starts over one GOP: hls.js picks its start point once per session.
         if (k > 0) await sleep(((GOP / FPS) * 1000) / sessions);
         const master = await sessionUrl(server.url, v.lowLatency);
-        await startPlayer(page, master, viewerConfig(v.lowLatency));
+        await startPlayer(page, master, viewerConfig(v));
         await waitPlaying(page, v.name);
         await sleep(warmupMs);
         const from = Date.now();
@@ -285,7 +292,7 @@ export async function glassBench(ctx: BenchContext): Promise<BenchResult[]> {
           `parts ${runs.some((r) => r.usedParts)}${hlsErrors.length ? `; hls.js errors: ${hlsErrors.slice(0, 4).join(', ')}` : ''}`,
       );
       const extra = {
-        player: 'hls.js with the src/web/player.js config',
+        player: v.syncFragments === 1 ? 'hls.js, src/web/player.js config with liveSyncDurationCount 1' : 'hls.js with the src/web/player.js config',
         sessions,
         frames: latencies.length,
         sessionMediansMs: sessionMedians.map((m) => Math.round(m)),
@@ -293,6 +300,8 @@ export async function glassBench(ctx: BenchContext): Promise<BenchResult[]> {
         stalls,
         usedParts: runs.some((r) => r.usedParts),
         hlsErrors,
+        targetDurationS: floors.targetDurationS,
+        extinfMs: floors.extinfMs.map((m) => Math.round(m)),
         baselineIs: v.lowLatency ? 'PART-TARGET (one part)' : 'mean EXTINF (one fragment = one GOP)',
         serverCpuPct: Math.round(cpuPercent(before, after)),
       };

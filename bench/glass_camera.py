@@ -68,6 +68,15 @@ class Feeder:
         box = 48
         last_x = 0
         period = 1.0 / self.fps
+        frame_ns = Gst.SECOND // self.fps
+        # Timestamps from a steady frame clock, as a camera's encoder stamps RTP: n frame periods
+        # after the first frame's running time (pipeline clock minus base time).
+        clock = self.appsrc.get_clock()
+        while clock is None and not self.stopped.wait(0.01):
+            clock = self.appsrc.get_clock()
+        if clock is None:
+            return
+        pts0 = max(0, clock.get_time() - self.appsrc.get_base_time())
         start = time.monotonic()
         n = 0
         while not self.stopped.is_set():
@@ -85,6 +94,8 @@ class Feeder:
             fill(frame, w, last_x, h // 2, box, box, 200)
             paint_stamp(frame, w, int(time.time() * 1000))
             buf = Gst.Buffer.new_wrapped(bytes(frame))
+            buf.pts = pts0 + n * frame_ns
+            buf.duration = frame_ns
             if self.appsrc.emit('push-buffer', buf) != Gst.FlowReturn.OK:
                 break
             n += 1
@@ -115,7 +126,7 @@ def main() -> int:
     caps = f'video/x-raw,format=I420,width={args.width},height={args.height},framerate={args.fps}/1'
     x264 = f'keyint={args.gop}:min-keyint={args.gop}:scenecut=0'
     factory.set_launch(
-        f'( appsrc name=src is-live=true format=time do-timestamp=true caps="{caps}" '
+        f'( appsrc name=src is-live=true format=time caps="{caps}" '
         f'! queue max-size-buffers=4 leaky=downstream '
         f'! x264enc tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max={args.gop} bitrate={args.kbps} option-string="{x264}" '
         f'! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 )'
