@@ -9,6 +9,7 @@ import { Buffer } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import {
   MKV_ID,
+  MkvError,
   MkvStreamParser,
   TRACK_TYPE,
   readElementId,
@@ -35,6 +36,8 @@ export interface GopClusterStats {
   forcedCuts: number;
   /** Input elements with no place in the output (SeekHead, Cues, Void, CRC-32, oversized elements, surplus Tags). */
   droppedElements: number;
+  /** The input ended inside an element (ffmpeg killed mid-write): that partial element was dropped. */
+  truncatedAtEnd: boolean;
 }
 
 /** Tags that arrive mid-GOP wait for the next cluster boundary (a Tags element ends a live cluster). */
@@ -50,6 +53,7 @@ const INT16_MAX = 32767;
 export class GopReclusterer {
   readonly stats: GopClusterStats = {
     blocksIn: 0, blocksOut: 0, clustersOut: 0, droppedBeforeKeyFrame: 0, droppedOutOfRange: 0, forcedCuts: 0, droppedElements: 0,
+    truncatedAtEnd: false,
   };
   private leadTrack: number | undefined;
   private inCluster = false;
@@ -178,7 +182,17 @@ export class GopClusterStream extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    this.emitPieces(() => this.parser.end(), callback);
+    // Input cut short (ffmpeg killed mid-frame): everything before it already went out as complete
+    // blocks of an unknown-size cluster, which ends validly right here; only the partial element is lost.
+    this.emitPieces(() => {
+      try {
+        return this.parser.end();
+      } catch (err) {
+        if (!(err instanceof MkvError) || !err.message.startsWith('truncated')) throw err;
+        this.reclusterer.stats.truncatedAtEnd = true;
+        return err.eventsBeforeError;
+      }
+    }, callback);
   }
 
   private emitPieces(parse: () => MkvEvent[], callback: TransformCallback): void {

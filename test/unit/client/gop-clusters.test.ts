@@ -245,6 +245,20 @@ describe('GopClusterStream', () => {
     expect(stream.stats.clustersOut).toBe(1);
   });
 
+  it('ends cleanly when the input is cut mid-frame (ffmpeg killed): the frames before it form a valid cluster', async () => {
+    const frames = camera(1, 50, 0).filter((f) => f.track === VIDEO);
+    const input = inputStream(frames, 1);
+    const stream = new GopClusterStream();
+    const out: Buffer[] = [];
+    stream.on('data', (c: Buffer) => out.push(c));
+    const finished = new Promise((resolve, reject) => (stream.once('end', resolve), stream.once('error', reject)));
+    stream.end(input.subarray(0, input.length - 5));
+    await finished;
+    const { clusters } = clustersOf(Buffer.concat(out));
+    expect(clusters.flatMap((c) => c.blocks)).toHaveLength(frames.length - 1);
+    expect(stream.stats.truncatedAtEnd).toBe(true);
+  });
+
   it('fails the stream on input that is not Matroska', async () => {
     const stream = new GopClusterStream();
     const failed = new Promise<Error>((resolve) => stream.once('error', resolve));
