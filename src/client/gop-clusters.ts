@@ -1,7 +1,7 @@
 /**
  * Re-clusters a live Matroska stream the way the KVS producer SDK writes it: one Cluster of
  * unknown size per GOP, each frame written as soon as it arrives, a new Cluster at each key frame
- * of the lead (video) track. ffmpeg's Matroska muxer can only emit a Cluster once it is closed,
+ * of the lead (video) track (without video: at the first key frame 2 s into the cluster). ffmpeg's Matroska muxer can only emit a Cluster once it is closed,
  * so `kestrel ingest` has it close one per frame and this joins them again: the server sees the
  * start of a fragment (BUFFERING, LL-HLS parts, the live tail) while its GOP is still captured.
  */
@@ -42,6 +42,8 @@ export interface GopClusterStats {
 
 /** Tags that arrive mid-GOP wait for the next cluster boundary (a Tags element ends a live cluster). */
 const MAX_PENDING_TAGS = 8;
+/** Without video every frame is a key frame: cut a cluster (= a fragment) at most this often. */
+const NO_VIDEO_CLUSTER_NS = 2_000_000_000;
 const INT16_MIN = -32768;
 const INT16_MAX = 32767;
 
@@ -56,6 +58,9 @@ export class GopReclusterer {
     truncatedAtEnd: false,
   };
   private leadTrack: number | undefined;
+  /** Shortest cluster in ticks: 0 with a video lead track (cut at every key frame). */
+  private minClusterTicks = 0;
+  private timecodeScaleNs = 1_000_000;
   private inCluster = false;
   /** Timecode of the input cluster being read (absolute, ticks). */
   private inputClusterTimecode = 0;
@@ -83,11 +88,13 @@ export class GopReclusterer {
         out.push(unknownSizeHeader(MKV_ID.Segment));
         return;
       case 'info':
+        this.timecodeScaleNs = e.timecodeScale;
         out.push(e.raw);
         return;
       case 'tracks': {
         const video = e.tracks.find((t) => t.type === TRACK_TYPE.Video);
         this.leadTrack = (video ?? e.tracks[0])?.number;
+        this.minClusterTicks = video ? 0 : Math.round(NO_VIDEO_CLUSTER_NS / this.timecodeScaleNs);
         out.push(e.raw);
         return;
       }
@@ -135,8 +142,9 @@ export class GopReclusterer {
       return;
     }
     const cutForSize = relative > INT16_MAX;
-    if ((lead && b.keyframe) || cutForSize || this.outputClusterTimecode === undefined) {
-      if (cutForSize && !(lead && b.keyframe)) this.stats.forcedCuts++;
+    const gopStart = lead && b.keyframe && relative >= this.minClusterTicks;
+    if (gopStart || cutForSize || this.outputClusterTimecode === undefined) {
+      if (cutForSize && !gopStart) this.stats.forcedCuts++;
       out.push(...this.pendingTags);
       this.pendingTags = [];
       out.push(unknownSizeHeader(MKV_ID.Cluster), uintElement(MKV_ID.Timecode, timecode));

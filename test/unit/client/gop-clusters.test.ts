@@ -176,6 +176,17 @@ describe('GopReclusterer', () => {
     expect(r.stats.forcedCuts).toBe(1);
   });
 
+  it('without a video track, cuts a cluster at the first key frame 2 s or more into the current one', () => {
+    const [ebml, info] = header();
+    const audio = Array.from({ length: 250 }, (_, i) => ({ track: 1, at: i * 21, key: true }));
+    const clusters = audio.map((f) => clusterElement({ timecode: f.at, children: [simpleBlock({ track: 1, relativeTimecode: 0, keyframe: true, frame: payload(f) })] }));
+    const tracks = tracksElement([{ number: 1, type: 2, codecId: 'A_OPUS', audio: { samplingFrequency: 48000, channels: 1 } }]);
+    const input = Buffer.concat([ebml!, segmentElement({ unknownSize: true, children: [info!, tracks, ...clusters] })]);
+    const { clusters: out } = clustersOf(recluster(input).out);
+    expect(out.map((c) => c.timecode)).toEqual([0, 2016, 4032]);
+    expect(out.flatMap((c) => c.blocks)).toHaveLength(250);
+  });
+
   it('turns a BlockGroup into a SimpleBlock with the same frame and key flag', () => {
     const [ebml, ...rest] = header();
     const input = Buffer.concat([
