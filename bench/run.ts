@@ -13,6 +13,7 @@ import { clipBench } from './clip.ts';
 import { detectAlertBench } from './detect-alert.ts';
 import { detectStreamsBench } from './detect-streams.ts';
 import { detectThroughputBench } from './detect-throughput.ts';
+import { glassBench } from './glass.ts';
 import { ingestBench } from './ingest.ts';
 import { latencyBench } from './latency.ts';
 import { persistBench } from './persist.ts';
@@ -28,6 +29,7 @@ const BENCHES: Record<string, Bench> = {
   tail: tailBench,
   read: readBench,
   latency: latencyBench,
+  glass: glassBench,
   segments: segmentsBench,
   clip: clipBench,
   'detect-throughput': detectThroughputBench,

@@ -1,7 +1,9 @@
 /**
- * `kestrel ingest`: the camera path. ffmpeg pulls the source with -c copy and writes MKV (one
- * Cluster per GOP) into a PutMedia request. Whenever either side drops, both are torn down and
- * the pair is restarted with exponential backoff, until SIGINT/SIGTERM.
+ * `kestrel ingest`: the camera path. ffmpeg pulls the source with -c copy and writes MKV with one
+ * Cluster per frame; GopClusterStream turns that into one streaming (unknown-size) Cluster per
+ * GOP, frame by frame, as the KVS producer SDK writes it, so the server has each frame at once.
+ * Whenever either side drops, both are torn down and the pair is restarted with exponential
+ * backoff, until SIGINT/SIGTERM.
  */
 import { parseArgs, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_ENDPOINT, withCreateHint } from './push.ts';
@@ -14,6 +16,7 @@ import {
 import { dataEndpoint, ensureStream } from '../client/control-plane.ts';
 import type { Credentials } from '../auth/sigv4.ts';
 import { clientCredentials, clientRegion, CREDENTIAL_FLAGS, CREDENTIAL_USAGE } from './credentials.ts';
+import { GopClusterStream } from '../client/gop-clusters.ts';
 import { describeFailure, liveInputOptions, remuxToMkvArgs, spawnFfmpeg, type FfmpegExit } from '../media-tools/ffmpeg.ts';
 import { checkMediaTools } from '../media-tools/preflight.ts';
 
@@ -145,9 +148,11 @@ type FirstEvent =
 /** One ffmpeg + one PutMedia request, until one of them ends or we are told to stop. */
 async function runSession(o: IngestOptions, putEndpoint: string): Promise<SessionOutcome> {
   const startedAt = Date.now();
-  const ffmpeg = spawnFfmpeg(remuxToMkvArgs(o.source, { inputOptions: liveInputOptions(o.source) }), {
+  const ffmpeg = spawnFfmpeg(remuxToMkvArgs(o.source, { inputOptions: liveInputOptions(o.source), clusterPerFrame: true }), {
     onStderrLine: o.verbose ? (line) => o.log(`ffmpeg: ${line}`) : undefined,
   });
+  // A parse error fails this stream, so PutMedia fails and the session restarts like any other drop.
+  const body = ffmpeg.stdout!.pipe(new GopClusterStream());
   const requestAbort = new AbortController();
   let firstPersistedAt: number | undefined;
   let lastDataAt = Date.now();
@@ -156,7 +161,7 @@ async function runSession(o: IngestOptions, putEndpoint: string): Promise<Sessio
   const request = putMedia({
     endpoint: putEndpoint,
     streamName: o.stream,
-    body: ffmpeg.stdout!,
+    body,
     credentials: o.credentials,
     region: clientRegion(),
     // Cluster timecodes restart near 0 with every ffmpeg run; anchoring them to this session's
@@ -206,6 +211,7 @@ async function runSession(o: IngestOptions, putEndpoint: string): Promise<Sessio
   // Tear down whichever side is still up. ffmpeg ending (or SIGINT, which flushes its last cluster)
   // ends the request body, so the server can persist the tail and close the ACK stream.
   if (first.kind === 'server-ended' || first.kind === 'server-failed') {
+    body.resume();
     ffmpeg.stdout?.resume();
     await ffmpeg.stop(2000);
   } else if (first.kind === 'stalled') {

@@ -195,12 +195,19 @@ export interface RemuxOptions {
   realtime?: boolean;
   /** Options placed before `-i` (e.g. `-rtsp_transport tcp`). */
   inputOptions?: readonly string[];
+  /**
+   * One Cluster per frame, flushed at once (the live camera path): the muxer can only write a
+   * Cluster once it is closed, so a Cluster per GOP would hold every frame until its GOP ends.
+   * The client joins them back into one streaming Cluster per GOP (src/client/gop-clusters.ts).
+   */
+  clusterPerFrame?: boolean;
 }
 
 /**
  * Args that copy (no re-encode) the first video and audio stream of `input` into a live MKV on
- * stdout with one Cluster per GOP — i.e. one KVS fragment per GOP. By default the muxer cuts
- * clusters every 32 KiB / 1 s on a pipe; raising both limits leaves only the keyframe rule.
+ * stdout with one Cluster per GOP — i.e. one KVS fragment per GOP (or, with `clusterPerFrame`,
+ * one per frame). By default the muxer cuts clusters every 32 KiB / 1 s on a pipe; raising both
+ * limits leaves only the keyframe rule.
  */
 export function remuxToMkvArgs(input: string, opts: RemuxOptions = {}): string[] {
   return [
@@ -210,8 +217,9 @@ export function remuxToMkvArgs(input: string, opts: RemuxOptions = {}): string[]
     '-map', '0:v:0?', '-map', '0:a:0?',
     '-c', 'copy',
     '-f', 'matroska',
-    '-cluster_size_limit', '10M',
-    '-cluster_time_limit', '10000',
+    ...(opts.clusterPerFrame
+      ? ['-cluster_size_limit', '0', '-cluster_time_limit', '0', '-flush_packets', '1', '-write_crc32', '0']
+      : ['-cluster_size_limit', '10M', '-cluster_time_limit', '10000']),
     'pipe:1',
   ];
 }

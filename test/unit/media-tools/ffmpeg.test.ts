@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   countFrames,
@@ -9,7 +12,19 @@ import {
   spawnFfmpeg,
   videoPackets,
 } from '../../../src/media-tools/ffmpeg.ts';
+import { GopClusterStream } from '../../../src/client/gop-clusters.ts';
 import { makeH264Mkv } from '../../support/media.ts';
+
+/** ffprobe's view of MKV bytes (written to a temp file). */
+async function videoPacketsOf(mkv: Buffer) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-gop-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'x.mkv'), mkv);
+    return await videoPackets(path.join(dir, 'x.mkv'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const saved = process.env.KESTREL_FFMPEG;
 afterEach(() => {
@@ -42,6 +57,26 @@ describe('media-tools/ffmpeg', () => {
     expect(mkv.subarray(0, 4).toString('hex')).toBe('1a45dfa3');
     // Cluster ID 1F 43 B6 75 occurs once per 0.5 s GOP.
     expect(mkv.toString('hex').split('1f43b675').length - 1).toBe(4);
+  });
+
+  it('writes one cluster per frame with clusterPerFrame, which GopClusterStream joins into one streaming cluster per GOP', async () => {
+    const file = await makeH264Mkv({ seconds: 2, fps: 10, gop: 5, bframes: 0 });
+    const proc = spawnFfmpeg(remuxToMkvArgs(file, { clusterPerFrame: true }), { stdout: 'pipe' });
+    const gop = new GopClusterStream();
+    const raw: Buffer[] = [];
+    const joined: Buffer[] = [];
+    proc.stdout!.on('data', (c: Buffer) => raw.push(c));
+    gop.on('data', (c: Buffer) => joined.push(c));
+    proc.stdout!.pipe(gop);
+    await new Promise((r) => gop.once('end', r));
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
+    const clusterIds = (b: Buffer) => b.toString('hex').split('1f43b675').length - 1;
+    expect(clusterIds(Buffer.concat(raw))).toBe(20);
+    expect(clusterIds(Buffer.concat(joined))).toBe(4);
+    expect(gop.stats).toMatchObject({ blocksIn: 20, blocksOut: 20, clustersOut: 4, droppedBeforeKeyFrame: 0 });
+    const packets = await videoPacketsOf(Buffer.concat(joined));
+    expect(packets).toHaveLength(20);
+    expect(packets.filter((p) => p.keyframe)).toHaveLength(4);
   });
 
   it('builds the documented argument lists', () => {
