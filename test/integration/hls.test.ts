@@ -22,6 +22,7 @@ import { pieces } from '../support/synthetic-mkv.ts';
 import { mediaPlaylistUrl, parsePlaylist, text } from '../support/playlists.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
 import { presignedPutMediaUrl } from '../support/auth.ts';
+import { eventually } from '../support/wait.ts';
 
 let srv: TestServer;
 let kv: KinesisVideoClient;
@@ -30,7 +31,6 @@ let source: string;
 let pushed: FrameCount;
 let range: { StartTimestamp: Date; EndTimestamp: Date };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function ffmpegLivePush(file: string, stream: string) {
   return [
@@ -229,18 +229,14 @@ describe('LIVE and LIVE_REPLAY while a producer is pushing', () => {
     const pushStart = new Date(Date.now() - 500);
     const producer = spawnFfmpeg(ffmpegLivePush(liveSource, 'live'));
     try {
-      let url: string | undefined;
-      for (let i = 0; i < 50 && !url; i++) {
-        url = await hlsUrl({ StreamName: 'live', PlaybackMode: 'LIVE', DisplayFragmentTimestamp: 'ALWAYS' }).catch(() => undefined);
-        if (!url) await sleep(200);
-      }
-      expect(url).toBeDefined();
-      const master = await text(url!);
-      const mediaUrl = mediaPlaylistUrl(master, url!);
-      await sleep(2500);
-      const first = parsePlaylist(await text(mediaUrl));
-      await sleep(2500);
-      const second = parsePlaylist(await text(mediaUrl));
+      // A LIVE session can be had once the first fragment is stored.
+      const url = await eventually(() => hlsUrl({ StreamName: 'live', PlaybackMode: 'LIVE', DisplayFragmentTimestamp: 'ALWAYS' }), (u) => u !== undefined, 'a LIVE session URL', 20_000);
+      const master = await text(url);
+      const mediaUrl = mediaPlaylistUrl(master, url);
+      const playlist = async () => parsePlaylist(await text(mediaUrl));
+      // Wait for a window of a few segments, then for the live edge to move on by two.
+      const first = await eventually(playlist, (p) => p.segments.length >= 2, 'a LIVE playlist with two segments');
+      const second = await eventually(playlist, (p) => p.segments.at(-1)!.msn >= first.segments.at(-1)!.msn + 2, 'the LIVE window to advance');
       expect(first.ended || second.ended).toBe(false);
       expect(second.segments.at(-1)!.msn).toBeGreaterThan(first.segments.at(-1)!.msn);
       expect(second.segments.length).toBeLessThanOrEqual(5);
@@ -252,7 +248,7 @@ describe('LIVE and LIVE_REPLAY while a producer is pushing', () => {
 
       // ffmpeg follows the LIVE playlist and decodes what it gets.
       const out = path.join(srv.dataDir, 'live-read.mkv');
-      await runFfmpeg(['-i', url!, '-t', '2', '-c', 'copy', '-f', 'matroska', out]);
+      await runFfmpeg(['-i', url, '-t', '2', '-c', 'copy', '-f', 'matroska', out]);
       expect((await countFrames(out, 'frames')).video).toBeGreaterThanOrEqual(40);
 
       // LIVE_REPLAY from the start of the push: a few fragments at once, then one per fragment duration.
@@ -260,9 +256,8 @@ describe('LIVE and LIVE_REPLAY while a producer is pushing', () => {
       const replayMedia = mediaPlaylistUrl(await text(replay), replay);
       const r1 = parsePlaylist(await text(replayMedia));
       expect(r1.segments.map((s) => s.msn)).toEqual([0, 1, 2]);
-      await sleep(2200);
-      const r2 = parsePlaylist(await text(replayMedia));
-      expect(r2.segments.length).toBeGreaterThanOrEqual(4);
+      // …and it grows as fragments arrive, keeping what it listed.
+      const r2 = await eventually(async () => parsePlaylist(await text(replayMedia)), (p) => p.segments.length >= 4, 'LIVE_REPLAY to grow');
       expect(r2.segments.slice(0, 3)).toEqual(r1.segments);
       expect(r2.ended).toBe(false);
 

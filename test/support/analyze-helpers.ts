@@ -15,13 +15,8 @@ export const TREE_MKV = path.join(FIXTURES, 'nopeople_tree_3s.mkv');
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+import { until } from './wait.ts';
+export { until };
 
 export async function createStreams(url: string, ...names: string[]): Promise<void> {
   const kv = new KinesisVideoClient(sdkConfig(url));
