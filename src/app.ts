@@ -76,6 +76,8 @@ export class KestrelServer {
   outbound: Outbound | undefined;
   /** Refusals and throttling at the edge (connection caps, timeouts, rate limits, caps); for /metrics and tests. */
   edge: (() => EdgeStats) | undefined;
+  /** GetMedia responses open now (live readers included); for /metrics and tests. */
+  getMediaReaders: (() => number) | undefined;
   /** Users, roles and access keys (src/auth). */
   identities: IdentityStore | undefined;
 
@@ -303,6 +305,7 @@ export class KestrelServer {
     server.diskPressure = diskPressure;
     server.outbound = outbound;
     server.jobs = jobs.runner;
+    server.getMediaReaders = () => reader.activeGetMediaReaders;
     server.edge = () => edgeStats({ connections, screening, calls, clipGate, imagesGate, refusedJobs, ingest, ffmpegQueued: () => ffmpegSlots.pendingCount });
     server.identities = identities;
     jobs.runner.start();

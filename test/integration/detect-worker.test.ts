@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { until } from '../support/wait.ts';
 import { CreateStreamCommand, KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonFileCheckpointStore, type Checkpoint, type CheckpointStore } from '../../src/detect/checkpoints.ts';
@@ -34,13 +35,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Records every saved token (= fragment fully processed) on top of the JSON file store. */
 class RecordingCheckpoints implements CheckpointStore {
@@ -74,23 +68,27 @@ describe('DetectionWorker over GetMedia', () => {
     const first = new RecordingCheckpoints(new JsonFileCheckpointStore(file));
     let worker: DetectionWorker = await start(first);
     expect(worker.streams).toEqual(['cam']);
-    await sleep(500); // GetMedia NOW is waiting for the first fragment
+    await until(() => srv.server.getMediaReaders!() >= 1, 'the worker\'s GetMedia NOW to be open');
 
-    // Push live: one fragment every 400 ms.
+    // Push live: one fragment every 400 ms (the producer's pace, not a wait).
+    let persisted = 0;
     const push: Promise<RawPutResult> = rawPutMedia(srv.url, 'cam', (async function* () {
       yield video.header;
       for (const c of video.clusters) {
         yield c;
         await sleep(400);
       }
-    })(), { 'x-amzn-fragment-timecode-type': 'RELATIVE', 'x-amzn-producer-start-timestamp': (T0 / 1000).toFixed(3) });
+    })(), { 'x-amzn-fragment-timecode-type': 'RELATIVE', 'x-amzn-producer-start-timestamp': (T0 / 1000).toFixed(3) }, (ack) => {
+      if (ack.EventType === 'PERSISTED') persisted++;
+    });
 
     // Kill while the square is in view (after fragment 3 = 3..4 s is done).
     await until(() => first.saved.length >= 4, 'four fragments processed');
     await worker.stop();
     const afterKill = first.saved.length;
     const eventsAtKill = events.length;
-    await sleep(900); // fragments keep arriving while no worker runs
+    const storedAtKill = persisted;
+    await until(() => persisted >= storedAtKill + 2, 'two fragments stored while no worker runs');
 
     const second = new RecordingCheckpoints(new JsonFileCheckpointStore(file));
     worker = await start(second);
@@ -99,7 +97,6 @@ describe('DetectionWorker over GetMedia', () => {
     expect(numbers).toHaveLength(12);
     // The newest fragment is done too without a later one (its last sample is not held back by ffmpeg).
     await until(() => first.saved.length + second.saved.length >= 12, 'twelve fragments processed');
-    await sleep(300);
     await worker.stop();
 
     const processed = [...first.saved.slice(0, afterKill), ...second.saved];
