@@ -17,6 +17,7 @@ import { latencyBench } from './latency.ts';
 import { persistBench } from './persist.ts';
 import { readBench } from './read.ts';
 import { segmentsBench } from './segments.ts';
+import { slowlorisBench } from './slowloris.ts';
 import { formatTable, type Bench, type BenchResult } from './lib/results.ts';
 import { tailBench } from './tail.ts';
 
@@ -32,6 +33,7 @@ const BENCHES: Record<string, Bench> = {
   'detect-throughput': detectThroughputBench,
   'detect-alert-latency': detectAlertBench,
   'detect-streams': detectStreamsBench,
+  slowloris: slowlorisBench,
 };
 
 const FLAGS = ['--quick', '--profile', '--tmp', '--cameras', '--help'];
