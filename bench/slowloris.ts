@@ -11,6 +11,7 @@
  * queue and kernel listen overflows, /healthz latency on fresh connections, the load average.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,18 +97,21 @@ async function runPhase(
 ): Promise<PhaseResult> {
   const loadStart = os.loadavg()[0]!;
   const overflowsBefore = listenOverflows();
+  const idleFds = fs.readdirSync(`/proc/${server.pid}/fd`).length;
   let peakHeld = 0;
   let peakAcceptQueue = 0;
   let peakRss = 0;
   let sampling = true;
-  // Sampled once a second through `ss` (another process): attacker connections the server has
-  // accepted = established from the attack addresses − those still in the accept queue.
+  // Sampled once a second off the event loop: the accept queue through `ss` (another process),
+  // the sockets the server holds as its open fds above the idle count (readdir on the thread pool),
+  // counted before the cameras start so their sockets and files are not in it.
+  let camerasStarted = false;
   const sampler = (async () => {
     while (sampling) {
       const next = performance.now() + 1000;
       try {
-        const conns = await portConnections(port);
-        peakHeld = Math.max(peakHeld, conns.fromOthers - conns.acceptQueue);
+        const [conns, fds] = await Promise.all([portConnections(port), fs.promises.readdir(`/proc/${server.pid}/fd`)]);
+        if (!camerasStarted) peakHeld = Math.max(peakHeld, fds.length - idleFds);
         peakAcceptQueue = Math.max(peakAcceptQueue, conns.acceptQueue);
         peakRss = Math.max(peakRss, server.sample().rssMB);
       } catch {
@@ -122,11 +126,12 @@ async function runPhase(
     if (kind === 'attack') {
       attacker = await startAttacker({ cmd: 'start', host: '127.0.0.1', port, sockets: ATTACK_SOCKETS, addresses: ATTACK_ADDRESSES, trickleMs: TRICKLE_MS, reopenMs: REOPEN_MS });
       await sleep(settleMs);
-      ctx.log(`  attacker: ${attacker.latest.connectedNow} connected, ${attacker.latest.connectingNow} connecting; server holds ~${peakHeld}`);
+      ctx.log(`  attacker: ${attacker.latest.connectedNow} connected, ${attacker.latest.connectingNow} connecting; server held up to ${peakHeld}`);
     }
     const attackerBefore = attacker ? sampleProc(attacker.pid) : undefined;
     const statsBefore = attacker?.latest;
     // Main thread runnable (R) far above its CPU share = waiting for a CPU, not busy with work.
+    camerasStarted = true;
     const states = sampleThreadStates(server.pid, 20);
     const run = await runCameras(server, 'kestrel', names.length, seconds, cam, names);
     const threadStates = states.stop().pct;

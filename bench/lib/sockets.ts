@@ -13,7 +13,10 @@ const run = promisify(execFile);
 export interface PortConnections {
   /** Established connections to `port` whose peer is `peer` (e.g. the cameras on 127.0.0.1). */
   fromPeer: number;
-  /** Established connections to `port` from any other address (the attacker), accepted or not. */
+  /**
+   * Established connections to `port` from any other address (the attacker), accepted or not. An
+   * estimate under churn (the dump is not atomic); the server's fd count is the exact figure.
+   */
   fromOthers: number;
   /** The listen socket's accept queue: connections the kernel completed that the server has not accepted yet. */
   acceptQueue: number;
