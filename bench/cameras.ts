@@ -39,11 +39,13 @@ export async function runCameras(
   count: number,
   seconds: number,
   cam: SyntheticCamera,
+  /** Streams created beforehand (the slowloris bench creates them before any attack); default: cam-0… created here. */
+  existingStreams?: readonly string[],
 ): Promise<CameraRun> {
   const header = mkvHeader();
   const base = Date.now();
-  const names = Array.from({ length: count }, (_, i) => `cam-${i}`);
-  if (kind === 'kestrel') await createStreams(target.url, names);
+  const names = existingStreams ?? Array.from({ length: count }, (_, i) => `cam-${i}`);
+  if (kind === 'kestrel' && !existingStreams) await createStreams(target.url, names);
   const fragmentBytes = cam.clusterBytes(base);
   const cams = names.map((name, i) => ({
     producer: new Producer(

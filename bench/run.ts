@@ -19,6 +19,7 @@ import { latencyBench } from './latency.ts';
 import { persistBench } from './persist.ts';
 import { readBench } from './read.ts';
 import { segmentsBench } from './segments.ts';
+import { slowlorisBench } from './slowloris.ts';
 import { formatTable, type Bench, type BenchResult } from './lib/results.ts';
 import { tailBench } from './tail.ts';
 
@@ -36,6 +37,7 @@ const BENCHES: Record<string, Bench> = {
   'detect-alert-latency': detectAlertBench,
   'detect-streams': detectStreamsBench,
   auth: authBench,
+  slowloris: slowlorisBench,
 };
 
 const FLAGS = ['--quick', '--profile', '--tmp', '--cameras', '--help'];
