@@ -99,6 +99,8 @@ describe('kestrel worker killed mid-event', () => {
     const t0 = Date.now();
     testT0 = t0;
     worker = await startWorker();
+    // The worker follows the stream from NOW: push only once its GetMedia is open, or it starts after round 1.
+    await until(() => srv.server.getMediaReaders!() >= 1, "the worker's GetMedia to be open", 60_000);
 
     // Round 1: people, then nobody: events start and end.
     await pushMkv(srv.url, STREAM, people, t0);
