@@ -41,7 +41,9 @@ export function errorHandler(log: Logger) {
       return;
     }
     if (e?.type === 'entity.too.large') {
-      sendKvsError(res, new KvsError('InvalidArgumentException', 'Request body is too large.'));
+      // The rest of the body stays unread: close rather than parse it as the next request.
+      res.set('connection', 'close');
+      sendKvsError(res, new KvsError('RequestEntityTooLargeException', e.message ?? 'Request body is too large.'));
       return;
     }
     if (isDiskFullError(err)) {
