@@ -1,6 +1,6 @@
 /**
- * Synthetic camera media: one fake H.264 track, random frame payloads (the server never decodes
- * them), known-size 1 s clusters. Blocks are built once and reused by every cluster, so sending
+ * Synthetic camera media: one fake H.264 track, random frame payloads framed as one
+ * length-prefixed NAL unit each (ingest checks the framing, never decodes), known-size 1 s clusters. Blocks are built once and reused by every cluster, so sending
  * costs the load generator no copies: a cluster is [Cluster ID + size + Timecode, ...blocks].
  */
 import { randomBytes } from 'node:crypto';
@@ -43,7 +43,7 @@ export class SyntheticCamera {
   constructor(readonly opts: { frameBytes: number; frames: number; fps?: number }) {
     this.frameIntervalMs = 1000 / (opts.fps ?? 25);
     this.blocks = Array.from({ length: opts.frames }, (_, i) =>
-      simpleBlock({ track: 1, relativeTimecode: Math.round(i * this.frameIntervalMs), keyframe: i === 0, frame: randomBytes(opts.frameBytes) }),
+      simpleBlock({ track: 1, relativeTimecode: Math.round(i * this.frameIntervalMs), keyframe: i === 0, frame: lengthPrefixedNal(opts.frameBytes) }),
     );
     this.blocksBytes = this.blocks.reduce((n, b) => n + b.length, 0);
   }
@@ -63,4 +63,11 @@ export class SyntheticCamera {
   clusterBytes(timecodeMs: number): number {
     return this.clusterHead(timecodeMs).length + this.blocksBytes;
   }
+}
+
+/** `bytes` of random payload as one NAL unit behind its 4-byte length (the avcC's lengthSizeMinusOne = 3). */
+function lengthPrefixedNal(bytes: number): Buffer {
+  const frame = randomBytes(Math.max(bytes, 5));
+  frame.writeUInt32BE(frame.length - 4, 0);
+  return frame;
 }
