@@ -45,9 +45,13 @@ function wireRequest(req: Request): WireRequest {
   return { method: req.method, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers };
 }
 
+const TOO_LARGE = Object.freeze({ type: 'entity.too.large', status: 413, message: 'Request body is larger than 1 MB.' });
+
 const hasBody = (req: IncomingMessage): boolean => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  // A declared length over the cap is refused before reading (the route's jsonBody would, but auth reads first).
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(TOO_LARGE);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -57,7 +61,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onData = (c: Buffer) => {
       size += c.length;
-      if (size > limit) fail({ type: 'entity.too.large', status: 413, message: 'Request body is larger than 1 MB.' });
+      if (size > limit) fail(TOO_LARGE);
       else chunks.push(c);
     };
     req.on('data', onData);
@@ -143,6 +147,10 @@ export function authMiddleware(opts: AuthMiddlewareOptions): RequestHandler {
       else if (op.kind === 'api' && isBodyError(err)) {
         // What jsonBodyErrors (api/respond.ts) answers for Kestrel's own JSON APIs.
         res.status(err.status === 413 ? 413 : 400).json({ message: `request body must be JSON: ${err.message}` });
+      } else if (op.kind === 'aws' && isBodyError(err) && err.status === 413) {
+        // As jsonBody (api/json-body.ts) answers; close, so the unread rest is not taken for the next request.
+        res.set('connection', 'close');
+        next(new KvsError('RequestEntityTooLargeException', `Request body is larger than ${MAX_SIGNED_BODY} bytes.`));
       } else next(err);
     });
   };

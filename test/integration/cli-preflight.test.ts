@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testAuthEnv } from '../support/auth.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/kestrel.js');
 let dir: string;
@@ -23,7 +24,8 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function runCli(args: string[], ffmpeg: string): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, KESTREL_FFMPEG: ffmpeg, KESTREL_ENDPOINT: 'http://127.0.0.1:9' };
+    // With credentials: without them the commands stop at the credentials check, before the preflight.
+    const env = { ...process.env, ...testAuthEnv, KESTREL_FFMPEG: ffmpeg, KESTREL_ENDPOINT: 'http://127.0.0.1:9' };
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

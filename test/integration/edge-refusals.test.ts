@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateStreamCommand, DescribeStreamCommand, GetDataEndpointCommand, KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { defaultServerLimits } from '../../src/config.ts';
 import { startTestServer, sdkConfig, type TestServer } from '../support/server.ts';
-import { signedFetch } from '../support/auth.ts';
+import { signedFetch, signedHeaders } from '../support/auth.ts';
 
 let srv: TestServer;
 let kv: KinesisVideoClient;
@@ -23,10 +23,16 @@ afterAll(async () => {
   await srv?.close();
 });
 
-/** A raw request with an arbitrary Host header (fetch would not let us set it). */
+/**
+ * A raw, signed request with an arbitrary Host header (fetch would not let us set it). The signature
+ * covers the Host that is sent, so only the host screening can tell a foreign one apart.
+ */
 function raw(path: string, headers: Record<string, string>, body = '{}'): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  const { host, ...rest } = headers;
+  const signedFor = host ? `http://${host}${path}` : `${srv.url}${path}`;
+  const signed = signedHeaders('POST', signedFor, { 'content-type': 'application/json', ...rest }, Buffer.from(body));
   return new Promise((resolve, reject) => {
-    const req = http.request(`${srv.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } });
+    const req = http.request(`${srv.url}${path}`, { method: 'POST', headers: { ...signed, ...(host ? { host } : {}) } });
     req.on('response', (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
@@ -64,7 +70,9 @@ describe('Host and Origin', () => {
     expect(rebound.text).toMatch(/--allowed-host/);
     expect((await raw('/listStreams', { host: `localhost:${port}` })).status).toBe(200);
     expect((await raw('/listStreams', { host: `[::1]:${port}` })).status).toBe(200);
-    expect((await raw('/listStreams', { host: `localhost:${Number(port) + 1}` })).status).toBe(403);
+    const otherPort = await raw('/listStreams', { host: `localhost:${Number(port) + 1}` });
+    expect(otherPort.status).toBe(403);
+    expect(errorName(otherPort.headers)).toBe('ForbiddenException');
     expect((await raw('/listStreams', { host: 'cams.example' })).status).toBe(200);
     expect((await raw('/listStreams', { host: `cams.example:${port}` })).status).toBe(200);
   });
@@ -73,9 +81,12 @@ describe('Host and Origin', () => {
     const port = new URL(srv.url).port;
     expect((await raw('/listStreams', { origin: `http://127.0.0.1:${port}` })).status).toBe(200);
     expect((await raw('/listStreams', { origin: 'https://cams.example' })).status).toBe(200);
-    expect((await raw('/listStreams', { origin: 'null' })).status).toBe(403);
+    const opaque = await raw('/listStreams', { origin: 'null' });
+    expect(opaque.status).toBe(403);
+    expect(errorName(opaque.headers)).toBe('ForbiddenException');
     const viewerApi = await signedFetch(`${srv.url}/api/v1/streams`, { headers: { origin: 'http://evil.example' } });
     expect(viewerApi.status).toBe(403);
+    expect(errorName(viewerApi.headers)).toBe('ForbiddenException');
     // HLS resources carry their session token; a foreign page may fetch them (the token decides).
     const hls = await signedFetch(`${srv.url}/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=bogus`, { headers: { origin: 'http://player.example' } });
     expect(hls.status).not.toBe(403);
@@ -85,7 +96,9 @@ describe('Host and Origin', () => {
 describe('request bodies', () => {
   it('answers 413 to a declared length over 1 MiB without reading the body, and closes the connection', async () => {
     const res = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>((resolve, reject) => {
-      const req = http.request(`${srv.url}/describeStream`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(50 * 1024 * 1024) } });
+      // Signed (the body hash is moot: the server must refuse on the declared length alone).
+      const headers = { ...signedHeaders('POST', `${srv.url}/describeStream`, { 'content-type': 'application/json' }), 'content-length': String(50 * 1024 * 1024) };
+      const req = http.request(`${srv.url}/describeStream`, { method: 'POST', headers });
       req.on('response', (r) => {
         let text = '';
         r.on('data', (c: Buffer) => (text += c.toString()));

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signedFetch } from '../support/auth.ts';
+import { signedFetch, signedHeaders } from '../support/auth.ts';
 import { makeH264Mkv } from '../support/media.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -118,9 +118,11 @@ describe('/metrics', () => {
 
   it('tracks open GetMedia readers and counts HLS requests by kind', async () => {
     const { DataEndpoint } = (await kvs('getDataEndpoint', { StreamName: 'ops-cam', APIName: 'GET_MEDIA' })) as { DataEndpoint: string };
-    const req = http.request(`${DataEndpoint}/getMedia`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    const body = JSON.stringify({ StreamName: 'ops-cam', StartSelector: { StartSelectorType: 'NOW' } });
+    const headers = signedHeaders('POST', `${DataEndpoint}/getMedia`, { 'content-type': 'application/json' }, Buffer.from(body));
+    const req = http.request(`${DataEndpoint}/getMedia`, { method: 'POST', headers });
     req.on('error', () => {});
-    req.end(JSON.stringify({ StreamName: 'ops-cam', StartSelector: { StartSelectorType: 'NOW' } }));
+    req.end(body);
     await waitFor('one GetMedia reader', async () => (sample(await scrape(), 'kestrel_getmedia_active_readers') === 1 ? true : undefined));
     req.destroy();
     await waitFor('no GetMedia reader', async () => (sample(await scrape(), 'kestrel_getmedia_active_readers') === 0 ? true : undefined));

@@ -12,7 +12,7 @@ import { defaultConfig, defaultServerLimits } from '../../src/config.ts';
 import { startTestServer, sdkConfig, type TestServer } from '../support/server.ts';
 import { rawPutMedia, type Ack } from '../support/raw-put-media.ts';
 import { mkvClusters, mkvHeader } from '../support/synthetic-mkv.ts';
-import { signedFetch } from '../support/auth.ts';
+import { signedFetch, signedHeaders, signedPutMediaHeaders } from '../support/auth.ts';
 
 let srv: TestServer;
 let kv: KinesisVideoClient;
@@ -171,7 +171,10 @@ describe('keep-alive after an ERROR ACK', () => {
         const req = http.request(`${srv.url}/putMedia`, {
           method: 'POST',
           agent,
-          headers: { 'x-amzn-stream-name': 'pool', 'x-amzn-fragment-timecode-type': 'ABSOLUTE', 'content-type': 'application/json', 'content-length': String(body.length) },
+          headers: {
+            ...signedPutMediaHeaders(`${srv.url}/putMedia`, { 'x-amzn-stream-name': 'pool', 'x-amzn-fragment-timecode-type': 'ABSOLUTE', 'content-type': 'application/json' }),
+            'content-length': String(body.length),
+          },
         });
         req.on('response', (res) => {
           let text = '';
@@ -187,7 +190,8 @@ describe('keep-alive after an ERROR ACK', () => {
 
       const t0 = Date.now();
       const next = await new Promise<number>((resolve, reject) => {
-        const req = http.request(`${srv.url}/listStreams`, { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: 10_000 });
+        const headers = signedHeaders('POST', `${srv.url}/listStreams`, { 'content-type': 'application/json' }, Buffer.from('{}'));
+        const req = http.request(`${srv.url}/listStreams`, { method: 'POST', agent, headers, timeout: 10_000 });
         req.on('response', (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
