@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultServerLimits } from '../../src/config.ts';
-import { signedFetch } from '../support/auth.ts';
+import { signedFetch, signedHeaders } from '../support/auth.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const CAP = 40;
@@ -60,9 +60,13 @@ describe('global connection cap', () => {
   });
 
   it('refuses a newcomer when every slot carries a request', async () => {
-    // Requests whose head is complete but whose declared body never comes: not evictable.
+    // Signed requests whose head is complete but whose declared body never comes (the server is
+    // still reading it to check the signature): not evictable.
+    const body = Buffer.from(`{${' '.repeat(98)}}`);
+    const signed = signedHeaders('POST', `${srv.url}/listStreams`, { 'content-type': 'application/json' }, body);
+    const head = Object.entries(signed).map(([k, v]) => `${k}: ${v}\r\n`).join('');
     const busy = Array.from({ length: CAP - stats().open }, (_, i) =>
-      open(`127.0.0.${30 + (i % 5)}`, `POST /listStreams HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`),
+      open(`127.0.0.${30 + (i % 5)}`, `POST /listStreams HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\n${head}Content-Length: ${body.length}\r\n\r\n{`),
     );
     await waitUntil(() => stats().open === CAP && stats().awaitingRequest === 0, `${CAP} connections, each with a request`);
     const evictedBefore = stats().evictedAwaitingRequest;
