@@ -7,14 +7,12 @@
  * RSS bounded, and the stream it read from still plays afterwards.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signedFetch, TEST_ACCESS_KEY_ID, TEST_ADMIN_PASSWORD, TEST_SECRET_ACCESS_KEY } from '../support/auth.ts';
+import { signedFetch } from '../support/auth.ts';
 import { Rng, jsonText, mutateJson, mutateQueryValue, rssBytes, within } from '../support/fuzz.ts';
 import { makeH264Mkv } from '../support/media.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
-import { spawnServer, type ServerProcess } from '../support/server-process.ts';
+import { spawnScratchServer } from '../support/server-process.ts';
 
 const SEED = 0xa9_1008;
 const JSON_CASES = 220;
@@ -25,26 +23,17 @@ const STREAM = 'api-s';
 /** Mutated update/tag calls go to their own stream, so the one read from stays intact. */
 const SCRATCH = 'api-scratch';
 
-let server: ServerProcess;
-let dataDir: string;
+let server: Awaited<ReturnType<typeof spawnScratchServer>>;
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-fuzz-api-'));
-  server = await spawnServer(['--port', '0', '--data', dataDir], {
-    KESTREL_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-    KESTREL_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-    KESTREL_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+  server = await spawnScratchServer('kestrel-fuzz-api-', {
     // Hundreds of calls per second on two streams: lift KVS's per-stream call quota for the fuzzer.
     KESTREL_MAX_CALLS_PER_SECOND_PER_STREAM: '0',
   });
 });
 
 afterAll(async () => {
-  if (server && server.child.exitCode === null) {
-    server.child.kill('SIGTERM');
-    await server.exited;
-  }
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 async function postJson(op: string, body: unknown): Promise<Response> {

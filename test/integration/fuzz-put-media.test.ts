@@ -9,15 +9,14 @@
  * the healthy producer's fragments are all PERSISTED.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MkvStreamParser } from '../../src/mkv/index.ts';
-import { signedFetch, TEST_ACCESS_KEY_ID, TEST_ADMIN_PASSWORD, TEST_SECRET_ACCESS_KEY } from '../support/auth.ts';
+import { signedFetch } from '../support/auth.ts';
 import { Rng, mutateBody, randomChunks, rssBytes, within, type Mutation } from '../support/fuzz.ts';
 import { makeFragmentedMp4, makeH264Mkv } from '../support/media.ts';
 import { rawPutMedia, type Ack } from '../support/raw-put-media.ts';
-import { spawnServer, type ServerProcess } from '../support/server-process.ts';
+import { spawnScratchServer } from '../support/server-process.ts';
 import { AUDIO_TRACK, VIDEO_TRACK, mkvCluster, mkvHeader } from '../support/synthetic-mkv.ts';
 
 const SEED = 0x5eed_0008;
@@ -28,8 +27,7 @@ const CASE_BOUND_MS = 30_000;
 /** Server RSS may grow this much over its warmed-up size while fuzzed (bodies are < 1 MB each). */
 const RSS_GROWTH_BOUND = 300 * 1024 * 1024;
 
-let server: ServerProcess;
-let dataDir: string;
+let server: Awaited<ReturnType<typeof spawnScratchServer>>;
 const startedAt = Date.now();
 
 async function call(op: string, body: unknown): Promise<Response> {
@@ -64,11 +62,7 @@ interface CaseResult {
 }
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-fuzz-'));
-  server = await spawnServer(['--port', '0', '--data', dataDir], {
-    KESTREL_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-    KESTREL_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-    KESTREL_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+  server = await spawnScratchServer('kestrel-fuzz-', {
     // The fuzzer sends dozens of PutMedia calls per second per stream; KVS's 5 TPS call quota
     // (--max-calls-per-second-per-stream) would refuse most of them before their bodies are read.
     KESTREL_MAX_CALLS_PER_SECOND_PER_STREAM: '0',
@@ -76,11 +70,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (server && server.child.exitCode === null) {
-    server.child.kill('SIGTERM');
-    await server.exited;
-  }
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 describe('PutMedia mutation fuzzer', () => {

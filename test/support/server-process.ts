@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { testAuthEnv } from './auth.ts';
@@ -37,4 +39,24 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
     });
   });
   return { url, child, logs, exited };
+}
+
+/**
+ * `kestrel serve` as a child on a fresh temp data dir with the test credentials (testAuthEnv) and
+ * `env`; `stop()` ends it and removes the data dir. For suites that need a real process (RSS, crashes).
+ */
+export async function spawnScratchServer(prefix: string, env: Record<string, string> = {}): Promise<ServerProcess & { dataDir: string; stop(): Promise<void> }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const server = await spawnServer(['--port', '0', '--data', dataDir], { ...testAuthEnv, ...env });
+  return {
+    ...server,
+    dataDir,
+    stop: async () => {
+      if (server.child.exitCode === null) {
+        server.child.kill('SIGTERM');
+        await server.exited;
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
