@@ -19,6 +19,8 @@ export interface TestMediaOptions {
   bframes?: number;
   /** WxH, default 320x240. */
   size?: string;
+  /** Incompressible: per-frame noise, lossless (about 9 MB a second at 640x360): for filling socket buffers. */
+  noise?: boolean;
 }
 
 let dir: string | undefined;
@@ -36,7 +38,7 @@ function mediaDir(): string {
 function encodeArgs(o: TestMediaOptions): string[] {
   const fps = o.fps ?? 25;
   const gop = o.gop ?? fps;
-  const args = ['-f', 'lavfi', '-i', `testsrc2=size=${o.size ?? '320x240'}:rate=${fps}`];
+  const args = ['-f', 'lavfi', '-i', `testsrc2=size=${o.size ?? '320x240'}:rate=${fps}${o.noise ? ',noise=alls=60:allf=t+u' : ''}`];
   if (o.audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100');
   args.push(
     '-t', String(o.seconds),
@@ -44,6 +46,7 @@ function encodeArgs(o: TestMediaOptions): string[] {
     // Fixed GOPs (no scene-cut keyframes) so fragment counts are predictable.
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
   );
+  if (o.noise) args.push('-qp', '0');
   if (o.bframes !== undefined) args.push('-bf', String(o.bframes));
   if (o.bframes === 0) args.push('-profile:v', 'main');
   if (o.audio) args.push('-c:a', 'aac', '-b:a', '64k', '-shortest');
