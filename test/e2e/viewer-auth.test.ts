@@ -18,6 +18,7 @@ import { signedFetch, TEST_ADMIN_PASSWORD } from '../support/auth.ts';
 import { launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
 import { signInHttp, signInViewer } from '../support/sign-in.ts';
+import { until } from '../support/wait.ts';
 
 let srv: TestServer;
 let admin: TestBrowser;
@@ -38,12 +39,11 @@ async function kvs<T = Record<string, unknown>>(op: string, body: unknown): Prom
 const streamNames = async () => (await kvs<{ StreamInfoList: Array<{ StreamName: string }> }>('listStreams', {})).body.StreamInfoList.map((s) => s.StreamName).sort();
 const userNames = async () => ((await (await signedFetch(`${srv.url}/api/v1/users`)).json()) as { users: Array<{ name: string }> }).users.map((u) => u.name).sort();
 
+/** Waits on `fn`; on a timeout the error carries the servers' last log lines. */
 async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${[...admin.logs, ...(other?.logs ?? [])].slice(-20).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+  await until(fn, what, timeoutMs).catch((err: Error) => {
+    throw new Error(`${err.message}\n${[...admin.logs, ...(other?.logs ?? [])].slice(-20).join('\n')}`);
+  });
 }
 
 beforeAll(async () => {

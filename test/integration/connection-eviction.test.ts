@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultServerLimits } from '../../src/config.ts';
 import { signedFetch, signedHeaders } from '../support/auth.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { until } from '../support/wait.ts';
 
 const CAP = 40;
 let srv: TestServer;
@@ -24,14 +25,6 @@ afterAll(async () => {
   await srv?.close();
 });
 
-async function waitUntil(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Opens a socket from `localAddress` that sends `head` (nothing if omitted); resolves when it closes. */
 function open(localAddress: string, head?: string): { socket: net.Socket; closed: Promise<void> } {
   const socket = net.connect({ host: '127.0.0.1', port: port(), localAddress });
@@ -45,7 +38,7 @@ describe('global connection cap', () => {
   it('closes the oldest socket without a request head to admit a real client, from any address', async () => {
     // Silent and half-sent heads from ten addresses fill every slot.
     const flood = Array.from({ length: CAP }, (_, i) => open(`127.0.0.${10 + (i % 10)}`, i % 2 ? `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\nX-Slow: ` : undefined));
-    await waitUntil(() => stats().open === CAP, `${CAP} open connections`);
+    await until(() => stats().open === CAP, `${CAP} open connections`, 15_000);
 
     const res = await signedFetch(`${srv.url}/listStreams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(200);
@@ -56,7 +49,7 @@ describe('global connection cap', () => {
     expect(stats().open).toBeLessThanOrEqual(CAP);
     for (const f of flood) f.socket.destroy();
     // What stays is at most the client's kept-alive connection (it has had its request).
-    await waitUntil(() => stats().awaitingRequest === 0 && stats().open <= 1, 'the flood closed');
+    await until(() => stats().awaitingRequest === 0 && stats().open <= 1, 'the flood closed', 15_000);
   });
 
   it('refuses a newcomer when every slot carries a request', async () => {
@@ -68,7 +61,7 @@ describe('global connection cap', () => {
     const busy = Array.from({ length: CAP - stats().open }, (_, i) =>
       open(`127.0.0.${30 + (i % 5)}`, `POST /listStreams HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\n${head}Content-Length: ${body.length}\r\n\r\n{`),
     );
-    await waitUntil(() => stats().open === CAP && stats().awaitingRequest === 0, `${CAP} connections, each with a request`);
+    await until(() => stats().open === CAP && stats().awaitingRequest === 0, `${CAP} connections, each with a request`, 15_000);
     const evictedBefore = stats().evictedAwaitingRequest;
     const newcomer = open('127.0.0.40');
     await newcomer.closed;

@@ -16,6 +16,7 @@ import { runFfprobeJson, spawnFfmpeg, type FfmpegProcess } from '../../src/media
 import { pushLive, waitForFragments } from '../support/live-push.ts';
 import { makeH264Mkv } from '../support/media.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
+import { eventually } from '../support/wait.ts';
 
 let srv: TestServer;
 let producer: FfmpegProcess;
@@ -66,12 +67,7 @@ describe('live DASH in ffmpeg', () => {
     const first = await mpdText(url);
     expect(attr(first, 'type')).toBe('dynamic');
     // Reload until the live edge has moved by two fragments.
-    let later = first;
-    const deadline = Date.now() + 30_000;
-    while (timelineStarts(later).at(-1)! < timelineStarts(first).at(-1)! + 1500 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      later = await mpdText(url);
-    }
+    const later = await eventually(() => mpdText(url), (mpd) => timelineStarts(mpd).at(-1)! >= timelineStarts(first).at(-1)! + 1500, 'the live edge to move on', 30_000);
     for (const name of ['availabilityStartTime', 'presentationTimeOffset']) expect(attr(later, name)).toBe(attr(first, name));
     expect(later.match(/<Period [^>]*>/)![0]).toBe(first.match(/<Period [^>]*>/)![0]);
     const [a, b] = [timelineStarts(first), timelineStarts(later)];

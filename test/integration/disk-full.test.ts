@@ -14,6 +14,7 @@ import { GetMediaCollector } from '../support/get-media-reader.ts';
 import { rawPutMedia, type Ack } from '../support/raw-put-media.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { mkvCluster, mkvHeader } from '../support/synthetic-mkv.ts';
+import { firstValue } from '../support/wait.ts';
 
 const MiB = 1024 * 1024;
 const FLOOR = 8 * MiB;
@@ -68,16 +69,6 @@ function fillTo(file: string, targetFree: number): void {
     }
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -155,7 +146,7 @@ describe.skipIf(!probe.ok)(`disk full on a 64 MiB tmpfs${skipReason}`, () => {
     await ok('createStream', { StreamName: 'cam-b', DataRetentionInHours: 24 });
     fillTo(filler, 0);
     // Everything evictable goes; then the floor cannot be met and appends are refused.
-    await until('eviction to run out', () => stats().reserveReleases > 0);
+    await firstValue('eviction to run out', () => stats().reserveReleases > 0);
     const refused = await push('cam-b', 0, 5);
     const error = refused.acks.find((a) => a.EventType === 'ERROR');
     expect(error).toMatchObject({ ErrorId: 5001, ErrorCode: 'ARCHIVAL_ERROR' });
@@ -190,7 +181,7 @@ describe.skipIf(!probe.ok)(`disk full on a 64 MiB tmpfs${skipReason}`, () => {
 
   it('once space is freed, the reserve comes back and ingest resumes', async () => {
     fs.truncateSync(filler, Math.max(0, fs.statSync(filler).size - 30 * MiB));
-    await until('the reserve to be rewritten', () => stats().reserveHeld);
+    await firstValue('the reserve to be rewritten', () => stats().reserveHeld);
     expect(fs.statSync(path.join(dataDir, 'reserve')).size).toBe(RESERVE);
     for (const [stream, from] of [['cam-c', 0], ['cam-a', 100]] as const) {
       const res = await push(stream, from, 30);
@@ -207,7 +198,7 @@ describe.skipIf(!probe.ok)(`disk full on a 64 MiB tmpfs${skipReason}`, () => {
     const dirsBefore = fs.readdirSync(path.join(dataDir, 'media'));
     await ok('deleteStream', { StreamARN: c.StreamARN });
     // The index's WAL grows a little by the delete itself: allow it 10% of what the media freed.
-    await until('the bytes to be freed', () => freeBytes(mount.dir) - before >= stored * 0.9);
+    await firstValue('the bytes to be freed', () => freeBytes(mount.dir) - before >= stored * 0.9);
     const dirsAfter = fs.readdirSync(path.join(dataDir, 'media'));
     expect(dirsAfter.length).toBe(dirsBefore.length - 1);
   });
@@ -305,7 +296,7 @@ describe('per-stream size cap (--max-bytes)', () => {
         const dir = path.join(ts.dataDir, 'media', String(stream === 'big' ? 1 : 2));
         return fs.readdirSync(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
       };
-      await until('the big stream to fit its cap', () => mediaBytes('big') <= cap);
+      await firstValue('the big stream to fit its cap', () => mediaBytes('big') <= cap);
       const stats = ts.server.diskPressure!.stats();
       expect(stats.evictedFragments).toBeGreaterThan(30);
       expect(mediaBytes('small')).toBeGreaterThan(900_000);

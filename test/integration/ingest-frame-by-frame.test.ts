@@ -14,18 +14,12 @@ import { makeH264Mkv } from '../support/media.ts';
 import { mediaPlaylistUrl, parseLl, text, type LlPlaylist } from '../support/playlists.ts';
 import { rtspServerAvailable, startRtspServer, type RtspServer } from '../support/rtsp-server.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
+import { firstValue } from '../support/wait.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+/** Probes may fail while the stream is not there yet: a failure counts as not yet. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> =>
+  firstValue(what, () => probe().catch(() => undefined), timeoutMs);
 
 describe.skipIf(!rtspServerAvailable())('kestrel ingest: frames as they are captured', () => {
   let srv: TestServer;

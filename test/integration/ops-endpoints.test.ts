@@ -13,6 +13,7 @@ import { rawPutMedia } from '../support/raw-put-media.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { mkvCluster, mkvClusters, mkvHeader, pieces } from '../support/synthetic-mkv.ts';
 import { FakeDetector, squareVideo } from '../unit/detect/fixtures.ts';
+import { firstValue } from '../support/wait.ts';
 
 const TOKEN = 'metrics-token-for-tests-0123456789';
 let srv: TestServer;
@@ -34,16 +35,6 @@ async function scrape(server = srv): Promise<string> {
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(series + ' '));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function kvs(op: string, body: unknown): Promise<Record<string, unknown>> {
@@ -70,7 +61,7 @@ describe('health and readiness', () => {
     const media = path.join(bare.dataDir, 'media');
     fs.rmSync(media, { recursive: true, force: true });
     fs.writeFileSync(media, 'not a folder');
-    const failed = await waitFor('readyz 503', async () => {
+    const failed = await firstValue('readyz 503', async () => {
       const res = await fetch(`${bare.url}/readyz`);
       return res.status === 503 ? ((await res.json()) as { status: string; failing: string[] }) : undefined;
     });
@@ -80,7 +71,7 @@ describe('health and readiness', () => {
 
     fs.rmSync(media);
     fs.mkdirSync(media);
-    await waitFor('readyz 200 again', async () => ((await fetch(`${bare.url}/readyz`)).status === 200 ? true : undefined));
+    await firstValue('readyz 200 again', async () => ((await fetch(`${bare.url}/readyz`)).status === 200 ? true : undefined));
   });
 });
 
@@ -123,9 +114,9 @@ describe('/metrics', () => {
     const req = http.request(`${DataEndpoint}/getMedia`, { method: 'POST', headers });
     req.on('error', () => {});
     req.end(body);
-    await waitFor('one GetMedia reader', async () => (sample(await scrape(), 'kestrel_getmedia_active_readers') === 1 ? true : undefined));
+    await firstValue('one GetMedia reader', async () => (sample(await scrape(), 'kestrel_getmedia_active_readers') === 1 ? true : undefined));
     req.destroy();
-    await waitFor('no GetMedia reader', async () => (sample(await scrape(), 'kestrel_getmedia_active_readers') === 0 ? true : undefined));
+    await firstValue('no GetMedia reader', async () => (sample(await scrape(), 'kestrel_getmedia_active_readers') === 0 ? true : undefined));
 
     // HLS needs real H.264 (the synthetic clusters carry no SPS).
     await kvs('createStream', { StreamName: 'ops-hls', DataRetentionInHours: 24 });
@@ -166,7 +157,7 @@ describe('/metrics with in-process detection', () => {
       await rawPutMedia(detecting.url, 'ops-detect', [video.header, ...video.clusters], {
         'x-amzn-fragment-timecode-type': 'RELATIVE', 'x-amzn-producer-start-timestamp': (t0 / 1000).toFixed(3),
       });
-      const text = await waitFor('detected frames', async () => {
+      const text = await firstValue('detected frames', async () => {
         const t = await scrape(detecting);
         return (sample(t, 'kestrel_detection_frames_total') ?? 0) >= 4 ? t : undefined;
       }, 30_000);

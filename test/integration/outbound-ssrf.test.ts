@@ -24,6 +24,7 @@ import { rawPutMedia } from '../support/raw-put-media.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
 import { TrapServer } from '../support/trap-server.ts';
 import { FakeDetector, squareVideo } from '../unit/detect/fixtures.ts';
+import { until } from '../support/wait.ts';
 
 let tmp: string;
 /** MKV header + one 1 s cluster tagged AWS_KINESISVIDEO_NOTIFICATION. */
@@ -219,8 +220,7 @@ describe('operator-configured destinations are trusted', () => {
     const video = await squareVideo(3, 0, 3);
     const res = await rawPutMedia(srv.url, name, [video.header, ...video.clusters], { 'x-amzn-fragment-timecode-type': 'RELATIVE', 'x-amzn-producer-start-timestamp': '1700000000.000' });
     expect(res.acks.filter((a) => a.EventType === 'PERSISTED')).toHaveLength(3);
-    const deadline = Date.now() + 30_000;
-    while (!hook.requests.some((r) => (JSON.parse(r.body) as { type?: string }).type === 'start') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until(() => hook.requests.some((r) => (JSON.parse(r.body) as { type?: string }).type === 'start'), 'a start event at the webhook', 30_000);
     expect(hook.requests.map((r) => (JSON.parse(r.body) as { stream: { name: string }; type: string }))).toContainEqual(expect.objectContaining({ type: 'start', stream: expect.objectContaining({ name }) }));
     expect(srv.server.outbound!.stats()).toMatchObject({ refused_address: 0, refused_pattern: 0 });
     expect(srv.server.outbound!.stats().ok).toBeGreaterThanOrEqual(1);

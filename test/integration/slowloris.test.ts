@@ -13,6 +13,7 @@ import { startTestServer, sdkConfig, type TestServer } from '../support/server.t
 import { rawPutMedia, type Ack } from '../support/raw-put-media.ts';
 import { mkvClusters, mkvHeader } from '../support/synthetic-mkv.ts';
 import { signedFetch, signedHeaders, signedPutMediaHeaders } from '../support/auth.ts';
+import { until } from '../support/wait.ts';
 
 let srv: TestServer;
 let kv: KinesisVideoClient;
@@ -31,14 +32,6 @@ afterAll(async () => {
   kv?.destroy();
   await srv?.close();
 });
-
-async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A camera: one 1 s cluster every 200 ms, as pieces. */
 async function* camera(clusters: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
@@ -92,7 +85,7 @@ describe('slowloris', () => {
       expect(result.acks.filter((a) => a.EventType === 'PERSISTED')).toHaveLength(40);
       // The server holds none of them: refused over the cap, or closed by the header timeout. (Counted
       // server-side: a kernel may leave a client socket it never handed to the server half-open.)
-      await waitUntil(() => srv.server.edge!().connections.open <= 4, 45_000, `attacker connections closed (server has ${srv.server.edge!().connections.open} open)`);
+      await until(() => srv.server.edge!().connections.open <= 4, `attacker connections closed (server has ${srv.server.edge!().connections.open} open)`, 45_000);
       // Each silent socket was either refused over the per-address cap or closed by the header timeout
       // (the trickling ones are closed by node's headersTimeout, or refused).
       const { connections } = srv.server.edge!();
@@ -119,10 +112,10 @@ describe('connection caps', () => {
     };
     try {
       open(50);
-      await waitUntil(() => capped.server.edge!().connections.open === 50, 10_000, '50 open connections');
+      await until(() => capped.server.edge!().connections.open === 50, '50 open connections', 10_000);
       const t0 = Date.now();
       open(20);
-      await waitUntil(() => capped.server.edge!().connections.refusedPerAddress === 20, 10_000, '20 refusals');
+      await until(() => capped.server.edge!().connections.refusedPerAddress === 20, '20 refusals', 10_000);
       expect(Date.now() - t0).toBeLessThan(5000);
       const ok = await signedFetch(`${capped.url}/listStreams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(ok.status).toBe(200);

@@ -22,3 +22,15 @@ export async function eventually<T>(get: () => Promise<T>, ok: (value: T) => boo
   }, what, timeoutMs);
   return last!;
 }
+
+/** The first value `probe` returns that is neither undefined nor false. */
+export async function firstValue<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  let found: T | undefined;
+  await until(async () => {
+    const v = await probe();
+    if (v === undefined || v === false) return false;
+    found = v;
+    return true;
+  }, what, timeoutMs);
+  return found!;
+}
