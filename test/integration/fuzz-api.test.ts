@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedFetch } from '../support/auth.ts';
-import { Rng, jsonText, mutateJson, mutateQueryValue, rssBytes, within } from '../support/fuzz.ts';
+import { Rng, jsonText, mutateJson, mutateQueryValue, sampleRss, within } from '../support/fuzz.ts';
 import { makeH264Mkv } from '../support/media.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
 import { spawnScratchServer } from '../support/server-process.ts';
@@ -111,15 +111,7 @@ describe('JSON and query-string mutation fuzzer', () => {
       expect((await signedFetch(u)).status, u.toString()).toBe(200);
     }
 
-    const baselineRss = rssBytes(server.child.pid!);
-    let peakRss = baselineRss;
-    const sampler = setInterval(() => {
-      try {
-        peakRss = Math.max(peakRss, rssBytes(server.child.pid!));
-      } catch {
-        // the process is gone: the assertions below say so
-      }
-    }, 200);
+    const rss = sampleRss(server.child.pid!);
 
     const rng = new Rng(SEED);
     const templates = jsonTemplates(now, fragments);
@@ -159,7 +151,7 @@ describe('JSON and query-string mutation fuzzer', () => {
         }
       }
     }));
-    clearInterval(sampler);
+    const { baseline: baselineRss, peak: peakRss } = rss.stop();
 
     expect(failures).toEqual([]);
     expect(server.child.exitCode).toBeNull();

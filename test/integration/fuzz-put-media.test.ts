@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MkvStreamParser } from '../../src/mkv/index.ts';
 import { signedFetch } from '../support/auth.ts';
-import { Rng, mutateBody, randomChunks, rssBytes, within, type Mutation } from '../support/fuzz.ts';
+import { Rng, mutateBody, randomChunks, sampleRss, within, type Mutation } from '../support/fuzz.ts';
 import { makeFragmentedMp4, makeH264Mkv } from '../support/media.ts';
 import { rawPutMedia, type Ack } from '../support/raw-put-media.ts';
 import { spawnScratchServer } from '../support/server-process.ts';
@@ -94,15 +94,7 @@ describe('PutMedia mutation fuzzer', () => {
     const persisted = new Map<string, Set<string>>(streams.map((s) => [s, new Set()]));
     for (const s of streams) for (const n of await listFragmentNumbers(s)) persisted.get(s)!.add(n);
 
-    const baselineRss = rssBytes(server.child.pid!);
-    let peakRss = baselineRss;
-    const sampler = setInterval(() => {
-      try {
-        peakRss = Math.max(peakRss, rssBytes(server.child.pid!));
-      } catch {
-        // the process is gone: the assertions below say so
-      }
-    }, 200);
+    const rss = sampleRss(server.child.pid!);
 
     // The healthy producer: 1 s clusters as fast as ACKs allow, until the fuzzing is done.
     let fuzzing = true;
@@ -146,7 +138,7 @@ describe('PutMedia mutation fuzzer', () => {
     }));
     fuzzing = false;
     const healthyResult = await within(CASE_BOUND_MS, 'healthy producer', healthy);
-    clearInterval(sampler);
+    const { baseline: baselineRss, peak: peakRss } = rss.stop();
 
     expect(failures).toEqual([]);
     expect(server.child.exitCode).toBeNull();

@@ -254,6 +254,25 @@ export function rssBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
+/** Samples a process's RSS every 200 ms from now on; `stop()` gives the baseline and the peak. */
+export function sampleRss(pid: number): { stop(): { baseline: number; peak: number } } {
+  const baseline = rssBytes(pid);
+  let peak = baseline;
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssBytes(pid));
+    } catch {
+      // the process is gone: the caller's assertions say so
+    }
+  }, 200);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { baseline, peak };
+    },
+  };
+}
+
 /** Resolves the promise, or rejects after `ms` naming what hung. */
 export function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout;
