@@ -209,10 +209,13 @@ describe('PutMedia bad input gets an ERROR ACK and harms nothing else', () => {
   it('an element claiming a multi-GB size ⇒ 4001 at once, without buffering what follows', async () => {
     const before = process.memoryUsage().arrayBuffers;
     const huge = Buffer.concat([Buffer.from([0x1f, 0x43, 0xb6, 0x75]), Buffer.from([0x01, 0, 0, 0x01, 0, 0, 0, 0])]); // Cluster of 4 GiB
+    // One chunk sent 50 times: the client's own allocations must not count as server buffering
+    // (the server drains a bounded amount after the ERROR, so the client may send them all).
+    const chunk = Buffer.alloc(1 << 20, 7);
     async function* body() {
       yield Buffer.concat([mkvHeader(), huge]);
       for (let i = 0; i < 50; i++) {
-        yield Buffer.alloc(1 << 20, 7);
+        yield chunk;
         await new Promise((r) => setTimeout(r, 2));
       }
     }
