@@ -19,7 +19,8 @@ beforeAll(async () => {
   db = await createTestDatabase({ migrated: false });
   const serverKey = randomBytes(32).toString('hex');
   // Both start at once: migrations and the root user's bootstrap must not trip over each other.
-  [a, b] = await Promise.all([0, 1].map(() => startTestServer({ indexUrl: db.url, auth: { serverKey } })));
+  const start = () => startTestServer({ indexUrl: db.url, auth: { serverKey } });
+  [a, b] = await Promise.all([start(), start()]);
 });
 afterAll(async () => {
   await Promise.all([a?.close(), b?.close()]);
