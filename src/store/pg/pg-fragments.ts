@@ -31,6 +31,11 @@ const COLUMN_BY_KIND: Record<TimestampKind, string> = { PRODUCER_TIMESTAMP: 'pro
 
 /** Rows per INSERT statement; a bigger backlog goes out in several batches. */
 const MAX_BATCH_ROWS = 500;
+/**
+ * Rows waiting for a commit (a few hundred bytes each). Past this — the database stalled while
+ * producers keep sending — inserts are refused at once (the producer gets an error ACK) and counted.
+ */
+export const MAX_QUEUED_ROWS = 20_000;
 /** Immutable header blocks kept in memory (GetMedia sends one per fragment run). */
 const HEADER_CACHE_MAX = 256;
 
@@ -87,8 +92,8 @@ export class PgFragmentIndex implements FragmentIndex {
   private queued: Pending[] = [];
   private committing: Promise<void> | undefined;
   private readonly headerCache = new Map<number, Buffer>();
-  /** Batches and rows committed (figures for tests and benchmarks: rows / batches = mean batch size). */
-  readonly stats = { batches: 0, rows: 0 };
+  /** Batches and rows committed (rows / batches = mean batch size), and inserts refused on a full queue. */
+  readonly stats = { batches: 0, rows: 0, refusedQueueFull: 0 };
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -120,6 +125,10 @@ export class PgFragmentIndex implements FragmentIndex {
   }
 
   insert(fragment: FragmentRecord): Promise<void> {
+    if (this.queued.length >= MAX_QUEUED_ROWS) {
+      this.stats.refusedQueueFull++;
+      return Promise.reject(new Error(`index write queue full (${MAX_QUEUED_ROWS} rows waiting for PostgreSQL)`));
+    }
     return new Promise((resolve, reject) => {
       this.queued.push({ fragment, resolve, reject });
       this.committing ??= this.commitQueued();
