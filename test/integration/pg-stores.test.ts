@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { openPgPool } from '../../src/store/pg/pg-pool.ts';
 import { PgStreamRepository } from '../../src/store/pg/pg-streams.ts';
-import { PgFragmentIndex } from '../../src/store/pg/pg-fragments.ts';
+import { MAX_QUEUED_ROWS, PgFragmentIndex } from '../../src/store/pg/pg-fragments.ts';
 import { PgIdentityStore, checkSharedServerKey } from '../../src/auth/pg-identity-store.ts';
 import { PgSessionStore } from '../../src/auth/pg-session-store.ts';
 import { makeFragmentNumber } from '../../src/shared/fragment-number.ts';
@@ -73,6 +73,29 @@ describe('PostgreSQL index specifics', () => {
     expect(index.stats.rows).toBe(200);
     expect(index.stats.batches).toBeLessThanOrEqual(3);
     expect((await index.after(1, undefined, 500)).length).toBe(200);
+  });
+
+  it('bounds the insert queue while PostgreSQL stalls: the excess is refused at once, the rest commits when it returns', async () => {
+    const d = await emptied();
+    const index = new PgFragmentIndex(d.pool);
+    const locker = await d.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE fragments IN ACCESS EXCLUSIVE MODE');
+      const frag = (i: number) => ({
+        streamId: 1, fragmentNumber: makeFragmentNumber(BigInt(i), 1_765_000_000_000), producerTimestampMs: i, serverTimestampMs: i, durationMs: 1,
+        sizeBytes: 1, headerId: 1, location: { segment: 's', offset: i, length: 1 }, tags: {}, flags: 0,
+      });
+      // The first insert is in flight (blocked by the lock); the queue behind it fills up.
+      const accepted = Array.from({ length: MAX_QUEUED_ROWS + 1 }, (_, i) => index.insert(frag(i)));
+      await expect(index.insert(frag(MAX_QUEUED_ROWS + 1))).rejects.toThrow(/queue full/);
+      expect(index.stats.refusedQueueFull).toBe(1);
+      await locker.query('COMMIT');
+      await Promise.all(accepted);
+      expect(index.stats.rows).toBe(MAX_QUEUED_ROWS + 1);
+    } finally {
+      locker.release();
+    }
   });
 
   it('refuses a node whose server key differs from the one the index was written with', async () => {
