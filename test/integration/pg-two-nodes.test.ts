@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
 import { signInHttp } from '../support/sign-in.ts';
 import { signedFetch } from '../support/auth.ts';
+import { eventually } from '../support/wait.ts';
 
 let db: TestDatabase;
 let a: TestServer;
@@ -57,5 +58,17 @@ describe('two nodes on one PostgreSQL index', () => {
     const onB = await fetch(`${b.url}/api/v1/session`, { headers: { cookie: session.cookie } });
     expect(onB.status).toBe(200);
     expect(await onB.json()).toMatchObject({ user: 'olga', role: 'operator' });
+
+    // Revoked on A: B stops taking the key once its short key cache expires; signing out on B ends the session on A.
+    expect((await signedFetch(`${a.url}/api/v1/keys/${pair.accessKeyId}`, { method: 'DELETE' })).status).toBeLessThan(300);
+    await eventually(
+      () => asOlga.send(new DescribeStreamCommand({ StreamName: 'shared' })).then(() => 'accepted', (e: { name?: string }) => e.name ?? 'error'),
+      (outcome) => outcome === 'UnrecognizedClientException',
+      'the revoked key refused on the other node',
+      10_000,
+    );
+    const out = await fetch(`${b.url}/api/v1/session`, { method: 'DELETE', headers: { cookie: session.cookie, 'x-kestrel-csrf': session.csrfToken, origin: b.url } });
+    expect(out.status).toBe(204);
+    expect((await fetch(`${a.url}/api/v1/session`, { headers: { cookie: session.cookie } })).status).toBe(401);
   });
 });
