@@ -97,7 +97,11 @@ export class KestrelServer {
     const db = openSqlite(dbFile);
     const stores = await createIndexStores({ config, db, dbFile, serverKey: loadOrCreateServerKey(config.dataDir, config.auth?.serverKey), log: log.child({ component: 'index' }) });
     const { streams, index, identities } = stores;
-    await bootstrapIdentities(identities, { dataDir: config.dataDir, ...config.auth, log: log.child({ component: 'auth' }) });
+    await bootstrapIdentities(identities, { dataDir: config.dataDir, ...config.auth, log: log.child({ component: 'auth' }) }).catch(async (err: unknown) => {
+      await stores.close();
+      db.close();
+      throw err;
+    });
     if (insecureNoAuth) log.warn('AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach this port can read, write and delete everything. Development only.');
     const media = new SegmentMediaStore(path.join(config.dataDir, 'media'), { maxSegmentBytes: segmentBytesFor(config.dataDir, config.storage) });
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }), sharedIndex: stores.shared });

@@ -74,6 +74,13 @@ afterAll(async () => {
 });
 
 describe('kestrel serve --index postgres://…', () => {
+  it('refuses to start, naming the index without its password, when PostgreSQL cannot be reached', async () => {
+    const failed = await spawnServer(['--port', '0', '--data', dataDir, '--index', 'postgres://kestrel:s3cret@127.0.0.1:1/nowhere']).catch((e: Error) => e);
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toMatch(/server exited with 1[\s\S]*PostgreSQL index postgres:\/\/kestrel:\*\*\*@127\.0\.0\.1:1\/nowhere/);
+    expect((failed as Error).message).not.toContain('s3cret');
+  });
+
   let numbers: string[] = [];
   let bytes: Buffer;
 
