@@ -1,16 +1,15 @@
 /**
- * Composition of the viewer's sign-in (src/auth/session-*): sessions in the index database, the
+ * Composition of the viewer's sign-in (src/auth/session-*): sessions in the index (SessionStore), the
  * login rate limiter, the session-cookie authenticator for the chain, the `/api/v1/session` routes,
  * and the IdentityStore the users API should use (it ends sessions on password reset / delete).
  */
-import type Database from 'better-sqlite3';
 import type express from 'express';
 import type { Authenticator } from './auth/http-auth.ts';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/login-limiter.ts';
 import { sessionAuthenticator, sessionRouter, type SessionHttpOptions } from './auth/session-http.ts';
 import { withSessionRevocation } from './auth/session-revocation.ts';
 import { DEFAULT_SESSION_SETTINGS, SessionService, type SessionSettings } from './auth/session-service.ts';
-import { SqliteSessionStore } from './auth/sqlite-session-store.ts';
+import type { SessionStore } from './auth/session-store.ts';
 import type { IdentityStore } from './auth/types.ts';
 import type { Clock } from './shared/clock.ts';
 
@@ -34,7 +33,7 @@ export interface ViewerSessions {
 }
 
 export function createViewerSessions(o: {
-  db: Database.Database;
+  store: SessionStore;
   identities: IdentityStore;
   clock: Clock;
   settings?: ViewerSessionSettings;
@@ -45,7 +44,7 @@ export function createViewerSessions(o: {
 }): ViewerSessions {
   const limiter = new LoginLimiter({ ...DEFAULT_LOGIN_LIMITS, ...o.settings?.login }, o.clock);
   const sessions = new SessionService({
-    store: new SqliteSessionStore(o.db),
+    store: o.store,
     identities: o.identities,
     limiter,
     clock: o.clock,
@@ -53,8 +52,10 @@ export function createViewerSessions(o: {
   });
   const publicOrigin = o.publicUrl ? safeOrigin(o.publicUrl) : undefined;
   const http: SessionHttpOptions = { extraOrigins: () => (publicOrigin ? [publicOrigin] : []), insecureNoAuth: o.insecureNoAuth === true };
-  sessions.sweep();
-  const timer = setInterval(() => sessions.sweep(), o.settings?.sweepIntervalMs ?? 600_000);
+  // A failed sweep (index briefly unreachable) is retried at the next interval.
+  const sweep = () => void sessions.sweep().catch(() => undefined);
+  sweep();
+  const timer = setInterval(sweep, o.settings?.sweepIntervalMs ?? 600_000);
   timer.unref();
   return {
     sessions,

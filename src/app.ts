@@ -11,8 +11,6 @@ import type { KestrelConfig } from './config.ts';
 import type { Logger } from './shared/logger.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { openSqlite } from './store/sqlite-db.ts';
-import { SqliteStreamRepository } from './store/sqlite-streams.ts';
-import { SqliteFragmentIndex } from './store/sqlite-fragments.ts';
 import { SegmentMediaStore } from './store/segment-store.ts';
 import { LiveFeed } from './store/live-feed.ts';
 import { recoverStorage } from './store/recovery.ts';
@@ -51,13 +49,13 @@ import { Outbound } from './outbound/outbound.ts';
 import { KestrelMetrics } from './ops/metrics.ts';
 import { opsRouter, playbackMetrics } from './ops/ops-routes.ts';
 import { Readiness, folderWritable, sqliteWritable } from './ops/readiness.ts';
+import { createIndexStores } from './app-stores.ts';
 import pLimit from 'p-limit';
 import { hostPolicy, hostScreening, type HostPolicy } from './api/host-check.ts';
 import { guardConnections, guardRequest, serverOptions } from './api/connection-guard.ts';
 import { CallLimiter, ConcurrencyGate } from './api/admission.ts';
 import { DEFAULT_MAX_JSON_BYTES, requireJsonBody } from './api/json-body.ts';
 import { edgeStats, type EdgeStats } from './app-edge.ts';
-import { SqliteIdentityStore } from './auth/sqlite-identity-store.ts';
 import { loadOrCreateServerKey } from './auth/server-key.ts';
 import { bootstrapIdentities, isLoopbackHost } from './auth/bootstrap.ts';
 import { authMiddleware, sigv4Authenticator, type Authenticator } from './auth/http-auth.ts';
@@ -97,13 +95,16 @@ export class KestrelServer {
     const insecureNoAuth = config.auth?.insecureNoAuth === true;
     if (insecureNoAuth && !isLoopbackHost(config.host)) throw new Error(`--insecure-no-auth needs a loopback --host, not ${config.host}`);
     const db = openSqlite(dbFile);
-    const identities = new SqliteIdentityStore(db, loadOrCreateServerKey(config.dataDir, config.auth?.serverKey));
-    await bootstrapIdentities(identities, { dataDir: config.dataDir, ...config.auth, log: log.child({ component: 'auth' }) });
+    const stores = await createIndexStores({ config, db, dbFile, serverKey: loadOrCreateServerKey(config.dataDir, config.auth?.serverKey), log: log.child({ component: 'index' }) });
+    const { streams, index, identities } = stores;
+    await bootstrapIdentities(identities, { dataDir: config.dataDir, ...config.auth, log: log.child({ component: 'auth' }) }).catch(async (err: unknown) => {
+      await stores.close();
+      db.close();
+      throw err;
+    });
     if (insecureNoAuth) log.warn('AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach this port can read, write and delete everything. Development only.');
-    const streams = new SqliteStreamRepository(db);
-    const index = new SqliteFragmentIndex(db, dbFile);
     const media = new SegmentMediaStore(path.join(config.dataDir, 'media'), { maxSegmentBytes: segmentBytesFor(config.dataDir, config.storage) });
-    await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }) });
+    await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }), sharedIndex: stores.shared });
     const diskPressure = new DiskPressure({ dataDir: config.dataDir, index, media, settings: config.storage, log: log.child({ component: 'disk' }) });
     media.setSpaceGuard(diskPressure);
     await diskPressure.start();
@@ -214,7 +215,13 @@ export class KestrelServer {
     // Before any authentication middleware: /healthz and /readyz are for load balancers, /metrics has its own token.
     // With --insecure-no-auth, /metrics is open like everything else.
     const opsSettings = { ...config.ops, ...(insecureNoAuth ? { metricsWithoutAuth: true } : {}) };
-    app.use(opsRouter({ metrics, readiness: new Readiness({ index: sqliteWritable(db), disk: folderWritable(path.join(config.dataDir, 'media')) }), settings: opsSettings }));
+    // With a PostgreSQL index, the local SQLite database still holds events, jobs and the outbox.
+    const readiness = new Readiness({
+      index: stores.readiness,
+      ...(stores.kind === 'postgres' ? { 'local-db': sqliteWritable(db) } : {}),
+      disk: folderWritable(path.join(config.dataDir, 'media')),
+    });
+    app.use(opsRouter({ metrics, readiness, settings: opsSettings }));
     app.use(playbackMetrics(metrics));
     app.use(hostScreening(() => policy, screening));
     // PutMedia's body lasts the whole session; every other request must arrive within requestTimeoutMs.
@@ -225,7 +232,7 @@ export class KestrelServer {
     app.use('/api/v1', requireJsonBody(DEFAULT_MAX_JSON_BYTES));
     // The viewer's session-cookie authenticator joins this chain (src/auth/README.md).
     const authenticators: Authenticator[] = [sigv4Authenticator({ identities, region: config.region })];
-    const viewer = createViewerSessions({ db, identities, clock, insecureNoAuth, ...(config.viewerSessions ? { settings: config.viewerSessions } : {}), ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
+    const viewer = createViewerSessions({ store: stores.sessions, identities, clock, insecureNoAuth, ...(config.viewerSessions ? { settings: config.viewerSessions } : {}), ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
     authenticators.push(viewer.authenticator);
     app.use(viewer.router); // sign-in/out: before the auth middleware, it checks Origin, rate and CSRF itself
     app.use(authMiddleware({ authenticators, insecureNoAuth, log: log.child({ component: 'auth' }) }));
@@ -266,7 +273,7 @@ export class KestrelServer {
       () => viewer.stop(),
       () => playback.close(),
       () => media.close(),
-      () => index.close(),
+      () => stores.close(),
       () => {
         db.close();
       },

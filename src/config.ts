@@ -17,6 +17,11 @@ export interface KestrelConfig {
   publicUrl?: string;
   region: string;
   accountId: string;
+  /**
+   * `--index postgres://…` (KESTREL_INDEX_URL): streams, fragments, identities and viewer sessions in a
+   * PostgreSQL index several nodes can share (src/app-stores.ts). Absent: the embedded SQLite index.
+   */
+  indexUrl?: string;
   ingest: IngestLimits;
   /** How often the retention cleaner runs. */
   retentionSweepMs: number;

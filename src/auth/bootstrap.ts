@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../shared/logger.ts';
 import { newPassword } from './secrets.ts';
-import type { IdentityStore } from './types.ts';
+import { IdentityError, type IdentityStore } from './types.ts';
 
 export const ROOT_USER = 'admin';
 export const CREDENTIALS_FILE = 'credentials';
@@ -26,7 +26,11 @@ export async function bootstrapIdentities(store: IdentityStore, opts: BootstrapO
     throw new Error('set both the access key id and the secret access key (KESTREL_ACCESS_KEY_ID and KESTREL_SECRET_ACCESS_KEY), or neither');
   }
   let admin = await store.getUser(ROOT_USER);
-  if (!admin) admin = await store.createUser({ name: ROOT_USER, role: 'admin' });
+  // Nodes sharing an index may start together: the one that loses the create reads the winner's user.
+  if (!admin) admin = await store.createUser({ name: ROOT_USER, role: 'admin' }).catch(async (err: unknown) => {
+    if (err instanceof IdentityError && err.code === 'exists') return (await store.getUser(ROOT_USER))!;
+    throw err;
+  });
   else if (admin.role !== 'admin') admin = await store.updateUser(ROOT_USER, { role: 'admin' });
 
   const generated: string[] = [];

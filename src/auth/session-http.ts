@@ -107,7 +107,7 @@ export function sessionRouter(sessions: SessionService, opts: SessionHttpOptions
       if (!result.ok) return msg(res, 401, 'Wrong user name or password.');
       // A sign-in replaces the session this browser had (no stale second session left behind).
       const previous = readSessionCookie(req);
-      if (previous) sessions.signOut(previous);
+      if (previous) await sessions.signOut(previous);
       res.cookie(SESSION_COOKIE, result.token, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' });
       describe(res, result.session);
     } catch (err) {
@@ -134,7 +134,7 @@ export function sessionRouter(sessions: SessionService, opts: SessionHttpOptions
       if (token && active) {
         const refusal = csrfRefusal(req, active, opts);
         if (refusal) return msg(res, 403, refusal);
-        sessions.signOut(token);
+        await sessions.signOut(token);
       }
       res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' });
       res.status(204).end();

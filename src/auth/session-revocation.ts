@@ -12,12 +12,12 @@ export function withSessionRevocation(store: IdentityStore, sessions: Pick<Sessi
     createUser: (input) => store.createUser(input),
     async updateUser(name: string, patch: UserPatch) {
       const user = await store.updateUser(name, patch);
-      if (patch.password !== undefined) sessions.endUserSessions(user.name);
+      if (patch.password !== undefined) await sessions.endUserSessions(user.name);
       return user;
     },
     async deleteUser(name: string) {
       const deleted = await store.deleteUser(name);
-      if (deleted) sessions.endUserSessions(name);
+      if (deleted) await sessions.endUserSessions(name);
       return deleted;
     },
     verifyPassword: (name, password) => store.verifyPassword(name, password),

@@ -65,14 +65,14 @@ export class SessionService {
     }
     limiter.recordSuccess(userName);
     // Make room under both caps (one slot for the new session).
-    const overUser = store.count(user.name) - settings.maxSessionsPerUser + 1;
-    if (overUser > 0) this.stats.evictedByCap += store.deleteLeastRecent(overUser, user.name);
-    const overAll = store.count() - settings.maxSessions + 1;
-    if (overAll > 0) this.stats.evictedByCap += store.deleteLeastRecent(overAll);
+    const overUser = (await store.count(user.name)) - settings.maxSessionsPerUser + 1;
+    if (overUser > 0) this.stats.evictedByCap += await store.deleteLeastRecent(overUser, user.name);
+    const overAll = (await store.count()) - settings.maxSessions + 1;
+    if (overAll > 0) this.stats.evictedByCap += await store.deleteLeastRecent(overAll);
     const token = randomToken();
     const now = clock.now();
     const record: SessionRecord = { idHash: hashToken(token), user: user.name, csrfToken: randomToken(), createdAt: now, lastSeenAt: now };
-    store.insert(record);
+    await store.insert(record);
     return { ok: true, token, session: { record, user } };
   }
 
@@ -84,40 +84,40 @@ export class SessionService {
     if (!TOKEN_SHAPE.test(token)) return undefined;
     const { store, clock, settings, identities } = this.deps;
     const idHash = hashToken(token);
-    const record = store.get(idHash);
+    const record = await store.get(idHash);
     if (!record) return undefined;
     const now = clock.now();
     if (now - record.lastSeenAt >= settings.idleTimeoutMs || now - record.createdAt >= settings.maxAgeMs) {
-      store.delete(idHash);
+      await store.delete(idHash);
       this.stats.expired++;
       return undefined;
     }
     const user = await identities.getUser(record.user);
     if (!user) {
-      store.delete(idHash);
+      await store.delete(idHash);
       return undefined;
     }
     if (now - record.lastSeenAt >= settings.touchEveryMs) {
-      store.touch(idHash, now);
+      await store.touch(idHash, now);
       record.lastSeenAt = now;
     }
     return { record, user };
   }
 
-  signOut(token: string): void {
-    if (TOKEN_SHAPE.test(token)) this.deps.store.delete(hashToken(token));
+  async signOut(token: string): Promise<void> {
+    if (TOKEN_SHAPE.test(token)) await this.deps.store.delete(hashToken(token));
   }
 
   /** Ends every session of `user` (password changed, user deleted). */
-  endUserSessions(user: string): number {
+  endUserSessions(user: string): Promise<number> {
     return this.deps.store.deleteUser(user);
   }
 
   /** Removes expired sessions (run periodically; `resolve` also drops the ones it meets). */
-  sweep(): number {
+  async sweep(): Promise<number> {
     const { store, clock, settings } = this.deps;
     const now = clock.now();
-    const n = store.deleteExpired(now - settings.idleTimeoutMs, now - settings.maxAgeMs);
+    const n = await store.deleteExpired(now - settings.idleTimeoutMs, now - settings.maxAgeMs);
     this.stats.expired += n;
     return n;
   }

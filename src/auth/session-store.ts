@@ -1,6 +1,7 @@
 /**
- * Where viewer sessions live. The port is small so another index (PostgreSQL) can hold them; the
- * embedded implementation is `SqliteSessionStore`. Only the SHA-256 of a session token is stored:
+ * Where viewer sessions live: an async port with `SqliteSessionStore` (embedded) and
+ * `PgSessionStore` (shared index, so a session signed in on one node works on every node); one
+ * contract suite, test/support/session-store-contract.ts. Only the SHA-256 of a session token is stored:
  * a copy of the database does not hand out live sessions. Policy (expiry, caps) is SessionService's.
  */
 export interface SessionRecord {
@@ -14,15 +15,15 @@ export interface SessionRecord {
 }
 
 export interface SessionStore {
-  insert(session: SessionRecord): void;
-  get(idHash: string): SessionRecord | undefined;
-  touch(idHash: string, at: number): void;
-  delete(idHash: string): void;
+  insert(session: SessionRecord): Promise<void>;
+  get(idHash: string): Promise<SessionRecord | undefined>;
+  touch(idHash: string, at: number): Promise<void>;
+  delete(idHash: string): Promise<void>;
   /** Ends every session of a user (password reset, user removed); returns how many. */
-  deleteUser(user: string): number;
+  deleteUser(user: string): Promise<number>;
   /** Removes sessions idle since before `idleBefore` or created before `createdBefore`; returns how many. */
-  deleteExpired(idleBefore: number, createdBefore: number): number;
-  count(user?: string): number;
+  deleteExpired(idleBefore: number, createdBefore: number): Promise<number>;
+  count(user?: string): Promise<number>;
   /** Removes the `n` least recently used sessions (of `user`, or of anyone); returns how many. */
-  deleteLeastRecent(n: number, user?: string): number;
+  deleteLeastRecent(n: number, user?: string): Promise<number>;
 }

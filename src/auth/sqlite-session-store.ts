@@ -41,36 +41,36 @@ export class SqliteSessionStore implements SessionStore {
     };
   }
 
-  insert(s: SessionRecord): void {
+  async insert(s: SessionRecord): Promise<void> {
     this.stmts.insert.run(s.idHash, s.user, s.csrfToken, s.createdAt, s.lastSeenAt);
   }
 
-  get(idHash: string): SessionRecord | undefined {
+  async get(idHash: string): Promise<SessionRecord | undefined> {
     const r = this.stmts.get.get(idHash);
     return r && { idHash: r.id_hash, user: r.user, csrfToken: r.csrf_token, createdAt: r.created_at, lastSeenAt: r.last_seen_at };
   }
 
-  touch(idHash: string, at: number): void {
+  async touch(idHash: string, at: number): Promise<void> {
     this.stmts.touch.run(at, idHash);
   }
 
-  delete(idHash: string): void {
+  async delete(idHash: string): Promise<void> {
     this.stmts.delete.run(idHash);
   }
 
-  deleteUser(user: string): number {
+  async deleteUser(user: string): Promise<number> {
     return this.stmts.deleteUser.run(user).changes;
   }
 
-  deleteExpired(idleBefore: number, createdBefore: number): number {
+  async deleteExpired(idleBefore: number, createdBefore: number): Promise<number> {
     return this.stmts.deleteExpired.run(idleBefore, createdBefore).changes;
   }
 
-  count(user?: string): number {
+  async count(user?: string): Promise<number> {
     return (user === undefined ? this.stmts.countAll.get() : this.stmts.countUser.get(user))?.n ?? 0;
   }
 
-  deleteLeastRecent(n: number, user?: string): number {
+  async deleteLeastRecent(n: number, user?: string): Promise<number> {
     if (n <= 0) return 0;
     return (user === undefined ? this.stmts.deleteOldestAll.run(n) : this.stmts.deleteOldestUser.run(user, n)).changes;
   }

@@ -21,11 +21,16 @@ const destinationPatterns = convert((v) => {
   return items;
 });
 
+/** `--index postgres://…`: shared by `serve` and `migrate`. */
+export const INDEX_OPTION: OptionSpec = { name: 'index', env: 'KESTREL_INDEX_URL', arg: 'URL', type: types.url(['postgres:', 'postgresql:']),
+    help: 'keep streams, fragments, users and sessions in this PostgreSQL database (postgres://…),\nshared by every node; migrated at start (default: SQLite under --data)' };
+
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'config', env: 'KESTREL_CONFIG', key: false, arg: 'FILE', help: 'read options from a YAML or JSON file (keys: the camelCase option names);\nflags and env variables override it' },
   { name: 'host', env: 'KESTREL_HOST', arg: 'ADDR', default: '127.0.0.1', help: 'address to listen on (default 127.0.0.1: loopback only)' },
   { name: 'port', env: 'KESTREL_PORT', arg: 'N', type: types.int(0, 65535), default: 8080, help: 'port (default 8080; 0 picks a free one)' },
   { name: 'data', env: 'KESTREL_DATA_DIR', arg: 'DIR', default: './data', help: 'data folder: SQLite index and media segments (default ./data)' },
+  INDEX_OPTION,
   { name: 'public-url', env: 'KESTREL_PUBLIC_URL', arg: 'URL', type: types.url(), help: 'base URL clients use to reach this node (GetDataEndpoint answers it)' },
   { name: 'log-level', env: 'KESTREL_LOG_LEVEL', arg: 'LEVEL', type: types.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', help: 'fatal, error, warn, info (default), debug, trace or silent' },
   { name: 'clip-max-fragments', env: 'KESTREL_CLIP_MAX_FRAGMENTS', arg: 'N', type: types.int(1), default: 200, help: 'GetClip stops after this many fragments (KVS: 200)' },

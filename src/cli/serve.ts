@@ -13,7 +13,8 @@ import { isLoopbackHost } from '../auth/bootstrap.ts';
 import type { KvsDeliverySettings } from '../kvs-delivery/kvs-delivery.ts';
 
 export const SERVE_USAGE = `kestrel serve [--config kestrel.yaml] [--host 127.0.0.1] [--port 8080] [--data ./data] [--detect …] [options]
-  Runs the server with embedded storage (SQLite index, media on local disk under --data).
+  Runs the server with embedded storage (SQLite index, media on local disk under --data);
+  --index postgres://… keeps the index in PostgreSQL instead, shared by every node (see kestrel migrate).
   --detect runs person detection in-process on every stream and sends every event to the event store
   (GET /api/v1/events, SSE /api/v1/events/stream) and the destinations (--webhook-url, --mqtt-url,
   --snapshots). Per-stream detection config: GET/PUT/PATCH/DELETE /api/v1/streams/<name>/detection.
@@ -37,6 +38,7 @@ export function resolveServeOptions(argv: readonly string[], env: NodeJS.Process
 
 function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConfig {
   const publicUrl = opts.string('public-url');
+  const indexUrl = opts.string('index');
   const metricsToken = opts.string('metrics-token');
   const metricsMaxStreams = opts.number('metrics-max-streams');
   const config = defaultConfig({
@@ -44,6 +46,7 @@ function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConf
     port: opts.number('port')!,
     dataDir: path.resolve(opts.string('data')!),
     ...(publicUrl ? { publicUrl } : {}),
+    ...(indexUrl ? { indexUrl } : {}),
     clipMaxFragments: opts.number('clip-max-fragments')!,
     clipMaxBytes: opts.number('clip-max-bytes')!,
     llPartTargetMs: opts.number('ll-part-target-ms')!,

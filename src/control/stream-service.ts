@@ -5,8 +5,7 @@
  */
 import { KvsError, invalidArgument, streamNotFound, type KvsErrorName } from '../shared/errors.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { StreamRecord, StreamRepository } from '../store/types.ts';
-import { KeyedLock } from './keyed-lock.ts';
+import { StaleStreamError, type StreamRecord, type StreamRepository } from '../store/types.ts';
 import { newVersion, toStreamInfo, type StreamInfo } from './stream-info.ts';
 import { parseImageGenerationConfig, parseNotificationConfig } from './media-configs.ts';
 import { decodePageToken, encodePageToken } from './page-token.ts';
@@ -52,9 +51,15 @@ type Empty = Record<string, never>;
 
 const DEFAULT_MAX_STREAMS = 10_000;
 const RETENTION_OPERATIONS = ['INCREASE_DATA_RETENTION', 'DECREASE_DATA_RETENTION'] as const;
+/**
+ * Read-check-write attempts when another writer (request or node) saves the stream in between; after
+ * the last one the conflict surfaces as VersionMismatchException. A short random pause between
+ * attempts spreads writers that collided, so a burst on one stream settles in a few rounds.
+ */
+const MAX_WRITE_ATTEMPTS = 25;
+const retryPause = (attempt: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
 
 export class StreamService {
-  private readonly locks = new KeyedLock();
   private readonly maxStreams: number;
 
   constructor(private readonly opts: StreamServiceOptions) {
@@ -84,32 +89,32 @@ export class StreamService {
     const tags = mergeTags({}, parseTagMap(f, 'Tags') ?? new Map());
     const storageTier = f.optObject('StreamStorageConfiguration')?.reqEnum('DefaultStorageTier', STORAGE_TIERS) ?? 'HOT';
 
-    return this.locks.run('create', async () => {
-      if (await this.opts.repo.getByName(name)) {
-        throw new KvsError('ResourceInUseException', `The stream ${name} already exists.`);
-      }
-      if ((await this.opts.repo.count()) >= this.maxStreams) {
-        throw new KvsError('AccountStreamLimitExceededException', `This account already has ${this.maxStreams} streams.`);
-      }
-      const creationTimeMs = Math.floor(this.opts.clock.now());
-      const rec = await this.opts.repo.create({
-        name,
-        arn: `arn:aws:kinesisvideo:${this.opts.region}:${this.opts.accountId}:stream/${name}/${creationTimeMs}`,
-        version: newVersion(),
-        // Created synchronously, so already ACTIVE; producers poll for exactly this.
-        status: 'ACTIVE',
-        creationTimeMs,
-        dataRetentionInHours: retention,
-        mediaType,
-        deviceName,
-        kmsKeyId,
-        tags,
-        storageTier,
-        imageGenerationConfig: null,
-        notificationConfig: null,
-      });
-      return { StreamARN: rec.arn };
+    // The name's uniqueness is the repository's (a unique key: ResourceInUseException even when two
+    // nodes create it at once). The stream limit is a soft one: concurrent creates may pass it by a few.
+    if (await this.opts.repo.getByName(name)) {
+      throw new KvsError('ResourceInUseException', `The stream ${name} already exists.`);
+    }
+    if ((await this.opts.repo.count()) >= this.maxStreams) {
+      throw new KvsError('AccountStreamLimitExceededException', `This account already has ${this.maxStreams} streams.`);
+    }
+    const creationTimeMs = Math.floor(this.opts.clock.now());
+    const rec = await this.opts.repo.create({
+      name,
+      arn: `arn:aws:kinesisvideo:${this.opts.region}:${this.opts.accountId}:stream/${name}/${creationTimeMs}`,
+      version: newVersion(),
+      // Created synchronously, so already ACTIVE; producers poll for exactly this.
+      status: 'ACTIVE',
+      creationTimeMs,
+      dataRetentionInHours: retention,
+      mediaType,
+      deviceName,
+      kmsKeyId,
+      tags,
+      storageTier,
+      imageGenerationConfig: null,
+      notificationConfig: null,
     });
+    return { StreamARN: rec.arn };
   }
 
   async describeStream(input: unknown): Promise<{ StreamInfo: StreamInfo }> {
@@ -142,22 +147,22 @@ export class StreamService {
     const currentVersion = f.optString('CurrentVersion', VERSION);
     const target = await this.opts.repo.getByArn(arn);
     if (!target) throw streamNotFound();
-    await this.locks.run(lockKey(target), async () => {
-      const rec = await this.opts.repo.getById(target.id);
-      if (!rec) throw streamNotFound();
+    // Marking DELETING is a checked write: an Update* racing it either lands first (and a given
+    // CurrentVersion then mismatches) or finds the stream DELETING.
+    const deleting = await this.writeWithRetry(target.id, (rec) => {
       checkVersion(rec, currentVersion);
       rec.status = 'DELETING';
-      await this.opts.repo.save(rec);
-      try {
-        await this.opts.onStreamDeleted?.(rec);
-      } catch (err) {
-        // Leave a usable stream rather than a half-deleted one; the client may retry.
-        rec.status = 'ACTIVE';
-        await this.opts.repo.save(rec);
-        throw err;
-      }
-      await this.opts.repo.remove(rec.id);
     });
+    try {
+      await this.opts.onStreamDeleted?.(deleting);
+    } catch (err) {
+      // Leave a usable stream rather than a half-deleted one; the client may retry.
+      await this.writeWithRetry(target.id, (rec) => {
+        rec.status = 'ACTIVE';
+      }).catch(() => undefined);
+      throw err;
+    }
+    await this.opts.repo.remove(deleting.id);
     return {};
   }
 
@@ -340,8 +345,9 @@ export class StreamService {
   }
 
   /**
-   * Read-check-write under the stream's lock, on a fresh copy of the record. Every Update* changes
-   * Version; `currentVersion`, when given, must match first (VersionMismatchException).
+   * Read-check-write on a fresh copy of the record, saved only if nobody wrote it in between
+   * (optimistic concurrency, any number of nodes). Every Update* changes Version; `currentVersion`,
+   * when given, must match first (VersionMismatchException).
    */
   private async modify(
     target: StreamRecord,
@@ -349,15 +355,27 @@ export class StreamService {
     change: (rec: StreamRecord) => void,
     bumpVersion = true,
   ): Promise<void> {
-    await this.locks.run(lockKey(target), async () => {
-      const rec = await this.opts.repo.getById(target.id);
-      if (!rec) throw streamNotFound();
+    await this.writeWithRetry(target.id, (rec) => {
       if (rec.status !== 'ACTIVE') throw new KvsError('ResourceInUseException', `The stream is ${rec.status}.`);
       checkVersion(rec, currentVersion);
       change(rec);
       if (bumpVersion) rec.version = newVersion();
-      await this.opts.repo.save(rec);
     });
+  }
+
+  /** Reads the stream, applies `change` and saves; on a concurrent write, reads again and re-applies. */
+  private async writeWithRetry(id: number, change: (rec: StreamRecord) => void): Promise<StreamRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const rec = await this.opts.repo.getById(id);
+      if (!rec) throw streamNotFound();
+      change(rec);
+      try {
+        return await this.opts.repo.save(rec);
+      } catch (err) {
+        if (!(err instanceof StaleStreamError) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
+      }
+      await retryPause(attempt);
+    }
   }
 
   /** Tag changes do not touch Version (only Update* operations do). */
@@ -372,8 +390,6 @@ export class StreamService {
     return `arn:aws:kms:${this.opts.region}:${this.opts.accountId}:alias/aws/kinesisvideo`;
   }
 }
-
-const lockKey = (rec: StreamRecord): string => `stream:${rec.id}`;
 
 function checkVersion(rec: StreamRecord, currentVersion: string | undefined): void {
   if (currentVersion !== undefined && currentVersion !== rec.version) {

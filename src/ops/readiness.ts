@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
+import type pg from 'pg';
 
 export type ReadinessCheck = () => Promise<void> | void;
 
@@ -62,6 +63,13 @@ export function sqliteWritable(db: Database.Database): ReadinessCheck {
     if (!ensured) db.exec('CREATE TABLE IF NOT EXISTS kestrel_ready_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)');
     ensured = true;
     db.prepare('INSERT INTO kestrel_ready_probe (id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at').run(Date.now());
+  };
+}
+
+/** The shared PostgreSQL index takes a write (an upsert in kestrel_ready_probe, migration 0002). */
+export function pgWritable(pool: pg.Pool): ReadinessCheck {
+  return async () => {
+    await pool.query('INSERT INTO kestrel_ready_probe (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
   };
 }
 

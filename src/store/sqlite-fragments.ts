@@ -153,8 +153,16 @@ export class SqliteFragmentIndex implements FragmentIndex {
     try {
       insertAll(batch);
       for (const p of batch) p.resolve();
-    } catch (err) {
-      for (const p of batch) p.reject(err);
+    } catch {
+      // One refused row (a duplicate number) must not fail the others committed with it: one by one.
+      for (const p of batch) {
+        try {
+          this.stmts.insert.run(toRow(p.f));
+          p.resolve();
+        } catch (err) {
+          p.reject(err);
+        }
+      }
     }
   }
 

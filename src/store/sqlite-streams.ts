@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { KvsError } from '../shared/errors.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-import type { ListStreamsQuery, StreamRecord, StreamRepository, StreamStatus } from './types.ts';
+import { StaleStreamError, type ListStreamsQuery, type NewStreamRecord, type StreamRecord, type StreamRepository, type StreamStatus } from './types.ts';
 
 /**
  * Stream records in the embedded SQLite database. AUTOINCREMENT (not plain rowid) so that an id is
@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS streams (
   tags                    TEXT    NOT NULL DEFAULT '{}',
   storage_tier            TEXT    NOT NULL DEFAULT 'HOT',
   image_generation_config TEXT,
-  notification_config     TEXT
+  notification_config     TEXT,
+  revision                INTEGER NOT NULL DEFAULT 0
 )`;
 
 interface StreamRow {
@@ -41,16 +42,17 @@ interface StreamRow {
   storage_tier: string;
   image_generation_config: string | null;
   notification_config: string | null;
+  revision: number;
 }
 
-type RowParams = Omit<StreamRow, 'id'>;
+type RowParams = Omit<StreamRow, 'id' | 'revision'>;
 
 const COLUMNS = `name, arn, version, status, creation_time_ms, data_retention_hours, media_type, device_name,
   kms_key_id, tags, storage_tier, image_generation_config, notification_config`;
 
 export class SqliteStreamRepository implements StreamRepository {
   private readonly insertStmt: Statement<[RowParams]>;
-  private readonly updateStmt: Statement<[StreamRow]>;
+  private readonly updateStmt: Statement<[RowParams & { id: number; revision: number }]>;
   private readonly byIdStmt: Statement<[number], StreamRow>;
   private readonly byNameStmt: Statement<[string], StreamRow>;
   private readonly byArnStmt: Statement<[string], StreamRow>;
@@ -60,6 +62,10 @@ export class SqliteStreamRepository implements StreamRepository {
 
   constructor(db: SqliteDb) {
     db.exec(SCHEMA);
+    // Databases made before optimistic concurrency lack the column; existing rows start at 0.
+    if (!(db.prepare('PRAGMA table_info(streams)').all() as Array<{ name: string }>).some((c) => c.name === 'revision')) {
+      db.exec('ALTER TABLE streams ADD COLUMN revision INTEGER NOT NULL DEFAULT 0');
+    }
     this.insertStmt = db.prepare(
       `INSERT INTO streams (${COLUMNS}) VALUES (@name, @arn, @version, @status, @creation_time_ms,
         @data_retention_hours, @media_type, @device_name, @kms_key_id, @tags, @storage_tier,
@@ -70,8 +76,8 @@ export class SqliteStreamRepository implements StreamRepository {
         creation_time_ms = @creation_time_ms, data_retention_hours = @data_retention_hours,
         media_type = @media_type, device_name = @device_name, kms_key_id = @kms_key_id, tags = @tags,
         storage_tier = @storage_tier, image_generation_config = @image_generation_config,
-        notification_config = @notification_config
-       WHERE id = @id`,
+        notification_config = @notification_config, revision = revision + 1
+       WHERE id = @id AND revision = @revision`,
     );
     this.byIdStmt = db.prepare('SELECT * FROM streams WHERE id = ?');
     this.byNameStmt = db.prepare('SELECT * FROM streams WHERE name = ?');
@@ -87,10 +93,10 @@ export class SqliteStreamRepository implements StreamRepository {
     this.removeStmt = db.prepare('DELETE FROM streams WHERE id = ?');
   }
 
-  async create(rec: Omit<StreamRecord, 'id'>): Promise<StreamRecord> {
+  async create(rec: NewStreamRecord): Promise<StreamRecord> {
     try {
       const info = this.insertStmt.run(toRow(rec));
-      return { ...rec, id: Number(info.lastInsertRowid) };
+      return { ...rec, id: Number(info.lastInsertRowid), revision: 0 };
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
         throw new KvsError('ResourceInUseException', `The stream ${rec.name} already exists.`);
@@ -120,8 +126,10 @@ export class SqliteStreamRepository implements StreamRepository {
     return this.countStmt.get()?.n ?? 0;
   }
 
-  async save(rec: StreamRecord): Promise<void> {
-    this.updateStmt.run({ ...toRow(rec), id: rec.id });
+  async save(rec: StreamRecord): Promise<StreamRecord> {
+    const changes = this.updateStmt.run({ ...toRow(rec), id: rec.id, revision: rec.revision }).changes;
+    if (changes === 0) throw new StaleStreamError(rec.id);
+    return { ...rec, revision: rec.revision + 1 };
   }
 
   async remove(id: number): Promise<void> {
@@ -129,7 +137,7 @@ export class SqliteStreamRepository implements StreamRepository {
   }
 }
 
-function toRow(rec: Omit<StreamRecord, 'id'>): RowParams {
+function toRow(rec: NewStreamRecord): RowParams {
   return {
     name: rec.name,
     arn: rec.arn,
@@ -151,6 +159,7 @@ function fromRow(row: StreamRow | undefined): StreamRecord | undefined {
   if (!row) return undefined;
   return {
     id: row.id,
+    revision: row.revision,
     name: row.name,
     arn: row.arn,
     version: row.version,

@@ -72,7 +72,9 @@ export class SqliteWriter {
         await this.call({ op: 'insert', rows: batch.map((b) => b.row) });
         for (const b of batch) b.resolve();
       } catch (err) {
-        for (const b of batch) b.reject(err);
+        if (batch.length === 1) batch[0]!.reject(err);
+        // One refused row (a duplicate number) must not fail the others committed with it: one by one.
+        else for (const b of batch) await this.call({ op: 'insert', rows: [b.row] }).then(() => b.resolve(), b.reject);
       }
     }
     this.committing = false;

@@ -4,11 +4,19 @@
  * All methods are async so that network-backed implementations fit without changing callers.
  */
 
+import { KvsError } from '../shared/errors.ts';
+
 export type StreamStatus = 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING';
 
 export interface StreamRecord {
   /** Internal id; a stream deleted and re-created under the same name gets a new id. */
   id: number;
+  /**
+   * Optimistic-concurrency counter, bumped by every save. Unlike `version` (KVS's Version, which
+   * tagging leaves alone) it changes on every write, so `save` can refuse a record read before
+   * someone else's write (another request, another node).
+   */
+  revision: number;
   name: string;
   arn: string;
   version: string;
@@ -31,17 +39,31 @@ export interface ListStreamsQuery {
   limit: number;
 }
 
+/** What `create` takes: the repository assigns `id` and the first `revision`. */
+export type NewStreamRecord = Omit<StreamRecord, 'id' | 'revision'>;
+
 export interface StreamRepository {
   /** Throws KvsError ResourceInUseException when the name exists. */
-  create(rec: Omit<StreamRecord, 'id'>): Promise<StreamRecord>;
+  create(rec: NewStreamRecord): Promise<StreamRecord>;
   getById(id: number): Promise<StreamRecord | undefined>;
   getByName(name: string): Promise<StreamRecord | undefined>;
   getByArn(arn: string): Promise<StreamRecord | undefined>;
   list(query: ListStreamsQuery): Promise<StreamRecord[]>;
   count(): Promise<number>;
-  /** Replaces the stored record (matched by id). */
-  save(rec: StreamRecord): Promise<void>;
+  /**
+   * Replaces the stored record (matched by id) if its revision is still `rec.revision`, and returns
+   * it with the new revision. Otherwise (changed or removed since read) throws `StaleStreamError`,
+   * a KvsError VersionMismatchException: callers re-read and retry, or surface it.
+   */
+  save(rec: StreamRecord): Promise<StreamRecord>;
   remove(id: number): Promise<void>;
+}
+
+/** The record given to `save` is stale: another writer saved (or removed) the stream since it was read. */
+export class StaleStreamError extends KvsError {
+  constructor(streamId: number) {
+    super('VersionMismatchException', `Stream ${streamId} was changed by another request; read it again and retry.`);
+  }
 }
 
 /** Where a fragment's bytes live in the media store. */

@@ -1,7 +1,7 @@
-import type { StreamRecord } from '../../src/store/types.ts';
+import type { NewStreamRecord } from '../../src/store/types.ts';
 
 /** A complete stream record for store-level tests; override what the test cares about. */
-export function streamRecord(name: string, extra: Partial<Omit<StreamRecord, 'id'>> = {}): Omit<StreamRecord, 'id'> {
+export function streamRecord(name: string, extra: Partial<NewStreamRecord> = {}): NewStreamRecord {
   return {
     name,
     arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/1`,

@@ -35,7 +35,7 @@ class MemoryIndex {
   }
 }
 
-const stream = (id: number, name: string): StreamRecord => ({ id, ...streamRecord(name, { version: 'v', creationTimeMs: 0, dataRetentionInHours: 24 }) });
+const stream = (id: number, name: string): StreamRecord => ({ id, revision: 0, ...streamRecord(name, { version: 'v', creationTimeMs: 0, dataRetentionInHours: 24 }) });
 
 const DAY = 86_400_000;
 const T0 = 100 * DAY;

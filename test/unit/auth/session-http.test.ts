@@ -10,6 +10,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authMiddleware, principalOf } from '../../../src/auth/http-auth.ts';
 import { SqliteIdentityStore } from '../../../src/auth/sqlite-identity-store.ts';
+import { SqliteSessionStore } from '../../../src/auth/sqlite-session-store.ts';
 import { createViewerSessions, type ViewerSessions } from '../../../src/app-sessions.ts';
 import { sessionRouter } from '../../../src/auth/session-http.ts';
 import { silentLogger } from '../../../src/shared/logger.ts';
@@ -27,7 +28,7 @@ beforeAll(async () => {
   await identities.createUser({ name: 'admin', role: 'admin', password: 'admin-password-1' });
   await identities.createUser({ name: 'vic', role: 'viewer', password: 'viewer-password-1' });
   await identities.createUser({ name: 'limited', role: 'viewer', password: 'limited-password-1' });
-  vs = createViewerSessions({ db, identities, clock: systemClock, settings: { login: { maxFailuresPerUser: 3, maxFailuresPerAddress: 50, windowMs: 60_000 } } });
+  vs = createViewerSessions({ store: new SqliteSessionStore(db), identities, clock: systemClock, settings: { login: { maxFailuresPerUser: 3, maxFailuresPerAddress: 50, windowMs: 60_000 } } });
   const app = express();
   app.use(vs.router);
   app.use(authMiddleware({ authenticators: [vs.authenticator], insecureNoAuth: false, log: silentLogger() }));

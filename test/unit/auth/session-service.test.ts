@@ -81,10 +81,10 @@ describe('SessionService', () => {
     const a = await signIn(svc, 'vic', 'pw-vic');
     const b = await signIn(svc, 'vic', 'pw-vic');
     const c = await signIn(svc, 'admin', 'pw-admin');
-    svc.signOut(a.token);
+    await svc.signOut(a.token);
     expect(await svc.resolve(a.token)).toBeUndefined();
     expect(await svc.resolve(b.token)).toBeDefined();
-    expect(svc.endUserSessions('vic')).toBe(1);
+    expect(await svc.endUserSessions('vic')).toBe(1);
     expect(await svc.resolve(b.token)).toBeUndefined();
     expect(await svc.resolve(c.token)).toBeDefined();
   });
@@ -104,7 +104,7 @@ describe('SessionService', () => {
     t.now += 1000;
     await signIn(svc, 'admin', 'pw-admin');
     await signIn(svc, 'admin', 'pw-admin');
-    expect(store.count()).toBe(3);
+    expect(await store.count()).toBe(3);
     expect(svc.stats.evictedByCap).toBe(2);
   });
 
@@ -129,8 +129,8 @@ describe('SessionService', () => {
     t.now += 1_000_000;
     await signIn(svc, 'admin', 'pw-admin');
     t.now += 3_000_000;
-    expect(svc.sweep()).toBe(1);
-    expect(store.count()).toBe(1);
+    expect(await svc.sweep()).toBe(1);
+    expect(await store.count()).toBe(1);
   });
 
   it('compares CSRF tokens exactly', async () => {

@@ -91,6 +91,29 @@ describe('recovery', () => {
   });
 });
 
+describe('recovery with a shared index', () => {
+  it('never drops rows whose bytes are not on this node, and still removes media of deleted streams', async () => {
+    const mine = await streams.create(streamRecord('mine', 1));
+    const a = await store(mine.id, 1, 1000, Buffer.alloc(1000, 1));
+    // Another node's stream: rows in the shared index, bytes on that node's disk only.
+    const theirs = await streams.create(streamRecord('theirs', 1));
+    const remote = { ...a, streamId: theirs.id, location: { segment: '000000000007', offset: 0, length: 5000 } };
+    await index.insert(remote);
+    // And a row of our stream in a segment of the same name on the other node.
+    const remoteOfMine = { ...a, fragmentNumber: makeFragmentNumber(99n, 5000), location: { segment: '000000000042', offset: 0, length: 10 } };
+    await index.insert(remoteOfMine);
+    await media.close();
+    fs.mkdirSync(path.join(dir, 'media', '4242'));
+    fs.writeFileSync(path.join(dir, 'media', '4242', '000000000001.seg'), Buffer.alloc(10));
+
+    media = new SegmentMediaStore(path.join(dir, 'media'));
+    await recoverStorage({ streams, index, media, log: silentLogger(), sharedIndex: true });
+    expect(await index.after(theirs.id, undefined, 10)).toEqual([remote]);
+    expect((await index.after(mine.id, undefined, 10)).map((r) => r.fragmentNumber)).toEqual([a.fragmentNumber, remoteOfMine.fragmentNumber]);
+    expect(fs.existsSync(path.join(dir, 'media', '4242'))).toBe(false);
+  });
+});
+
 describe('retention', () => {
   it('drops expired fragments and the segments nothing points into any more', async () => {
     const s = await streams.create(streamRecord('old', 1));
