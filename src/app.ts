@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -20,6 +21,8 @@ import { RetentionCleaner } from './store/retention.ts';
 import { DiskPressure, segmentBytesFor, spaceAwareRepository } from './store/disk-pressure.ts';
 import { StreamService } from './control/stream-service.ts';
 import { IngestService } from './ingest/ingest-service.ts';
+import { StreamOwnership } from './ingest/stream-ownership.ts';
+import { SqliteStreamLeaseStore } from './store/sqlite-leases.ts';
 import { FragmentReader } from './archive/fragment-reader.ts';
 import { ClipService } from './archive/clip-service.ts';
 import { ImagesService } from './archive/images-service.ts';
@@ -103,6 +106,8 @@ export class KestrelServer {
     const streams = new SqliteStreamRepository(db);
     const index = new SqliteFragmentIndex(db, dbFile);
     const media = new SegmentMediaStore(path.join(config.dataDir, 'media'), { maxSegmentBytes: segmentBytesFor(config.dataDir, config.storage) });
+    // Embedded leases live in the index file; with `--index postgres://` this is PgStreamLeaseStore on the same pool.
+    const leases = new SqliteStreamLeaseStore(db, { ...(config.cluster?.leaseTtlMs ? { ttlMs: config.cluster.leaseTtlMs } : {}) });
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }) });
     const diskPressure = new DiskPressure({ dataDir: config.dataDir, index, media, settings: config.storage, log: log.child({ component: 'disk' }) });
     media.setSpaceGuard(diskPressure);
@@ -123,16 +128,25 @@ export class KestrelServer {
     const feed = new LiveFeed();
     const outbound = new Outbound(config.outbound, log.child({ component: 'outbound' }));
     let baseUrl = config.publicUrl ?? '';
+    const ownership = new StreamOwnership({
+      leases,
+      nodeId: config.cluster?.nodeId ?? os.hostname(),
+      publicUrl: () => baseUrl,
+      latestFragmentNumber: async (id) => (await index.latest(id))?.fragmentNumber,
+      clock,
+      log: log.child({ component: 'ownership' }),
+    });
     const streamService = new StreamService({
       repo: spaceAwareRepository(streams, diskPressure),
       clock,
       region: config.region,
       accountId: config.accountId,
-      dataEndpoint: () => baseUrl,
+      dataEndpoint: (stream, apiName) => ownership.dataEndpoint(stream.id, apiName),
       checkDestination: (uri) => outbound.policy.checkApiDestination(uri),
       onStreamDeleted: async (stream) => {
         metrics.forgetStream(stream.name);
         ingest.abortStream(stream.id);
+        await ownership.forget(stream.id);
         feed.dropStream(stream.id);
         await diskPressure.withSpace(() => index.deleteStream(stream.id));
         await media.removeStream(stream.id);
@@ -153,6 +167,7 @@ export class KestrelServer {
     });
     const ingest = new IngestService({
       currentStream: (id) => streamService.getById(id),
+      ownership,
       index,
       media,
       feed,
@@ -253,6 +268,7 @@ export class KestrelServer {
     const url = `http://${host}:${addr.port}`;
     baseUrl = (config.publicUrl ?? url).replace(/\/+$/, '');
     policy = hostPolicy({ boundHost: config.host, port: addr.port, allowedHosts: limits.allowedHosts, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
+    await ownership.start();
     retention.start();
     await kvsDelivery.start();
 
@@ -261,6 +277,7 @@ export class KestrelServer {
       () => ingest.close(),
       () => reader.close(),
       () => diskPressure.stop(),
+      () => ownership.stop(),
       () => kvsDelivery.close(),
       () => outbound.close(),
       () => viewer.stop(),

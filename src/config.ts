@@ -17,6 +17,8 @@ export interface KestrelConfig {
   publicUrl?: string;
   region: string;
   accountId: string;
+  /** Stream ownership (src/ingest/stream-ownership.ts): this node's id and its lease timings. */
+  cluster?: ClusterSettings;
   ingest: IngestLimits;
   /** How often the retention cleaner runs. */
   retentionSweepMs: number;
@@ -51,6 +53,13 @@ export interface KestrelConfig {
   auth?: AuthSettings;
   /** Viewer sign-in: session lifetime and caps, login rate limits (defaults in src/auth/session-service.ts, login-limiter.ts). */
   viewerSessions?: ViewerSessionSettings;
+}
+
+export interface ClusterSettings {
+  /** This node's name in the lease and node tables (`--node-id`, KESTREL_NODE_ID); default the host name. */
+  nodeId?: string;
+  /** How long a stream lease lasts without renewal (default 10 s); heartbeats run every third of it. */
+  leaseTtlMs?: number;
 }
 
 /** What the HTTP edge refuses and how long it waits (docs/SECURITY.md "Request limits and timeouts"). */
