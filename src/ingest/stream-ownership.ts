@@ -74,15 +74,16 @@ export class StreamOwnership {
    */
   async claim(stream: StreamRecord): Promise<StreamOwner> {
     const owner = this.ownerOf(stream.id);
-    while (!owner.owned) {
+    // A lease that expires between our failed acquire and the holder lookup gets one more try.
+    for (let attempt = 0; attempt < 3 && !owner.owned; attempt++) {
       owner.claiming ??= this.acquire(owner).finally(() => (owner.claiming = undefined));
       await owner.claiming;
-      if (!owner.owned) {
-        const holder = await this.deps.leases.holder(stream.id);
-        if (holder && holder.nodeId !== this.deps.nodeId) {
-          throw new KvsError('InvalidEndpointException', `Stream ${stream.name} is served by another node; call GetDataEndpoint (PUT_MEDIA) again.`);
-        }
-      }
+      if (owner.owned) break;
+      const holder = await this.deps.leases.holder(stream.id);
+      if (holder && holder.nodeId !== this.deps.nodeId) break;
+    }
+    if (!owner.owned) {
+      throw new KvsError('InvalidEndpointException', `Stream ${stream.name} is served by another node; call GetDataEndpoint (PUT_MEDIA) again.`);
     }
     return owner;
   }
