@@ -7,7 +7,7 @@
  */
 import { AckError } from '../shared/errors.ts';
 import { EpochCounter } from '../shared/fragment-number.ts';
-import { TokenBucket } from '../shared/token-bucket.ts';
+import type { TokenBucket } from '../shared/token-bucket.ts';
 import type { LeaseFence, StreamLease } from '../store/leases.ts';
 import type { StreamRecord } from '../store/types.ts';
 import type { PutMediaSession } from './put-media-session.ts';
