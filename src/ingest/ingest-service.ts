@@ -12,7 +12,7 @@ import { AckError, KvsError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { NO_ARCHIVE_BUFFER, TAIL_CACHE, lazyLiveFragment, type LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
-import type { LeaseFence } from '../store/leases.ts';
+import { StaleFenceError, type LeaseFence } from '../store/leases.ts';
 import type { StreamOwner } from './stream-owner.ts';
 import type { StreamOwnership } from './stream-ownership.ts';
 import type { CompletedFragment } from './fragment-assembler.ts';
@@ -206,7 +206,13 @@ export class IngestService {
     record.location = await this.deps.media.append(stream.id, f.chunks);
     record.headerId = await this.headerId(stream.id, f, headerIds);
     await previous;
-    await this.deps.index.insert(record, fence);
+    try {
+      await this.deps.index.insert(record, fence);
+    } catch (err) {
+      // Another node took the stream over: the producer is told to re-resolve (ERROR 5000), not 5001.
+      if (err instanceof StaleFenceError) owner.lose('Another node took the stream over.');
+      throw err;
+    }
     this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), TAIL_CACHE);
     if (this.deps.onPersisted) {
       try {

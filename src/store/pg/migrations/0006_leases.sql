@@ -30,3 +30,45 @@ BEGIN
   END IF;
 END
 $$;
+
+-- The fence also holds without the index's cooperation: a fragment number carries its epoch
+-- (shared/fragment-number.ts: sequence = epoch << 36 | n, so epoch = (number - 2^156) >> 128), and a
+-- trigger refuses a row whose epoch is not the stream's current one. Streams without a lease row
+-- (imports, streams never produced into under leases) are not checked; a bulk import into a leased
+-- stream runs `SET LOCAL kestrel.fence = 'off'` first.
+CREATE OR REPLACE FUNCTION kestrel_fragment_epoch(fragment_number text) RETURNS numeric
+LANGUAGE sql IMMUTABLE AS $$ SELECT div(fragment_number::numeric - 2::numeric ^ 156, 2::numeric ^ 128) $$;
+
+CREATE OR REPLACE FUNCTION kestrel_fence_fragment() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  current_epoch bigint;
+BEGIN
+  IF current_setting('kestrel.fence', true) = 'off' THEN
+    RETURN NEW;
+  END IF;
+  SELECT epoch INTO current_epoch FROM stream_leases WHERE stream_id = NEW.stream_id FOR SHARE;
+  IF FOUND AND kestrel_fragment_epoch(NEW.fragment_number) <> current_epoch THEN
+    RAISE EXCEPTION 'stream %: fragment % carries fencing epoch %, the stream is at epoch %',
+      NEW.stream_id, NEW.fragment_number, kestrel_fragment_epoch(NEW.fragment_number), current_epoch USING ERRCODE = 'KS409';
+  END IF;
+  RETURN NEW;
+END
+$$;
+
+-- Installs the trigger on a fragment table (columns stream_id, fragment_number).
+CREATE OR REPLACE FUNCTION kestrel_install_fragment_fence(tbl regclass) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('DROP TRIGGER IF EXISTS kestrel_fragment_fence ON %s', tbl);
+  EXECUTE format('CREATE TRIGGER kestrel_fragment_fence BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION kestrel_fence_fragment()', tbl);
+END
+$$;
+
+DO $$
+BEGIN
+  IF to_regclass('fragments') IS NOT NULL THEN
+    PERFORM kestrel_install_fragment_fence('fragments');
+  END IF;
+END
+$$;
