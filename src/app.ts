@@ -4,7 +4,6 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -21,8 +20,6 @@ import { RetentionCleaner } from './store/retention.ts';
 import { DiskPressure, segmentBytesFor, spaceAwareRepository } from './store/disk-pressure.ts';
 import { StreamService } from './control/stream-service.ts';
 import { IngestService } from './ingest/ingest-service.ts';
-import { StreamOwnership } from './ingest/stream-ownership.ts';
-import { SqliteStreamLeaseStore } from './store/sqlite-leases.ts';
 import { FragmentReader } from './archive/fragment-reader.ts';
 import { ClipService } from './archive/clip-service.ts';
 import { ImagesService } from './archive/images-service.ts';
@@ -48,6 +45,7 @@ import { KvsDelivery } from './kvs-delivery/kvs-delivery.ts';
 import { SqliteOutbox } from './notify/outbox.ts';
 import { loadOrCreateWebhookSecret } from './app-detection.ts';
 import { createJobs } from './app-jobs.ts';
+import { createOwnership } from './app-ownership.ts';
 import { jobsRouter } from './api/jobs-routes.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
 import { Outbound } from './outbound/outbound.ts';
@@ -106,8 +104,6 @@ export class KestrelServer {
     const streams = new SqliteStreamRepository(db);
     const index = new SqliteFragmentIndex(db, dbFile);
     const media = new SegmentMediaStore(path.join(config.dataDir, 'media'), { maxSegmentBytes: segmentBytesFor(config.dataDir, config.storage) });
-    // Embedded leases live in the index file; with `--index postgres://` this is PgStreamLeaseStore on the same pool.
-    const leases = new SqliteStreamLeaseStore(db, { ...(config.cluster?.leaseTtlMs ? { ttlMs: config.cluster.leaseTtlMs } : {}) });
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }) });
     const diskPressure = new DiskPressure({ dataDir: config.dataDir, index, media, settings: config.storage, log: log.child({ component: 'disk' }) });
     media.setSpaceGuard(diskPressure);
@@ -128,14 +124,8 @@ export class KestrelServer {
     const feed = new LiveFeed();
     const outbound = new Outbound(config.outbound, log.child({ component: 'outbound' }));
     let baseUrl = config.publicUrl ?? '';
-    const ownership = new StreamOwnership({
-      leases,
-      nodeId: config.cluster?.nodeId ?? os.hostname(),
-      publicUrl: () => baseUrl,
-      latestFragmentNumber: async (id) => (await index.latest(id))?.fragmentNumber,
-      clock,
-      log: log.child({ component: 'ownership' }),
-    });
+    // With a PostgreSQL index, pass its pool (pgPool) so leases and fences live beside the fragment rows.
+    const ownership = createOwnership({ config, db, index, publicUrl: () => baseUrl, clock, log: log.child({ component: 'ownership' }) });
     const streamService = new StreamService({
       repo: spaceAwareRepository(streams, diskPressure),
       clock,
