@@ -4,6 +4,7 @@
  * `--index postgres://…` (KESTREL_INDEX_URL): the shared PostgreSQL index, migrated at start.
  * Other stores (events, jobs, outbox, detection) still live in the SQLite database either way.
  */
+import type pg from 'pg';
 import type { KestrelConfig } from './config.ts';
 import type { Logger } from './shared/logger.ts';
 import type { SqliteDb } from './store/sqlite-db.ts';
@@ -32,6 +33,8 @@ export interface IndexStores {
   readiness: ReadinessCheck;
   /** Other nodes may share this index: recovery must not touch rows it cannot attribute. */
   shared: boolean;
+  /** The PostgreSQL index's pool (leases and work stores share it); absent on the embedded index. */
+  pool?: pg.Pool;
   /** Waits for queued index writes and closes the index (not the SQLite handle, which app.ts owns). */
   close(): Promise<void>;
 }
@@ -75,6 +78,7 @@ export async function createIndexStores(o: {
     sessions: new PgSessionStore(pool),
     readiness: pgWritable(pool),
     shared: true,
+    pool,
     close: async () => {
       await index.close();
       await pool.end();

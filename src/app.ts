@@ -43,6 +43,7 @@ import { KvsDelivery } from './kvs-delivery/kvs-delivery.ts';
 import { SqliteOutbox } from './notify/outbox.ts';
 import { loadOrCreateWebhookSecret } from './app-detection.ts';
 import { createJobs } from './app-jobs.ts';
+import { createOwnership } from './app-ownership.ts';
 import { jobsRouter } from './api/jobs-routes.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
 import { Outbound } from './outbound/outbound.ts';
@@ -124,16 +125,19 @@ export class KestrelServer {
     const feed = new LiveFeed();
     const outbound = new Outbound(config.outbound, log.child({ component: 'outbound' }));
     let baseUrl = config.publicUrl ?? '';
+    // With a PostgreSQL index, pass its pool (pgPool) so leases and fences live beside the fragment rows.
+    const ownership = createOwnership({ config, db, ...(stores.pool ? { pgPool: stores.pool } : {}), index, publicUrl: () => baseUrl, clock, log: log.child({ component: 'ownership' }) });
     const streamService = new StreamService({
       repo: spaceAwareRepository(streams, diskPressure),
       clock,
       region: config.region,
       accountId: config.accountId,
-      dataEndpoint: () => baseUrl,
+      dataEndpoint: (stream, apiName) => ownership.dataEndpoint(stream.id, apiName),
       checkDestination: (uri) => outbound.policy.checkApiDestination(uri),
       onStreamDeleted: async (stream) => {
         metrics.forgetStream(stream.name);
         ingest.abortStream(stream.id);
+        await ownership.forget(stream.id);
         feed.dropStream(stream.id);
         await diskPressure.withSpace(() => index.deleteStream(stream.id));
         await media.removeStream(stream.id);
@@ -154,6 +158,7 @@ export class KestrelServer {
     });
     const ingest = new IngestService({
       currentStream: (id) => streamService.getById(id),
+      ownership,
       index,
       media,
       feed,
@@ -260,6 +265,7 @@ export class KestrelServer {
     const url = `http://${host}:${addr.port}`;
     baseUrl = (config.publicUrl ?? url).replace(/\/+$/, '');
     policy = hostPolicy({ boundHost: config.host, port: addr.port, allowedHosts: limits.allowedHosts, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
+    await ownership.start();
     retention.start();
     await kvsDelivery.start();
 
@@ -268,6 +274,7 @@ export class KestrelServer {
       () => ingest.close(),
       () => reader.close(),
       () => diskPressure.stop(),
+      () => ownership.stop(),
       () => kvsDelivery.close(),
       () => outbound.close(),
       () => viewer.stop(),

@@ -22,6 +22,8 @@ export interface KestrelConfig {
    * PostgreSQL index several nodes can share (src/app-stores.ts). Absent: the embedded SQLite index.
    */
   indexUrl?: string;
+  /** Stream ownership (src/ingest/stream-ownership.ts): this node's id and its lease timings. */
+  cluster?: ClusterSettings;
   ingest: IngestLimits;
   /** How often the retention cleaner runs. */
   retentionSweepMs: number;
@@ -56,6 +58,13 @@ export interface KestrelConfig {
   auth?: AuthSettings;
   /** Viewer sign-in: session lifetime and caps, login rate limits (defaults in src/auth/session-service.ts, login-limiter.ts). */
   viewerSessions?: ViewerSessionSettings;
+}
+
+export interface ClusterSettings {
+  /** This node's name in the lease and node tables (`--node-id`, KESTREL_NODE_ID); default the host name. */
+  nodeId?: string;
+  /** How long a stream lease lasts without renewal (default 10 s); heartbeats run every third of it. */
+  leaseTtlMs?: number;
 }
 
 /** What the HTTP edge refuses and how long it waits (docs/SECURITY.md "Request limits and timeouts"). */

@@ -9,6 +9,7 @@ import { parseArgs, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_ENDPOINT, withCreateHint } from './push.ts';
 import {
   KvsClientError,
+  isEndpointMoved,
   putMedia,
   StreamNotFoundError,
   type PutMediaSummary,
@@ -105,6 +106,7 @@ export async function ingest(argv: readonly string[]): Promise<void> {
 export async function runIngest(o: IngestOptions): Promise<void> {
   const backoff = new Backoff();
   let streamReady = false;
+  let movedInARow = 0;
   for (let attempt = 1; !o.signal.aborted; attempt++) {
     let outcome: SessionOutcome;
     try {
@@ -122,7 +124,10 @@ export async function runIngest(o: IngestOptions): Promise<void> {
     }
     if (outcome.streamGone) streamReady = false;
     if (o.signal.aborted) break;
-    const delay = backoff.next(outcome.healthyMs);
+    // Refused by a node that does not own the stream: GetDataEndpoint (next attempt) names the right
+    // one, so the first such retry goes at once; repeated ones back off like any failure.
+    movedInARow = outcome.endpointMoved ? movedInARow + 1 : 0;
+    const delay = movedInARow === 1 ? 0 : backoff.next(outcome.healthyMs);
     o.log(`${outcome.reason}, retrying in ${seconds(delay)}`);
     await sleep(delay, o.signal);
   }
@@ -136,6 +141,8 @@ interface SessionOutcome {
   healthyMs: number;
   /** PutMedia said the stream no longer exists: run ensureStream again. */
   streamGone?: boolean;
+  /** PutMedia was refused by a node that does not own the stream (InvalidEndpointException). */
+  endpointMoved?: boolean;
 }
 
 type FirstEvent =
@@ -245,7 +252,8 @@ async function runSession(o: IngestOptions, putEndpoint: string): Promise<Sessio
         // Refused before any media: fatal for bad requests; a second producer or a deleted stream may pass.
         if (isFatal(first.err)) throw first.err;
         const streamGone = first.err.errorType === 'ResourceNotFoundException';
-        return { reason: `server refused PutMedia (${first.err.message})`, healthyMs, streamGone };
+        const endpointMoved = isEndpointMoved(first.err);
+        return { reason: endpointMoved ? 'stream is served by another node, asking GetDataEndpoint again' : `server refused PutMedia (${first.err.message})`, healthyMs, streamGone, endpointMoved };
       }
       return { reason: `server connection lost (${describe(first.err)})${after(persisted)}`, healthyMs };
     }

@@ -7,13 +7,15 @@ import fs from 'node:fs';
 import { parseArgs, stringFlag, UsageError } from './args.ts';
 import { clientCredentials, clientRegion, CREDENTIAL_FLAGS, CREDENTIAL_USAGE } from './credentials.ts';
 import {
+  isEndpointMoved,
   putMedia,
   StreamNotFoundError,
   type Ack,
   type PutMediaSummary,
 } from '../client/put-media-client.ts';
 import { dataEndpoint, ensureStream } from '../client/control-plane.ts';
-import { describeFailure, remuxToMkvArgs, spawnFfmpeg } from '../media-tools/ffmpeg.ts';
+import { describeFailure, remuxToMkvArgs, spawnFfmpeg, type FfmpegExit } from '../media-tools/ffmpeg.ts';
+import type { Credentials } from '../auth/sigv4.ts';
 import { checkMediaTools } from '../media-tools/preflight.ts';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8080';
@@ -53,8 +55,56 @@ export async function push(argv: readonly string[]): Promise<void> {
   await checkMediaTools(['ffmpeg']);
   const ensured = await withCreateHint(ensureStream(endpoint, stream, args.flags.has('create'), credentials));
   if (ensured.created) process.stderr.write(`created stream ${stream} (24 h retention)\n`);
-  const putEndpoint = await dataEndpoint(endpoint, stream, 'PUT_MEDIA', credentials);
+  // Another node may own the stream (cluster): it refuses with InvalidEndpointException before
+  // reading media, and we ask GetDataEndpoint again, as the KVS producer SDK does. A file can be
+  // re-read; stdin cannot, so it gets no second attempt.
+  let putEndpoint = await dataEndpoint(endpoint, stream, 'PUT_MEDIA', credentials);
+  let upload = await uploadOnce({ input, stream, putEndpoint, credentials, rate, quiet, json });
+  for (let moved = 1; isEndpointMoved(upload.failure) && input !== '-' && moved <= MAX_ENDPOINT_MOVES; moved++) {
+    process.stderr.write(`stream ${stream} is served by another node; asking GetDataEndpoint again\n`);
+    putEndpoint = await dataEndpoint(endpoint, stream, 'PUT_MEDIA', credentials);
+    upload = await uploadOnce({ input, stream, putEndpoint, credentials, rate, quiet, json });
+  }
+  const { summary, failure, exit, stoppedEarly, interrupted, ffmpegTail, progress } = upload;
+  if (failure) throw failure;
+  if (!stoppedEarly && !interrupted && exit.code !== 0) {
+    throw new Error(describeFailure(exit, ffmpegTail));
+  }
+  const s = summary!;
+  process.stderr.write(`${progress.summaryLine(s)}\n`);
+  if (s.errors.length) {
+    const first = s.errors[0]!;
+    throw new Error(
+      `${s.errors.length} fragment(s) rejected; first: ERROR ${first.ErrorId ?? '?'} ${first.ErrorCode ?? ''} ` +
+        `at fragment timecode ${first.FragmentTimecode ?? '?'}`,
+    );
+  }
+  if (!s.bodyComplete) throw new Error('the server ended the upload before all media was sent');
+}
 
+const MAX_ENDPOINT_MOVES = 3;
+
+interface UploadOutcome {
+  summary: PutMediaSummary | undefined;
+  failure: unknown;
+  exit: FfmpegExit;
+  stoppedEarly: boolean;
+  interrupted: boolean;
+  ffmpegTail: string[];
+  progress: Progress;
+}
+
+/** One ffmpeg remux piped into one PutMedia request. */
+async function uploadOnce(o: {
+  input: string;
+  stream: string;
+  putEndpoint: string;
+  credentials: Credentials;
+  rate: string;
+  quiet: boolean;
+  json: boolean;
+}): Promise<UploadOutcome> {
+  const { input, stream, putEndpoint, credentials, rate, quiet, json } = o;
   const progress = new Progress(quiet);
   const ffmpeg = spawnFfmpeg(remuxToMkvArgs(input === '-' ? 'pipe:0' : input, { realtime: rate === 'realtime' }), {
     stdin: input === '-' ? 'pipe' : 'ignore',
@@ -105,21 +155,7 @@ export async function push(argv: readonly string[]): Promise<void> {
     process.stdin.destroy();
   }
   progress.finish();
-
-  if (failure) throw failure;
-  if (!stoppedEarly && !interrupted && exit.code !== 0) {
-    throw new Error(describeFailure(exit, ffmpeg.stderrTail()));
-  }
-  const s = summary!;
-  process.stderr.write(`${progress.summaryLine(s)}\n`);
-  if (s.errors.length) {
-    const first = s.errors[0]!;
-    throw new Error(
-      `${s.errors.length} fragment(s) rejected; first: ERROR ${first.ErrorId ?? '?'} ${first.ErrorCode ?? ''} ` +
-        `at fragment timecode ${first.FragmentTimecode ?? '?'}`,
-    );
-  }
-  if (!s.bodyComplete) throw new Error('the server ended the upload before all media was sent');
+  return { summary, failure, exit, stoppedEarly, interrupted, ffmpegTail: ffmpeg.stderrTail(), progress };
 }
 
 /** Adds the CLI remedy to "stream does not exist" (the KVS error name stays first in the message). */

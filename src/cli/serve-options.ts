@@ -24,6 +24,7 @@ const destinationPatterns = convert((v) => {
 /** `--index postgres://…`: shared by `serve` and `migrate`. */
 export const INDEX_OPTION: OptionSpec = { name: 'index', env: 'KESTREL_INDEX_URL', arg: 'URL', type: types.url(['postgres:', 'postgresql:']),
     help: 'keep streams, fragments, users and sessions in this PostgreSQL database (postgres://…),\nshared by every node; migrated at start (default: SQLite under --data)' };
+const nodeId = convert((v) => (typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(v) ? v : invalid('must be 1-128 letters, digits, ".", "_", ":" or "-"')));
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'config', env: 'KESTREL_CONFIG', key: false, arg: 'FILE', help: 'read options from a YAML or JSON file (keys: the camelCase option names);\nflags and env variables override it' },
@@ -32,6 +33,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'data', env: 'KESTREL_DATA_DIR', arg: 'DIR', default: './data', help: 'data folder: SQLite index and media segments (default ./data)' },
   INDEX_OPTION,
   { name: 'public-url', env: 'KESTREL_PUBLIC_URL', arg: 'URL', type: types.url(), help: 'base URL clients use to reach this node (GetDataEndpoint answers it)' },
+  { name: 'node-id', env: 'KESTREL_NODE_ID', arg: 'ID', type: nodeId,
+    help: 'this node\'s name in a cluster: stream leases and the node list use it (default the host name)' },
   { name: 'log-level', env: 'KESTREL_LOG_LEVEL', arg: 'LEVEL', type: types.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', help: 'fatal, error, warn, info (default), debug, trace or silent' },
   { name: 'clip-max-fragments', env: 'KESTREL_CLIP_MAX_FRAGMENTS', arg: 'N', type: types.int(1), default: 200, help: 'GetClip stops after this many fragments (KVS: 200)' },
   { name: 'clip-max-bytes', env: 'KESTREL_CLIP_MAX_BYTES', arg: 'N', type: types.int(1), default: 100 * 1024 * 1024, help: 'GetClip stops after this many bytes (KVS: 100 MB)' },

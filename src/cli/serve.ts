@@ -39,6 +39,7 @@ export function resolveServeOptions(argv: readonly string[], env: NodeJS.Process
 function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConfig {
   const publicUrl = opts.string('public-url');
   const indexUrl = opts.string('index');
+  const nodeId = opts.string('node-id');
   const metricsToken = opts.string('metrics-token');
   const metricsMaxStreams = opts.number('metrics-max-streams');
   const config = defaultConfig({
@@ -47,6 +48,7 @@ function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConf
     dataDir: path.resolve(opts.string('data')!),
     ...(publicUrl ? { publicUrl } : {}),
     ...(indexUrl ? { indexUrl } : {}),
+    ...(nodeId ? { cluster: { nodeId } } : {}),
     clipMaxFragments: opts.number('clip-max-fragments')!,
     clipMaxBytes: opts.number('clip-max-bytes')!,
     llPartTargetMs: opts.number('ll-part-target-ms')!,

@@ -30,6 +30,16 @@ export class KvsClientError extends Error {
   }
 }
 
+/**
+ * The stream is served by another node (a Kestrel cluster, or KVS's own routing): ask
+ * GetDataEndpoint (PUT_MEDIA) again and reconnect there. KVS answers InvalidEndpointException
+ * (HTTP 400) for PutMedia on the wrong endpoint; the KVS producer SDK's state machine reacts to any
+ * such refusal by re-running DescribeStream → GetDataEndpoint (src/ingest/README.md, "Stream ownership").
+ */
+export function isEndpointMoved(err: unknown): boolean {
+  return err instanceof KvsClientError && err.errorType === 'InvalidEndpointException';
+}
+
 /** ensureStream without `create` found no such stream. */
 export class StreamNotFoundError extends KvsClientError {
   constructor(

@@ -31,8 +31,11 @@ export interface StreamServiceOptions {
   clock: Clock;
   region: string;
   accountId: string;
-  /** Base URL for every data-plane APIName; read per call because the port is known only after listen. */
-  dataEndpoint: () => string;
+  /**
+   * Base URL for a data-plane APIName on a stream (its owner's node; for PUT_MEDIA on an unowned
+   * stream the least-loaded node); asked per call because the port is known only after listen.
+   */
+  dataEndpoint: (stream: StreamRecord, apiName: string) => string | Promise<string>;
   /** Drops the stream's live feed, index and media before its row goes. If it throws, the stream stays ACTIVE. */
   onStreamDeleted?: (stream: StreamRecord) => Promise<void>;
   /** AccountStreamLimitExceededException beyond this many streams (KVS default soft limit: 10000). */
@@ -195,12 +198,12 @@ export class StreamService {
     return {};
   }
 
-  /** One node serves every APIName, so all of them get the same base URL (absolute, no trailing slash). */
+  /** The stream owner's base URL (absolute, no trailing slash); a single node answers its own for every APIName. */
   async getDataEndpoint(input: unknown): Promise<{ DataEndpoint: string }> {
     const f = Fields.of(input);
-    f.reqEnum('APIName', API_NAMES);
-    await this.find(f);
-    return { DataEndpoint: this.opts.dataEndpoint().replace(/\/+$/, '') };
+    const apiName = f.reqEnum('APIName', API_NAMES);
+    const stream = await this.find(f);
+    return { DataEndpoint: (await this.opts.dataEndpoint(stream, apiName)).replace(/\/+$/, '') };
   }
 
   // ---- tags: stream form (map, StreamName or StreamARN) ----

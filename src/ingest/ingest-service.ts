@@ -1,16 +1,20 @@
 /**
- * PutMedia use case: admits one producer per stream, numbers fragments, and makes each one
- * durable (media bytes fsynced, then the index row committed) before PERSISTED goes out.
+ * PutMedia use case: admits one producer per stream (the slot on the stream's owner object, held
+ * under this node's ownership lease), numbers fragments by fencing epoch, and makes each one
+ * durable (media bytes fsynced, then the index row committed under the epoch's fence) before
+ * PERSISTED goes out.
  */
 import type { Readable } from 'node:stream';
 import type { IngestLimits } from '../config.ts';
 import { MkvStreamParser } from '../mkv/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { AckError, KvsError } from '../shared/errors.ts';
-import { makeFragmentNumber, nextSequence, sequenceOf } from '../shared/fragment-number.ts';
 import type { Logger } from '../shared/logger.ts';
 import { NO_ARCHIVE_BUFFER, TAIL_CACHE, lazyLiveFragment, type LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
+import { StaleFenceError, type LeaseFence } from '../store/leases.ts';
+import type { StreamOwner } from './stream-owner.ts';
+import type { StreamOwnership } from './stream-ownership.ts';
 import type { CompletedFragment } from './fragment-assembler.ts';
 import { decoderForBody } from './body-decoder.ts';
 import { PutMediaSession, type AckSink, type FragmentPersister } from './put-media-session.ts';
@@ -19,6 +23,8 @@ import { TokenBucket } from '../shared/token-bucket.ts';
 
 export interface IngestDeps {
   index: FragmentIndex;
+  /** This node's stream owners and their leases (producer slot, fencing epoch, numbering). */
+  ownership: StreamOwnership;
   media: MediaStore;
   feed: LiveFeed;
   clock: Clock;
@@ -44,38 +50,32 @@ export interface PersistedFragment {
 }
 
 export class IngestService {
-  private readonly active = new Map<number, PutMediaSession>();
-  private readonly lastSequence = new Map<number, bigint>();
-  /** Per-stream throughput buckets (KVS: 5 fragments/s, 12.5 MB/s), kept across sessions. */
-  private readonly rates = new Map<number, { bytes?: TokenBucket; fragments?: TokenBucket }>();
   /** Times a producer was slowed down by the per-stream rate limits (for /metrics). */
   throttledReads = 0;
 
   constructor(private readonly deps: IngestDeps) {}
 
-  /** Whether a PutMedia connection is feeding the stream now. */
+  /** Whether a PutMedia connection on this node is feeding the stream now. */
   hasProducer(streamId: number): boolean {
-    return this.active.has(streamId);
+    return this.deps.ownership.peek(streamId)?.producer !== undefined;
   }
 
-  /** Claims the stream's single producer slot; throws ConnectionLimitExceededException when taken. */
+  /**
+   * Claims the stream's single producer slot on its owner object: ConnectionLimitExceededException
+   * when taken here, InvalidEndpointException when another node owns the stream.
+   */
   async open(
     stream: StreamRecord,
     params: { timecodeType: TimecodeType; producerStartMs: number | undefined },
     sink: AckSink,
   ): Promise<PutMediaSession> {
-    if (this.active.has(stream.id)) {
-      throw new KvsError('ConnectionLimitExceededException', `Stream ${stream.name} already has an active PutMedia connection.`);
-    }
-    if (!this.lastSequence.has(stream.id)) {
-      const latest = await this.deps.index.latest(stream.id);
-      if (latest) this.lastSequence.set(stream.id, sequenceOf(latest.fragmentNumber));
-    }
-    if (this.active.has(stream.id)) {
-      throw new KvsError('ConnectionLimitExceededException', `Stream ${stream.name} already has an active PutMedia connection.`);
-    }
+    const busy = () => new KvsError('ConnectionLimitExceededException', `Stream ${stream.name} already has an active PutMedia connection.`);
+    if (this.deps.ownership.peek(stream.id)?.producer) throw busy();
+    const owner = await this.deps.ownership.claim(stream);
+    if (owner.producer) throw busy();
     // ARRIVAL producers (no timing headers) continue after the stream's newest fragment, even when they push faster than real time.
     const newest = params.timecodeType === 'ARRIVAL' ? await this.deps.index.latest(stream.id) : undefined;
+    if (owner.producer) throw busy();
     const log = this.deps.log.child({ stream: stream.name });
     const observe = this.deps.observeAcks?.(stream);
     const acks: AckSink = observe ? {
@@ -85,16 +85,16 @@ export class IngestService {
       },
       end: () => sink.end(),
     } : sink;
-    const session = new PutMediaSession(this.persisterFor(stream), acks, {
+    const session = new PutMediaSession(this.persisterFor(stream, owner), acks, {
       ...params,
       ...(newest ? { arrivalFloorMs: newest.producerTimestampMs + newest.durationMs } : {}),
       limits: this.deps.limits,
       clock: this.deps.clock,
       log,
-      throttle: this.throttleFor(stream.id),
+      throttle: this.throttleFor(owner),
       decoderFor: (head) => decoderForBody(head, () => new MkvStreamParser({ maxBlockSize: this.deps.limits.maxFragmentBytes, maxClusterSize: this.deps.limits.maxFragmentBytes })),
     });
-    this.active.set(stream.id, session);
+    owner.attach(session, this.deps.clock.now());
     return session;
   }
 
@@ -103,48 +103,46 @@ export class IngestService {
     try {
       await session.run(body);
     } finally {
-      if (this.active.get(stream.id) === session) this.active.delete(stream.id);
+      this.deps.ownership.peek(stream.id)?.detach(session, this.deps.clock.now());
     }
   }
 
   /** The stream was deleted: its producer gets STREAM_NOT_ACTIVE. */
   abortStream(streamId: number): void {
-    this.active.get(streamId)?.abort(new AckError('STREAM_NOT_ACTIVE', 'The stream was deleted.'));
-    this.lastSequence.delete(streamId);
-    this.rates.delete(streamId);
-    this.streamCache.delete(streamId);
+    this.deps.ownership.peek(streamId)?.producer?.abort(new AckError('STREAM_NOT_ACTIVE', 'The stream was deleted.'));
   }
 
   async close(): Promise<void> {
-    for (const s of this.active.values()) s.abort(new AckError('INTERNAL_ERROR', 'Server is shutting down.'));
+    this.deps.ownership.forEachProducer((s) => s.abort(new AckError('INTERNAL_ERROR', 'Server is shutting down.')));
   }
 
   /**
    * Over the per-stream rate the body is read more slowly (TCP backpressure) rather than refused:
    * KVS documents no ACK error for it, and slowing keeps every byte. Buckets allow 10 s of burst.
+   * Every read is also counted as the node's ingest load.
    */
-  private throttleFor(streamId: number): ((bytes: number, fragments: number) => number) | undefined {
+  private throttleFor(owner: StreamOwner): (bytes: number, fragments: number) => number {
     const { maxBytesPerSec, maxFragmentsPerSec } = this.deps.limits;
-    if (!(maxBytesPerSec > 0) && !(maxFragmentsPerSec > 0)) return undefined;
-    let rate = this.rates.get(streamId);
-    if (!rate) {
+    if (!owner.rate && (maxBytesPerSec > 0 || maxFragmentsPerSec > 0)) {
       const now = () => this.deps.clock.now();
-      rate = {
+      owner.rate = {
         ...(maxBytesPerSec > 0 ? { bytes: new TokenBucket(maxBytesPerSec, maxBytesPerSec * 10, now) } : {}),
         ...(maxFragmentsPerSec > 0 ? { fragments: new TokenBucket(maxFragmentsPerSec, maxFragmentsPerSec * 10, now) } : {}),
       };
-      this.rates.set(streamId, rate);
     }
-    const { bytes: byteBucket, fragments: fragmentBucket } = rate;
+    const { bytes: byteBucket, fragments: fragmentBucket } = owner.rate ?? {};
     return (bytes, fragments) => {
+      owner.ingestBytes += bytes;
       const wait = Math.max(byteBucket?.take(bytes) ?? 0, fragments > 0 ? (fragmentBucket?.take(fragments) ?? 0) : 0);
       if (wait > 0) this.throttledReads++;
       return wait;
     };
   }
 
-  private persisterFor(stream: StreamRecord): FragmentPersister {
+  private persisterFor(stream: StreamRecord, owner: StreamOwner): FragmentPersister {
     const headerIds = new Map<Buffer, number>();
+    // Captured once: every insert of this session names the epoch it was numbered under.
+    const fence = owner.fence;
     // Fragments of a session are persisted concurrently (their fsyncs group-commit), but become
     // visible in fragment order: index readers resume after a fragment number and feed subscribers
     // skip anything older than what they saw, so an early-finishing later fragment would hide the
@@ -163,17 +161,13 @@ export class IngestService {
           clusterChildren: p.children,
           blocks: p.blocks,
         }),
-      number: (serverTimestampMs) => {
-        const seq = nextSequence(this.lastSequence.get(stream.id), serverTimestampMs);
-        this.lastSequence.set(stream.id, seq);
-        return makeFragmentNumber(seq, serverTimestampMs);
-      },
+      number: (serverTimestampMs) => owner.numberFragment(serverTimestampMs),
       persist: async (f, fragmentNumber, serverTimestampMs) => {
         const previous = lastTurn;
         let done!: () => void;
         lastTurn = new Promise<void>((resolve) => (done = resolve));
         try {
-          return await this.persistInTurn(stream, headerIds, previous, f, fragmentNumber, serverTimestampMs);
+          return await this.persistInTurn(stream, owner, fence, headerIds, previous, f, fragmentNumber, serverTimestampMs);
         } finally {
           done();
         }
@@ -183,13 +177,15 @@ export class IngestService {
 
   private async persistInTurn(
     stream: StreamRecord,
+    owner: StreamOwner,
+    fence: LeaseFence | undefined,
     headerIds: Map<Buffer, number>,
     previous: Promise<void>,
     f: CompletedFragment,
     fragmentNumber: string,
     serverTimestampMs: number,
   ): Promise<boolean> {
-    const current = await this.streamRecord(stream);
+    const current = await this.streamRecord(stream, owner);
     const record: FragmentRecord = {
       streamId: stream.id,
       fragmentNumber,
@@ -210,7 +206,13 @@ export class IngestService {
     record.location = await this.deps.media.append(stream.id, f.chunks);
     record.headerId = await this.headerId(stream.id, f, headerIds);
     await previous;
-    await this.deps.index.insert(record);
+    try {
+      await this.deps.index.insert(record, fence);
+    } catch (err) {
+      // Another node took the stream over: the producer is told to re-resolve (ERROR 5000), not 5001.
+      if (err instanceof StaleFenceError) owner.lose('Another node took the stream over.');
+      throw err;
+    }
     this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), TAIL_CACHE);
     if (this.deps.onPersisted) {
       try {
@@ -222,15 +224,13 @@ export class IngestService {
     return true;
   }
 
-  private readonly streamCache = new Map<number, { record: StreamRecord; at: number }>();
-
   /** The stream's current record, re-read at most once a second (retention may change mid-session). */
-  private async streamRecord(stream: StreamRecord): Promise<StreamRecord> {
+  private async streamRecord(stream: StreamRecord, owner: StreamOwner): Promise<StreamRecord> {
     const now = this.deps.clock.now();
-    const hit = this.streamCache.get(stream.id);
+    const hit = owner.record;
     if (hit && now - hit.at < 1000) return hit.record;
     const record = (await this.deps.currentStream(stream.id)) ?? stream;
-    this.streamCache.set(stream.id, { record, at: now });
+    owner.record = { record, at: now };
     return record;
   }
 

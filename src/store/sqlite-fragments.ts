@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SqliteDb } from './sqlite-db.ts';
 import { SqliteWriter, type FragmentRow } from './sqlite-writer.ts';
 import type { FragmentIndex, FragmentRangeQuery, FragmentRecord, TimestampKind } from './types.ts';
+import { StaleFenceError, type LeaseFence } from './leases.ts';
 
 /** Rows read back have exactly the shape the writer inserts. */
 type Row = FragmentRow;
@@ -74,7 +75,7 @@ function toRecord(r: Row): FragmentRecord {
  * (in-memory tests) writes run inline, batched per event-loop turn.
  */
 export class SqliteFragmentIndex implements FragmentIndex {
-  private pending: Array<{ f: FragmentRecord; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private pending: Array<{ f: FragmentRecord; fence: LeaseFence | undefined; resolve: () => void; reject: (e: unknown) => void }> = [];
   private flushScheduled = false;
   private readonly stmts;
   private readonly headerCache = new Map<number, Buffer>();
@@ -130,10 +131,11 @@ export class SqliteFragmentIndex implements FragmentIndex {
     return row.bytes;
   }
 
-  insert(fragment: FragmentRecord): Promise<void> {
-    if (this.writer) return this.writer.insert(toRow(fragment));
+  /** A fenced insert is checked against `stream_leases` (sqlite-leases.ts) in the commit's transaction. */
+  insert(fragment: FragmentRecord, fence?: LeaseFence): Promise<void> {
+    if (this.writer) return this.writer.insert(toRow(fragment), fence);
     return new Promise((resolve, reject) => {
-      this.pending.push({ f: fragment, resolve, reject });
+      this.pending.push({ f: fragment, fence, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -145,20 +147,25 @@ export class SqliteFragmentIndex implements FragmentIndex {
     this.flushScheduled = false;
     const batch = this.pending;
     this.pending = [];
-    const insertAll = this.db.transaction((items: typeof batch) => {
-      for (const { f } of items) {
+    const insertAll = this.db.transaction((items: typeof batch) =>
+      items.map(({ f, fence }) => {
+        if (fence && !this.db.prepare('SELECT 1 FROM stream_leases WHERE stream_id = ? AND node_id = ? AND epoch = ?').get(f.streamId, fence.nodeId, fence.epoch)) {
+          return new StaleFenceError(f.streamId, fence.epoch);
+        }
         this.stmts.insert.run(toRow(f));
-      }
-    });
+        return undefined;
+      }),
+    );
     try {
-      insertAll(batch);
-      for (const p of batch) p.resolve();
+      const outcomes = insertAll(batch);
+      batch.forEach((p, i) => (outcomes[i] ? p.reject(outcomes[i]) : p.resolve()));
     } catch {
       // One refused row (a duplicate number) must not fail the others committed with it: one by one.
       for (const p of batch) {
         try {
-          this.stmts.insert.run(toRow(p.f));
-          p.resolve();
+          const outcome = insertAll([p])[0];
+          if (outcome) p.reject(outcome);
+          else p.resolve();
         } catch (err) {
           p.reject(err);
         }

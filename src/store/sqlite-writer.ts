@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { StaleFenceError, type LeaseFence } from './leases.ts';
 
 /** Row shape of the `fragments` table, as the writer thread inserts it. */
 export interface FragmentRow {
@@ -23,14 +24,14 @@ export interface FragmentRow {
 export class SqliteWriter {
   private readonly worker: Worker;
   private nextId = 1;
-  private readonly calls = new Map<number, { resolve: (v: number) => void; reject: (e: Error) => void }>();
-  private queued: Array<{ row: FragmentRow; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private queued: Array<{ row: FragmentRow; fence: LeaseFence | undefined; resolve: () => void; reject: (e: unknown) => void }> = [];
   private committing = false;
   private closed = false;
 
   constructor(file: string) {
     this.worker = new Worker(new URL('./sqlite-writer.worker.js', import.meta.url), { workerData: { file } });
-    this.worker.on('message', (m: { id: number; result?: number; error?: string }) => {
+    this.worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
       const call = this.calls.get(m.id);
       this.calls.delete(m.id);
       if (m.error !== undefined) call?.reject(new Error(m.error));
@@ -47,18 +48,19 @@ export class SqliteWriter {
     this.queued = [];
   }
 
-  private call(msg: Record<string, unknown>): Promise<number> {
+  private call<T = number>(msg: Record<string, unknown>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('index writer is closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.calls.set(id, { resolve, reject });
+      this.calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.worker.postMessage({ ...msg, id });
     });
   }
 
-  insert(row: FragmentRow): Promise<void> {
+  /** With a fence, the worker checks the stream's lease row in the commit's transaction and skips a stale row. */
+  insert(row: FragmentRow, fence?: LeaseFence): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queued.push({ row, resolve, reject });
+      this.queued.push({ row, fence, resolve, reject });
       if (!this.committing) void this.commitQueued();
     });
   }
@@ -69,8 +71,8 @@ export class SqliteWriter {
       const batch = this.queued;
       this.queued = [];
       try {
-        await this.call({ op: 'insert', rows: batch.map((b) => b.row) });
-        for (const b of batch) b.resolve();
+        const refused = new Set(await this.call<number[]>({ op: 'insert', rows: batch.map((b) => b.row), fences: batch.map((b) => b.fence ?? null) }));
+        batch.forEach((b, i) => (refused.has(i) ? b.reject(new StaleFenceError(b.row.stream_id, b.fence!.epoch)) : b.resolve()));
       } catch (err) {
         if (batch.length === 1) batch[0]!.reject(err);
         // One refused row (a duplicate number) must not fail the others committed with it: one by one.

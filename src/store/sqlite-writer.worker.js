@@ -13,8 +13,23 @@ const insert = db.prepare(`INSERT INTO fragments (stream_id, fragment_number, pr
   size_bytes, header_id, segment, byte_offset, byte_length, tags, flags)
   VALUES (@stream_id, @fragment_number, @producer_ts, @server_ts, @duration_ms, @size_bytes, @header_id,
   @segment, @byte_offset, @byte_length, @tags, @flags)`);
-const insertAll = db.transaction((rows) => {
-  for (const r of rows) insert.run(r);
+// Fenced rows commit only while their epoch is the stream's current lease (sqlite-leases.ts);
+// the check runs inside the commit's transaction. Returns the indexes of refused rows.
+let fenceCheck;
+const insertAll = db.transaction((rows, fences) => {
+  const refused = [];
+  rows.forEach((r, i) => {
+    const fence = fences?.[i];
+    if (fence) {
+      fenceCheck ??= db.prepare('SELECT 1 FROM stream_leases WHERE stream_id = ? AND node_id = ? AND epoch = ?');
+      if (!fenceCheck.get(r.stream_id, fence.nodeId, fence.epoch)) {
+        refused.push(i);
+        return;
+      }
+    }
+    insert.run(r);
+  });
+  return refused;
 });
 const findHeader = db.prepare('SELECT id FROM mkv_headers WHERE stream_id = ? AND sha256 = ?');
 const insertHeader = db.prepare('INSERT INTO mkv_headers (stream_id, sha256, bytes) VALUES (?, ?, ?)');
@@ -23,8 +38,7 @@ const statements = new Map();
 function run(m) {
   switch (m.op) {
     case 'insert':
-      insertAll(m.rows);
-      return m.rows.length;
+      return insertAll(m.rows, m.fences);
     case 'putHeader': {
       const found = findHeader.get(m.streamId, m.sha);
       if (found) return found.id;

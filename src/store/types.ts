@@ -3,6 +3,7 @@
  * implementations (SQLite + local segment files) and later ones (PostgreSQL, S3) plug in behind them.
  * All methods are async so that network-backed implementations fit without changing callers.
  */
+import type { LeaseFence } from './leases.ts';
 
 import { KvsError } from '../shared/errors.ts';
 
@@ -111,8 +112,14 @@ export interface FragmentIndex {
   /** Stores an MKV header block once (deduplicated by content) and returns its id. */
   putHeader(streamId: number, bytes: Buffer): Promise<number>;
   getHeader(headerId: number): Promise<Buffer>;
-  /** Resolves once the row is committed durably. */
-  insert(fragment: FragmentRecord): Promise<void>;
+  /**
+   * Resolves once the row is committed durably. With a fence (the stream's ownership lease, see
+   * leases.ts) the row commits only if the fence is still the stream's current lease, checked in
+   * the insert's own transaction; otherwise it rejects with StaleFenceError and nothing is written.
+   * (PostgreSQL: `SELECT kestrel_check_fence(stream, node, epoch)` in the insert's transaction,
+   * migration 0006_leases.sql; `assertFence` in pg/pg-leases.ts.)
+   */
+  insert(fragment: FragmentRecord, fence?: LeaseFence): Promise<void>;
   get(streamId: number, fragmentNumber: string): Promise<FragmentRecord | undefined>;
   /** Fragments with number > afterFragmentNumber (or from the first), ascending. */
   after(streamId: number, afterFragmentNumber: string | undefined, limit: number): Promise<FragmentRecord[]>;

@@ -8,6 +8,9 @@
  * flush for the whole batch). A batch the database refuses (a duplicate fragment number) is retried
  * row by row, so one bad row fails only its own fragment.
  */
+import { epochOf } from '../../shared/fragment-number.ts';
+import { StaleFenceError } from '../leases.ts';
+import { STALE_FENCE_SQLSTATE } from './pg-leases.ts';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { FragmentIndex, FragmentRangeQuery, FragmentRecord, TimestampKind } from '../types.ts';
@@ -144,7 +147,7 @@ export class PgFragmentIndex implements FragmentIndex {
         this.stats.rows += batch.length;
         for (const p of batch) p.resolve();
       } catch (err) {
-        if (batch.length === 1) batch[0]!.reject(err);
+        if (batch.length === 1) batch[0]!.reject(fenceAware(err, batch[0]!.fragment));
         else await this.insertOneByOne(batch);
       }
     }
@@ -159,7 +162,7 @@ export class PgFragmentIndex implements FragmentIndex {
         this.stats.rows++;
         p.resolve();
       } catch (err) {
-        p.reject(err);
+        p.reject(fenceAware(err, p.fragment));
       }
     }
   }
@@ -242,4 +245,10 @@ export class PgFragmentIndex implements FragmentIndex {
     const { rows } = await this.pool.query<Row>(sql, values);
     return rows.map(toRecord);
   }
+}
+
+/** The fragments trigger of migration 0006 refuses a row from a superseded owner with SQLSTATE KS409. */
+function fenceAware(err: unknown, fragment: FragmentRecord): unknown {
+  if ((err as { code?: string }).code !== STALE_FENCE_SQLSTATE) return err;
+  return new StaleFenceError(fragment.streamId, epochOf(fragment.fragmentNumber));
 }

@@ -13,6 +13,7 @@ import { silentLogger } from '../../../src/shared/logger.ts';
 import { LiveFeed } from '../../../src/store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaLocation, MediaStore, StreamRecord } from '../../../src/store/types.ts';
 import { mkvClusters, mkvHeader } from '../../support/synthetic-mkv.ts';
+import { embeddedOwnership } from '../../support/ownership.ts';
 
 const stream = { id: 1, name: 's', dataRetentionInHours: 24, status: 'ACTIVE' } as StreamRecord;
 
@@ -39,6 +40,7 @@ describe('IngestService persistence order', () => {
     feed.subscribe(stream.id, (f) => published.push(f.record.fragmentNumber));
     const acks: string[] = [];
     const ingest = new IngestService({
+      ownership: embeddedOwnership(),
       index,
       media,
       feed,
