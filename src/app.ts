@@ -64,6 +64,7 @@ import { authMiddleware, sigv4Authenticator, type Authenticator } from './auth/h
 import type { IdentityStore } from './auth/types.ts';
 import { usersRouter } from './api/users-routes.ts';
 import { createViewerSessions } from './app-sessions.ts';
+import { startLiveBus } from './app-bus.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -113,6 +114,9 @@ export class KestrelServer {
       dataDir: config.dataDir,
       ...(config.ops?.metricsMaxStreams ? { maxStreams: config.ops.metricsMaxStreams } : {}),
       activeGetMediaReaders: (): number => reader.activeGetMediaReaders,
+      readerQueues: () => ({ get_media: reader.queueStats }),
+      tooSlowReaders: () => reader.tooSlowReaders,
+      ...(config.bus ? { bus: () => ({ connected: nodeBus.bus.health().state === 'connected', ...nodeBus.bus.stats }) } : {}),
       queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
     });
     const limits = config.limits;
@@ -121,6 +125,7 @@ export class KestrelServer {
     const limitedExtractFrames: typeof extractFrames = (job) => ffmpegSlots(() => extractFrames({ timeoutMs: limits.ffmpegTimeoutMs, ...job }));
 
     const feed = new LiveFeed();
+    const nodeBus = await startLiveBus(config, feed, log);
     const outbound = new Outbound(config.outbound, log.child({ component: 'outbound' }));
     let baseUrl = config.publicUrl ?? '';
     const streamService = new StreamService({
@@ -162,12 +167,17 @@ export class KestrelServer {
       onPersisted: (p) => {
         metrics.fragmentPersisted(p.stream.name, p.fragment.sizeBytes);
         kvsDelivery.onPersisted(p);
+        nodeBus.bridge.announce(p.stream.name, p.fragment);
       },
       observeAcks: (stream) => metrics.ackObserver(stream.name),
     });
     const reader = new FragmentReader({
       index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs, maxGetMediaConnectionsPerStream: limits.maxGetMediaPerStream,
-      endOfDataWaitMs: config.getMediaEndOfDataWaitMs, producerActive: (id: number): boolean => ingest.hasProducer(id),
+      endOfDataWaitMs: config.getMediaEndOfDataWaitMs,
+      // A producer on another node counts while its announcements keep coming.
+      producerActive: (id: number): boolean => ingest.hasProducer(id) || feed.remoteProducerActive(id),
+      ...(config.readerQueueBytes ? { readerQueueBytes: config.readerQueueBytes } : {}),
+      log: log.child({ component: 'get-media' }),
     });
     const clips = new ClipService({ index, media, maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
     const images = new ImagesService({ index, media, extractFrames: limitedExtractFrames, log: log.child({ component: 'images' }) });
@@ -214,7 +224,7 @@ export class KestrelServer {
     // Before any authentication middleware: /healthz and /readyz are for load balancers, /metrics has its own token.
     // With --insecure-no-auth, /metrics is open like everything else.
     const opsSettings = { ...config.ops, ...(insecureNoAuth ? { metricsWithoutAuth: true } : {}) };
-    app.use(opsRouter({ metrics, readiness: new Readiness({ index: sqliteWritable(db), disk: folderWritable(path.join(config.dataDir, 'media')) }), settings: opsSettings }));
+    app.use(opsRouter({ metrics, readiness: new Readiness({ index: sqliteWritable(db), disk: folderWritable(path.join(config.dataDir, 'media')), ...(nodeBus.readiness ? { bus: nodeBus.readiness } : {}) }), settings: opsSettings }));
     app.use(playbackMetrics(metrics));
     app.use(hostScreening(() => policy, screening));
     // PutMedia's body lasts the whole session; every other request must arrive within requestTimeoutMs.
@@ -265,6 +275,7 @@ export class KestrelServer {
       () => outbound.close(),
       () => viewer.stop(),
       () => playback.close(),
+      () => nodeBus.close(),
       () => media.close(),
       () => index.close(),
       () => {

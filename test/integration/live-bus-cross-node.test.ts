@@ -63,7 +63,7 @@ describe('live reads across nodes over NATS', () => {
     const db = openSqlite(path.join(dir, 'index.sqlite'));
     const index = new SqliteFragmentIndex(db);
     const media = new SegmentMediaStore(path.join(dir, 'media'));
-    cleanup.push(() => db.close(), () => index.close(), () => media.close());
+    cleanup.push(() => void db.close(), () => index.close(), () => media.close());
     const stream = await new SqliteStreamRepository(db).create(streamRecord('door.cam', { dataRetentionInHours: 24 }));
 
     const subjectPrefix = freshSubjectPrefix();
