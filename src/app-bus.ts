@@ -31,7 +31,7 @@ export async function startLiveBus(config: KestrelConfig, feed: LiveFeed, log: L
   const busLog = log.child({ component: 'bus' });
   let bus: LiveBus;
   if (config.bus) {
-    const nats = new NatsLiveBus({ url: config.bus.url, log: busLog, name: `kestrel ${nodeId}` });
+    const nats = new NatsLiveBus({ url: config.bus.url, log: busLog, name: `kestrel ${nodeId}`, ...(config.bus.subjectPrefix ? { subjectPrefix: config.bus.subjectPrefix } : {}) });
     await nats.connected(FIRST_CONNECT_WAIT_MS).catch((err: unknown) => busLog.warn({ err }, 'live bus not reachable yet; still trying (readers on other nodes miss live fragments until it is)'));
     bus = nats;
   } else {
