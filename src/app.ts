@@ -65,6 +65,7 @@ import type { IdentityStore } from './auth/types.ts';
 import { usersRouter } from './api/users-routes.ts';
 import { createViewerSessions } from './app-sessions.ts';
 import { startLiveBus } from './app-bus.ts';
+import { ReaderQueueStats } from './store/reader-queue.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -109,12 +110,13 @@ export class KestrelServer {
     media.setSpaceGuard(diskPressure);
     await diskPressure.start();
     const outboxForMetrics = new SqliteOutbox(db);
+    const detectionQueues = new ReaderQueueStats();
     const live: { detection?: DetectionWorker } = {}; // set once detection starts; metrics read its queues
     const metrics = new KestrelMetrics({
       dataDir: config.dataDir,
       ...(config.ops?.metricsMaxStreams ? { maxStreams: config.ops.metricsMaxStreams } : {}),
       activeGetMediaReaders: (): number => reader.activeGetMediaReaders,
-      readerQueues: () => ({ get_media: reader.queueStats }),
+      readerQueues: () => ({ get_media: reader.queueStats, detection: detectionQueues }),
       tooSlowReaders: () => reader.tooSlowReaders,
       ...(config.bus ? { bus: () => ({ connected: nodeBus.bus.health().state === 'connected', ...nodeBus.bus.stats }) } : {}),
       queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
@@ -297,6 +299,7 @@ export class KestrelServer {
           config: detectConfig,
           outbound,
           observeDetector: (d) => metrics.timedDetector(d),
+          readerQueueStats: detectionQueues,
         }).catch(async (err: unknown) => {
           // A failed detection start must not leave the port open or storage locked.
           await new Promise<void>((resolve) => httpServer.close(() => resolve()));
