@@ -95,10 +95,14 @@ export class NatsLiveBus implements LiveBus {
         return;
       }
       this.nc = nc;
+      const afterOutage = this.state === 'down' || this.state === 'closed';
       this.setState('connected');
+      this.subs.clear();
       for (const id of this.listeners.keys()) this.ensureSub(id);
       this.resolveFirst();
       void this.watch(nc);
+      // Subscribers that waited through an outage may have missed announcements.
+      if (afterOutage && this.listeners.size > 0) this.resync();
     } catch (err) {
       this.setState('down', codeOf(err));
       if (this.closing) return;
@@ -113,10 +117,19 @@ export class NatsLiveBus implements LiveBus {
       else if (s.type === 'reconnect') {
         this.setState('connected');
         this.stats.reconnects++;
-        for (const l of [...this.resyncListeners]) l();
+        this.resync();
       } else if (s.type === 'error') this.opts.log.warn({ err: s.error }, 'NATS live bus error');
     }
-    if (!this.closing) this.setState('closed', 'connection closed');
+    if (this.closing) return;
+    // The client gave up (it should not, with unlimited reconnects): start over with a new connection.
+    this.setState('down', 'connection closed');
+    this.nc = undefined;
+    this.retryTimer = setTimeout(() => void this.attempt(), this.opts.retryWaitMs ?? 500);
+    this.retryTimer.unref();
+  }
+
+  private resync(): void {
+    for (const l of [...this.resyncListeners]) l();
   }
 
   private setState(state: BusState, reason?: string): void {

@@ -26,7 +26,7 @@ import { SqliteFragmentIndex } from '../../src/store/sqlite-fragments.ts';
 import { SqliteStreamRepository } from '../../src/store/sqlite-streams.ts';
 import { GetMediaCollector } from '../support/get-media-reader.ts';
 import { mkvCluster, mkvHeader } from '../support/synthetic-mkv.ts';
-import { NATS_URL, freshSubjectPrefix } from '../support/nats.ts';
+import { NATS_URL, PrivateNatsServer, freePort, freshSubjectPrefix } from '../support/nats.ts';
 import { streamRecord } from '../support/stream-record.ts';
 import { until } from '../support/wait.ts';
 
@@ -57,7 +57,7 @@ describe('live reads across nodes over NATS', () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  it('GetMedia NOW and a blocking playlist reload on node B follow fragments ingested on node A', async () => {
+  async function harness(natsUrl: string) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-bus-'));
     cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const db = openSqlite(path.join(dir, 'index.sqlite'));
@@ -65,11 +65,10 @@ describe('live reads across nodes over NATS', () => {
     const media = new SegmentMediaStore(path.join(dir, 'media'));
     cleanup.push(() => void db.close(), () => index.close(), () => media.close());
     const stream = await new SqliteStreamRepository(db).create(streamRecord('door.cam', { dataRetentionInHours: 24 }));
-
     const subjectPrefix = freshSubjectPrefix();
     const node = (nodeId: string) => {
       const feed = new LiveFeed();
-      const bus = new NatsLiveBus({ url: NATS_URL, log, subjectPrefix, name: nodeId });
+      const bus = new NatsLiveBus({ url: natsUrl, log, subjectPrefix, name: nodeId, retryWaitMs: 100, pingIntervalMs: 1000 });
       const bridge = new LiveFeedBusBridge({ feed, bus, nodeId, log });
       cleanup.push(() => bus.close(), () => bridge.close());
       return { feed, bus, bridge };
@@ -78,7 +77,6 @@ describe('live reads across nodes over NATS', () => {
     const b = node('node-b');
     await a.bus.connected(5000);
     await b.bus.connected(5000);
-
     const ingestA = new IngestService({
       index, media, feed: a.feed, clock, limits: defaultConfig().ingest, log, currentStream: async () => stream,
       onPersisted: (p) => a.bridge.announce(p.stream.name, p.fragment),
@@ -87,8 +85,30 @@ describe('live reads across nodes over NATS', () => {
       index, media, feed: b.feed, clock, idleTimeoutMs: 60_000, endOfDataWaitMs: 60_000,
       producerActive: (id) => b.feed.remoteProducerActive(id),
     });
+    cleanup.push(() => readerB.close());
+    // A producer on A whose clusters the test writes one by one.
+    const body = new PassThrough();
+    const acks: string[] = [];
+    const session = await ingestA.open(stream, { timecodeType: 'ABSOLUTE', producerStartMs: undefined }, { write: (x: string) => void acks.push(x), end: () => {} } as never);
+    const running = ingestA.run(stream, session, body);
+    body.write(mkvHeader());
+    const persisted = () => acks.filter((x) => x.includes('"PERSISTED"')).length;
+    const t0 = 1_700_000_000_000;
+    const pushFragment = async (i: number) => {
+      body.write(mkvCluster({ timecode: t0 + i * 1000, frameBytes: 2000 }));
+      await until(() => persisted() === i + 1, `fragment ${i} persisted on A`, 20_000);
+    };
+    const endProducer = async () => {
+      body.end();
+      await running;
+    };
+    return { index, media, stream, a, b, readerB, pushFragment, endProducer };
+  }
+
+  it('GetMedia NOW and a blocking playlist reload on node B follow fragments ingested on node A', async () => {
+    const { index, media, stream, a, b, readerB, pushFragment, endProducer } = await harness(NATS_URL);
     const partsB = new LiveParts(b.feed, new SegmentBuilder({ index, media, feed: b.feed, catalog: new TrackCatalog(index) }));
-    cleanup.push(() => readerB.close(), () => partsB.close());
+    cleanup.push(() => partsB.close());
 
     // B: a GetMedia NOW reader (nothing stored yet: it follows from the first fragment) and a blocking reload.
     const collector = new GetMediaCollector();
@@ -99,22 +119,12 @@ describe('live reads across nodes over NATS', () => {
     // Subscriptions travel to the NATS server asynchronously; a round trip makes sure B's is there.
     await b.bus.check();
 
-    // A: a producer pushes 6 one-second clusters (known size: each is a fragment as soon as it is complete).
-    const body = new PassThrough();
-    const acks: string[] = [];
-    const session = await ingestA.open(stream, { timecodeType: 'ABSOLUTE', producerStartMs: undefined }, { write: (x: string) => void acks.push(x), end: () => {} } as never);
-    const running = ingestA.run(stream, session, body);
-    const persisted = () => acks.filter((x) => x.includes('"PERSISTED"')).length;
-    body.write(mkvHeader());
-    const t0 = 1_700_000_000_000;
+    // A: six one-second clusters (known size: each is a fragment as soon as it is complete).
     for (let i = 0; i < 6; i++) {
-      body.write(mkvCluster({ timecode: t0 + i * 1000, frameBytes: 2000 }));
-      await until(() => persisted() === i + 1, `fragment ${i} persisted on A`, 20_000);
+      await pushFragment(i);
       if (i === 0) await until(() => reloadWoke, 'the blocking reload on B woke', 20_000);
     }
-    body.end();
-    await running;
-    await until(() => persisted() === 6, 'all six persisted', 20_000);
+    await endProducer();
 
     await until(() => collector.complete.length === 6, 'six fragments at the GetMedia reader on B', 20_000);
     sink.end();
@@ -131,5 +141,33 @@ describe('live reads across nodes over NATS', () => {
     expect(a.bus.stats.published).toBe(6);
     // A ignores its own announcements (its feed delivered them with their bytes).
     expect(a.bridge.remoteFragments).toBe(0);
+  });
+
+  it('a fragment stored while NATS was down reaches the reader on B once the bus is back (resync)', async () => {
+    const nats = new PrivateNatsServer(await freePort());
+    cleanup.push(() => nats.stop());
+    await nats.start();
+    const { index, stream, a, b, readerB, pushFragment, endProducer } = await harness(nats.url);
+    const collector = new GetMediaCollector();
+    const sink = memorySink(collector);
+    const reading = readerB.getMedia(stream, { type: 'NOW' }, sink);
+    await b.bus.check();
+    await pushFragment(0);
+    await until(() => collector.complete.length === 1, 'first fragment at B', 20_000);
+
+    await nats.stop();
+    await until(() => a.bus.health().state !== 'connected', 'A saw NATS go', 20_000);
+    await pushFragment(1); // its announcement fails: nobody on B hears of it
+    expect(a.bus.stats.publishFailed).toBe(1);
+    expect(collector.complete).toHaveLength(1);
+
+    await nats.start();
+    // B's bus reconnects and tells the feed to resync: the reader re-reads the index and sends fragment 1.
+    await until(() => collector.complete.length === 2, 'the missed fragment at B after the resync', 30_000);
+    expect(b.bus.stats.reconnects).toBe(1);
+    await endProducer();
+    sink.end();
+    await reading;
+    expect(collector.numbers).toEqual((await index.after(stream.id, undefined, 10)).map((r) => r.fragmentNumber));
   });
 });

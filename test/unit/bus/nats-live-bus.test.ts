@@ -40,9 +40,12 @@ describe('NatsLiveBus failures', () => {
     await expect(bus.connected(200)).rejects.toMatchObject({ code: 'BUS_DOWN' });
     // A subscription made while down is created once connected.
     const got: string[] = [];
+    let resyncs = 0;
     bus.subscribe(1, (a) => got.push(a.record.fragmentNumber));
+    bus.onResync(() => resyncs++);
     await server.start();
     await bus.connected(10_000);
+    expect(resyncs).toBe(1); // it subscribed while down: whatever was stored meanwhile must be re-read
     const other = new NatsLiveBus({ url: server.url, log: silentLogger() });
     cleanup.push(() => other.close());
     await other.connected(5000);
