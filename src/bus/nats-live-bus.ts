@@ -4,8 +4,8 @@
  * Why core NATS and not JetStream: a missed announcement costs only latency, because every reader
  * re-reads the index (the source of truth) after a reconnect (`onResync`); replay by sequence would
  * add nothing a reader needs. Core delivery is ~4x faster than pipelined JetStream on our machines,
- * keeps no state on the server, and uses only what nats-server 2.9 has (no 2.10 consumer features
- * such as multiple filter subjects, no per-stream consumers to create and clean up).
+ * keeps no state on the server (no streams, no consumer per reader to create and clean up), and needs
+ * nothing checked against nats-server 2.9 (parts of the 3.x JetStream client need 2.10).
  *
  * Failure handling: the first connection is retried in the background until it succeeds (the node
  * starts and answers /readyz "bus: down" meanwhile); later losses are handled by the client's own
