@@ -40,8 +40,6 @@ export interface ReaderDeps {
 const BATCH = 64;
 /** A live GetMedia reader may fall this far behind (queued fragment bytes) before it is ended. */
 export const DEFAULT_READER_QUEUE_BYTES = 32 * 1024 * 1024;
-/** What a queued notice without bytes (a fragment stored on another node) counts for. */
-const NOTICE_BYTES = 512;
 
 type QueuedNotice = StoredNotice & { record: FragmentRecord };
 
@@ -99,7 +97,9 @@ export class FragmentReader {
     const archived = stream.dataRetentionInHours > 0;
     const queue = new ReaderQueue<QueuedNotice>({
       maxBytes: this.deps.readerQueueBytes ?? DEFAULT_READER_QUEUE_BYTES,
-      sizeOf: (n) => (n.live ? n.record.sizeBytes : NOTICE_BYTES),
+      // By fragment size even for another node's fragments (records only): the bound is how far
+      // behind live a reader may fall, the same on every node; memory held is at most that.
+      sizeOf: (n) => n.record.sizeBytes,
       stats: this.queueStats,
       ...(this.deps.log ? { log: this.deps.log } : {}),
       label: `GetMedia reader of stream ${stream.name}`,

@@ -127,7 +127,7 @@ export class KestrelMetrics {
     const queues = () => Object.entries(sources.readerQueues?.() ?? {});
     new Gauge({
       name: 'kestrel_reader_queue_bytes',
-      help: 'Bytes held in per-reader live queues now, by kind of reader',
+      help: 'Bytes of fragments queued for live readers now (how far behind live they are), by kind of reader',
       labelNames: ['reader'],
       registers,
       collect() {
