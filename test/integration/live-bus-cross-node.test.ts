@@ -57,7 +57,7 @@ describe('live reads across nodes over NATS', () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  async function harness(natsUrl: string) {
+  async function harness(natsUrl: string, readerQueueBytes?: number) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-bus-'));
     cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const db = openSqlite(path.join(dir, 'index.sqlite'));
@@ -84,6 +84,7 @@ describe('live reads across nodes over NATS', () => {
     const readerB = new FragmentReader({
       index, media, feed: b.feed, clock, idleTimeoutMs: 60_000, endOfDataWaitMs: 60_000,
       producerActive: (id) => b.feed.remoteProducerActive(id),
+      ...(readerQueueBytes ? { readerQueueBytes } : {}),
     });
     cleanup.push(() => readerB.close());
     // A producer on A whose clusters the test writes one by one.
@@ -169,5 +170,36 @@ describe('live reads across nodes over NATS', () => {
     sink.end();
     await reading;
     expect(collector.numbers).toEqual((await index.after(stream.id, undefined, 10)).map((r) => r.fragmentNumber));
+  });
+
+  it('a reader on B too slow for live is ended with WRITE_ERROR, by the same byte bound as on the ingesting node', async () => {
+    const { index, stream, b, readerB, pushFragment, endProducer } = await harness(NATS_URL, 120_000);
+    const collector = new GetMediaCollector();
+    let release: (() => void) | undefined;
+    const stalled = new Promise<void>((r) => (release = r));
+    let writes = 0;
+    const sink: ChunkSink = {
+      closed: false,
+      onClose: () => {},
+      write: async (parts) => {
+        for (const p of parts) collector.push(p);
+        if (++writes === 1) await stalled; // the client stops reading after the first fragment
+      },
+    };
+    const reading = readerB.getMedia(stream, { type: 'NOW' }, sink);
+    await b.bus.check();
+    for (let i = 0; i < 6; i++) await pushFragment(i); // ~51 KB each: the 120 KB queue overflows at the fourth queued one
+    await until(() => readerB.queueStats.overflowedReaders === 1, 'B noticed the reader overflow', 20_000);
+    release!();
+    await reading;
+    await endProducer();
+
+    const stored = (await index.after(stream.id, undefined, 10)).map((r) => r.fragmentNumber);
+    expect(collector.complete.map((f) => f.tagsBefore.AWS_KINESISVIDEO_FRAGMENT_NUMBER)).toEqual([stored[0]]);
+    const last = collector.fragments.at(-1)!;
+    expect(last.tagsBefore).toMatchObject({ AWS_KINESISVIDEO_ERROR_ID: '3002', AWS_KINESISVIDEO_ERROR_CODE: 'WRITE_ERROR' });
+    expect(stored.indexOf(last.tagsBefore.AWS_KINESISVIDEO_FRAGMENT_NUMBER!)).toBeGreaterThan(1);
+    expect(readerB.tooSlowReaders).toBe(1);
+    expect(readerB.queueStats.queuedBytes).toBe(0);
   });
 });
