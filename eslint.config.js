@@ -77,6 +77,9 @@ export default tseslint.config(
   layer(['src/outbound/**/*.ts'], [
     { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/notify/**', '**/kvs-delivery/**', '**/detect/**', '**/app.ts', '**/app-*.ts', '**/config.ts', 'express'], message: 'outbound/ is the one door for outbound calls (policy, timeouts, address checks): it imports only shared/ and node builtins, so every sender can use it.' },
   ]),
+  layer(['src/bus/**/*.ts'], [
+    { group: ['**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/detect/**', '**/jobs/**', '**/app.ts', '**/app-*.ts', '**/store/sqlite-*', '**/store/segment-store*', 'express'], message: 'bus/ carries fragment references between nodes: it knows the live feed and the store types, never a use case, HTTP or a storage implementation.' },
+  ]),
   layer(['src/ops/**/*.ts'], [
     { group: ['**/store/**', '**/api/**', '**/ingest/**', '**/archive/**', '**/control/**', '**/cli/**', '**/app.ts', '**/app-*.ts', '**/kvs-delivery/**', '**/notify/**', '**/jobs/**'], message: 'ops/ defines health checks and metrics; components report through hooks app.ts wires, so ops/ imports no component (types from detect/types.ts only).' },
   ]),

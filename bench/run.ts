@@ -8,6 +8,7 @@
  */
 import os from 'node:os';
 import { authBench } from './auth.ts';
+import { busTailBench } from './bus-tail.ts';
 import { camerasBench } from './cameras.ts';
 import { clipBench } from './clip.ts';
 import { detectAlertBench } from './detect-alert.ts';
@@ -28,6 +29,7 @@ const BENCHES: Record<string, Bench> = {
   cameras: camerasBench,
   persist: persistBench,
   tail: tailBench,
+  'bus-tail': busTailBench,
   read: readBench,
   latency: latencyBench,
   glass: glassBench,

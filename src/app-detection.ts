@@ -21,6 +21,7 @@ import { startDetectionWorker, type DetectionWorker } from './detect/worker.ts';
 import type { EventStore } from './events/event-store.ts';
 import type { StreamRepository } from './store/types.ts';
 import type { LiveFeed } from './store/live-feed.ts';
+import type { ReaderQueueStats } from './store/reader-queue.ts';
 import type { EventFeed } from './notify/event-feed.ts';
 import { Fanout } from './notify/fanout.ts';
 import { LocalSnapshotStore } from './notify/local-snapshot-store.ts';
@@ -210,6 +211,8 @@ export async function startInProcessDetection(o: {
   outbound?: Outbound;
   /** Optional: wraps the detector (metrics time every frame). */
   observeDetector?: (d: DetectorLike) => DetectorLike;
+  /** Counters of the per-stream reader queues (metrics). */
+  readerQueueStats?: ReaderQueueStats;
 }): Promise<InProcessDetection> {
   const { settings, log } = o;
   const outputs = buildDetectionOutputs({
@@ -225,7 +228,8 @@ export async function startInProcessDetection(o: {
     const ids = new Map<string, number>();
     const knownIds = new Set<number>();
     // A new stream is read from its first fragment: held from publication until its reader opens.
-    source = new LiveFeedSource({ feed: o.feed, streamId: (name) => ids.get(name), fromBuffered: true, holdNew: { isKnown: (id) => knownIds.has(id) } });
+    source = new LiveFeedSource({ feed: o.feed, streamId: (name) => ids.get(name), fromBuffered: true, holdNew: { isKnown: (id) => knownIds.has(id) },
+      ...(o.readerQueueStats ? { queueStats: o.readerQueueStats } : {}), log });
     const sink = new DetectionEventSink({
       accountId: o.accountId,
       store: o.eventStore,

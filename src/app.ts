@@ -63,6 +63,8 @@ import { authMiddleware, sigv4Authenticator, type Authenticator } from './auth/h
 import type { IdentityStore } from './auth/types.ts';
 import { usersRouter } from './api/users-routes.ts';
 import { createViewerSessions } from './app-sessions.ts';
+import { startLiveBus } from './app-bus.ts';
+import { ReaderQueueStats } from './store/reader-queue.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -110,11 +112,15 @@ export class KestrelServer {
     media.setSpaceGuard(diskPressure);
     await diskPressure.start();
     const outboxForMetrics = new SqliteOutbox(db);
+    const detectionQueues = new ReaderQueueStats();
     const live: { detection?: DetectionWorker } = {}; // set once detection starts; metrics read its queues
     const metrics = new KestrelMetrics({
       dataDir: config.dataDir,
       ...(config.ops?.metricsMaxStreams ? { maxStreams: config.ops.metricsMaxStreams } : {}),
       activeGetMediaReaders: (): number => reader.activeGetMediaReaders,
+      readerQueues: () => ({ get_media: reader.queueStats, detection: detectionQueues }),
+      tooSlowReaders: () => reader.tooSlowReaders,
+      ...(config.bus ? { bus: () => ({ connected: nodeBus.bus.health().state === 'connected', ...nodeBus.bus.stats }) } : {}),
       queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
     });
     const limits = config.limits;
@@ -123,6 +129,7 @@ export class KestrelServer {
     const limitedExtractFrames: typeof extractFrames = (job) => ffmpegSlots(() => extractFrames({ timeoutMs: limits.ffmpegTimeoutMs, ...job }));
 
     const feed = new LiveFeed();
+    const nodeBus = await startLiveBus(config, feed, log);
     const outbound = new Outbound(config.outbound, log.child({ component: 'outbound' }));
     let baseUrl = config.publicUrl ?? '';
     // With a PostgreSQL index, pass its pool (pgPool) so leases and fences live beside the fragment rows.
@@ -168,12 +175,17 @@ export class KestrelServer {
       onPersisted: (p) => {
         metrics.fragmentPersisted(p.stream.name, p.fragment.sizeBytes);
         kvsDelivery.onPersisted(p);
+        nodeBus.bridge.announce(p.stream.name, p.fragment);
       },
       observeAcks: (stream) => metrics.ackObserver(stream.name),
     });
     const reader = new FragmentReader({
       index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs, maxGetMediaConnectionsPerStream: limits.maxGetMediaPerStream,
-      endOfDataWaitMs: config.getMediaEndOfDataWaitMs, producerActive: (id: number): boolean => ingest.hasProducer(id),
+      endOfDataWaitMs: config.getMediaEndOfDataWaitMs,
+      // A producer on another node counts while its announcements keep coming.
+      producerActive: (id: number): boolean => ingest.hasProducer(id) || feed.remoteProducerActive(id),
+      ...(config.readerQueueBytes ? { readerQueueBytes: config.readerQueueBytes } : {}),
+      log: log.child({ component: 'get-media' }),
     });
     const clips = new ClipService({ index, media, maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
     const images = new ImagesService({ index, media, extractFrames: limitedExtractFrames, log: log.child({ component: 'images' }) });
@@ -225,6 +237,7 @@ export class KestrelServer {
       index: stores.readiness,
       ...(stores.kind === 'postgres' ? { 'local-db': sqliteWritable(db) } : {}),
       disk: folderWritable(path.join(config.dataDir, 'media')),
+      ...(nodeBus.readiness ? { bus: nodeBus.readiness } : {}),
     });
     app.use(opsRouter({ metrics, readiness, settings: opsSettings }));
     app.use(playbackMetrics(metrics));
@@ -279,6 +292,7 @@ export class KestrelServer {
       () => outbound.close(),
       () => viewer.stop(),
       () => playback.close(),
+      () => nodeBus.close(),
       () => media.close(),
       () => stores.close(),
       () => {
@@ -300,6 +314,7 @@ export class KestrelServer {
           config: detectConfig,
           outbound,
           observeDetector: (d) => metrics.timedDetector(d),
+          readerQueueStats: detectionQueues,
         }).catch(async (err: unknown) => {
           // A failed detection start must not leave the port open or storage locked.
           await new Promise<void>((resolve) => httpServer.close(() => resolve()));

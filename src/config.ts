@@ -56,6 +56,10 @@ export interface KestrelConfig {
   limits: ServerLimits;
   /** Identities and SigV4 (docs/SECURITY.md); authentication is on unless `insecureNoAuth`. */
   auth?: AuthSettings;
+  /** Live fan-out between nodes (`--bus nats://host:4222`, KESTREL_BUS_URL); absent: one node, in-process only. */
+  bus?: { url: string; /** Subject prefix (default "kestrel"): clusters sharing one NATS keep apart. */ subjectPrefix?: string };
+  /** Bound of each GetMedia reader's live queue in bytes (`--reader-queue-size`; default 32 MiB). */
+  readerQueueBytes?: number;
   /** Viewer sign-in: session lifetime and caps, login rate limits (defaults in src/auth/session-service.ts, login-limiter.ts). */
   viewerSessions?: ViewerSessionSettings;
 }

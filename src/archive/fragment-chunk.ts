@@ -32,3 +32,20 @@ export function fragmentChunk(
   }
   return parts;
 }
+
+/** KVS's in-stream error id for a reader the server could not write to fast enough (kvs-api.md §4.3). */
+export const GET_MEDIA_WRITE_ERROR = { id: 3002, code: 'WRITE_ERROR' } as const;
+
+/**
+ * An in-stream GetMedia error (kvs-api.md §4.3): FRAGMENT_NUMBER + ERROR_ID + ERROR_CODE and no
+ * SERVER_TIMESTAMP, which is how parser-library tells an error chunk from a fragment. The stream's
+ * header goes first when known, so the chunk is a self-contained MKV file like the others.
+ */
+export function errorChunk(fragmentNumber: string, error: { id: number; code: string }, header?: Buffer): Buffer[] {
+  const tags = tagsElement([
+    { name: KVS_TAG.FRAGMENT_NUMBER, value: fragmentNumber },
+    { name: KVS_TAG.ERROR_ID, value: String(error.id) },
+    { name: KVS_TAG.ERROR_CODE, value: error.code },
+  ]);
+  return header ? [header, tags] : [tags];
+}

@@ -4,9 +4,12 @@
  */
 import type { Clock } from '../shared/clock.ts';
 import { KvsError, invalidArgument } from '../shared/errors.ts';
-import type { LiveFeed, LiveFragment } from '../store/live-feed.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { LiveFeed, LiveFragment, StoredNotice } from '../store/live-feed.ts';
+import { indexedMediaBytes, type FragmentBytes, type FragmentBytesSource } from '../store/fragment-bytes.ts';
+import { ReaderQueue, ReaderQueueStats } from '../store/reader-queue.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
-import { fragmentChunk } from './fragment-chunk.ts';
+import { GET_MEDIA_WRITE_ERROR, errorChunk, fragmentChunk } from './fragment-chunk.ts';
 import { decodeListToken, encodeListToken } from './list-token.ts';
 import { fragmentNumber, intInRange, parseFragmentSelector, type StartSelector } from './selectors.ts';
 
@@ -27,15 +30,31 @@ export interface ReaderDeps {
   endOfDataWaitMs?: number;
   producerActive?: (streamId: number) => boolean;
   maxGetMediaConnectionsPerStream?: number;
+  /** Bytes of a stored fragment not in the live tail (default: index header + media store). */
+  bytes?: FragmentBytesSource;
+  /** Per-reader live queue bound (default DEFAULT_READER_QUEUE_BYTES); a reader that overflows it is ended. */
+  readerQueueBytes?: number;
+  log?: Logger;
 }
 
 const BATCH = 64;
+/** A live GetMedia reader may fall this far behind (queued fragment bytes) before it is ended. */
+export const DEFAULT_READER_QUEUE_BYTES = 32 * 1024 * 1024;
+
+type QueuedNotice = StoredNotice & { record: FragmentRecord };
 
 export class FragmentReader {
   private readonly readers = new Map<number, number>();
   private readonly aborters = new Set<() => void>();
+  private readonly bytes: FragmentBytesSource;
+  /** Live queues of GetMedia readers: bytes held now, discards (for /metrics). */
+  readonly queueStats = new ReaderQueueStats();
+  /** GetMedia readers ended because they could not keep up with live (for /metrics). */
+  tooSlowReaders = 0;
 
-  constructor(private readonly deps: ReaderDeps) {}
+  constructor(private readonly deps: ReaderDeps) {
+    this.bytes = deps.bytes ?? indexedMediaBytes(deps.index, deps.media);
+  }
 
   /** Throws before anything is written when the request cannot be served (so the API can answer an error). */
   /** Open GetMedia connections over all streams (metrics). */
@@ -67,44 +86,75 @@ export class FragmentReader {
    * goes away, when nothing new arrives for idleTimeoutMs while a producer is connected, or — as
    * KVS does — shortly after the end of stored data when none is (`endOfDataWaitMs`, per request
    * or from the deps). Consumers resume with the continuation token.
+   *
+   * While catching up on an archived stream, stored-fragment notices only mark that the index has
+   * more (nothing is held). Once live, they queue (bounded in bytes): a reader that lets the queue
+   * overflow is too slow for live, and gets an in-stream WRITE_ERROR chunk and the end of the
+   * response instead of the server buffering for it.
    */
   async getMedia(stream: StreamRecord, selector: StartSelector, sink: ChunkSink, opts: { endOfDataWaitMs?: number } = {}): Promise<void> {
     const { feed } = this.deps;
-    const queued: LiveFragment[] = [];
+    const archived = stream.dataRetentionInHours > 0;
+    const queue = new ReaderQueue<QueuedNotice>({
+      maxBytes: this.deps.readerQueueBytes ?? DEFAULT_READER_QUEUE_BYTES,
+      // By fragment size even for another node's fragments (records only): the bound is how far
+      // behind live a reader may fall, the same on every node; memory held is at most that.
+      sizeOf: (n) => n.record.sizeBytes,
+      stats: this.queueStats,
+      ...(this.deps.log ? { log: this.deps.log } : {}),
+      label: `GetMedia reader of stream ${stream.name}`,
+    });
+    let catchingUp = archived;
+    let moreInIndex = false;
+    /** The first fragment this reader lost to a full queue. */
+    let lostFrom: string | undefined;
     let wake: (() => void) | undefined;
-    const unsubscribe = feed.subscribe(stream.id, (f) => {
-      queued.push(f);
+    const unsubscribe = feed.subscribeStored(stream.id, (n) => {
+      if (!n.record || catchingUp) moreInIndex = true;
+      else if (lostFrom === undefined && !queue.push(n as QueuedNotice)) {
+        lostFrom = n.record.fragmentNumber;
+        queue.clear(); // nothing more is held for a reader that is being ended
+      }
       wake?.();
     });
     const abort = () => wake?.();
     this.aborters.add(abort);
     sink.onClose(abort);
+    let lastHeader: Buffer | undefined;
     try {
       let cursor = await this.startCursor(stream, selector);
-      const archived = stream.dataRetentionInHours > 0;
+      const send = async (record: FragmentRecord, { header, body }: FragmentBytes) => {
+        await sink.write(fragmentChunk(record, header, body, { millisBehindNow: this.deps.clock.now() - record.serverTimestampMs }));
+        cursor = { after: record.fragmentNumber };
+        lastHeader = header;
+      };
       for (;;) {
         if (sink.closed || !this.aborters.has(abort)) return;
+        if (lostFrom !== undefined) return await this.endTooSlow(stream, sink, lostFrom, lastHeader);
+        moreInIndex = false;
         // Catch up from the index (or the in-memory buffer for retention 0) in batches.
         const batch = archived ? await this.deps.index.after(stream.id, cursor.after, BATCH) : this.fromBuffer(stream.id, cursor.after);
         // Read the next fragment from disk while the current one is being sent.
         let next = batch[0] ? this.prefetch(stream.id, batch[0]) : undefined;
         for (const [i, record] of batch.entries()) {
           if (sink.closed) return;
-          const { header, body } = await next!;
+          const bytes = await next!;
           const following = batch[i + 1];
           next = following ? this.prefetch(stream.id, following) : undefined;
-          await sink.write(fragmentChunk(record, header, body, { millisBehindNow: this.deps.clock.now() - record.serverTimestampMs }));
-          cursor = { after: record.fragmentNumber };
+          await send(record, bytes);
         }
         if (batch.length === BATCH) continue;
-        // Caught up: serve what the feed delivered meanwhile, then wait for more.
-        const pending = queued.splice(0).filter((f) => cursor.after === undefined || f.record.fragmentNumber > cursor.after);
-        for (const f of pending) {
+        catchingUp = false;
+        if (moreInIndex) continue; // stored while we read: the index has it
+        // Live: serve what the feed delivered meanwhile, then wait for more.
+        let served = false;
+        for (let n = queue.shift(); n && lostFrom === undefined; n = queue.shift()) {
           if (sink.closed) return;
-          await sink.write(fragmentChunk(f.record, f.header, f.body, { millisBehindNow: this.deps.clock.now() - f.record.serverTimestampMs }));
-          cursor = { after: f.record.fragmentNumber };
+          if (cursor.after !== undefined && n.record.fragmentNumber <= cursor.after) continue;
+          await send(n.record, n.live ?? (await this.load(stream.id, n.record)));
+          served = true;
         }
-        if (pending.length) continue;
+        if (served || moreInIndex || lostFrom !== undefined) continue;
         const endOfDataWaitMs = opts.endOfDataWaitMs ?? this.deps.endOfDataWaitMs ?? this.deps.idleTimeoutMs;
         const gotMore = await this.waitForMore(stream.id, endOfDataWaitMs, (w) => (wake = w));
         wake = undefined;
@@ -112,8 +162,15 @@ export class FragmentReader {
       }
     } finally {
       unsubscribe();
+      queue.clear();
       this.aborters.delete(abort);
     }
+  }
+
+  private async endTooSlow(stream: StreamRecord, sink: ChunkSink, lostFrom: string, header: Buffer | undefined): Promise<void> {
+    this.tooSlowReaders++;
+    this.deps.log?.warn({ stream: stream.name, fragmentNumber: lostFrom }, 'GetMedia reader too slow for live: ending it with a WRITE_ERROR chunk');
+    if (!sink.closed) await sink.write(errorChunk(lostFrom, GET_MEDIA_WRITE_ERROR, header));
   }
 
   /**
@@ -151,11 +208,10 @@ export class FragmentReader {
     return p;
   }
 
-  private async load(streamId: number, record: FragmentRecord): Promise<{ header: Buffer; body: Buffer }> {
+  private async load(streamId: number, record: FragmentRecord): Promise<FragmentBytes> {
     const live = this.deps.feed.find(streamId, record.fragmentNumber);
     if (live) return { header: live.header, body: live.body };
-    const [header, body] = await Promise.all([this.deps.index.getHeader(record.headerId), this.deps.media.read(streamId, record.location)]);
-    return { header, body };
+    return this.bytes.read(record);
   }
 
   private fromBuffer(streamId: number, after: string | undefined): FragmentRecord[] {

@@ -111,7 +111,8 @@ export class LiveParts {
       const timer = setTimeout(done, Math.max(0, timeoutMs));
       timer.unref();
       const offProgress = storedOnly ? () => {} : this.feed.subscribeProgress(streamId, done);
-      const offStored = this.feed.subscribe(streamId, done);
+      // Stored here or on another node (live bus), or a resync after a bus outage.
+      const offStored = this.feed.subscribeStored(streamId, done);
     });
   }
 
@@ -162,8 +163,9 @@ export class LiveParts {
       const arriving = new Set<string>();
       const offProgress = this.feed.subscribeProgress(streamId, (p) => arriving.add(p.fragmentNumber));
       // Stored fragments (and any earlier ones whose producer went away mid-fragment) are no longer arriving.
-      const offStored = this.feed.subscribe(streamId, (f) => {
-        for (const fn of arriving) if (fn <= f.record.fragmentNumber) arriving.delete(fn);
+      const offStored = this.feed.subscribeStored(streamId, (n) => {
+        if (!n.record) return;
+        for (const fn of arriving) if (fn <= n.record.fragmentNumber) arriving.delete(fn);
       });
       w = { arriving, lastUsedMs: now, unsubscribe: () => (offProgress(), offStored()) };
       this.watches.set(streamId, w);

@@ -4,6 +4,7 @@
 import type { Clock } from '../shared/clock.ts';
 import type { LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, MediaStore, StreamRecord } from '../store/types.ts';
+import type { FragmentBytesSource } from '../store/fragment-bytes.ts';
 import { DashService } from './dash-service.ts';
 import { HlsService } from './hls-service.ts';
 import { LiveParts } from './live-parts.ts';
@@ -22,6 +23,8 @@ export interface PlaybackDeps {
   currentStream: (id: number) => Promise<StreamRecord | undefined>;
   /** LL-HLS part target (default DEFAULT_PART_TARGET_MS). */
   partTargetMs?: number;
+  /** Bytes of stored fragments (default: index header + media store). */
+  bytes?: FragmentBytesSource;
 }
 
 export interface Playback {
@@ -34,7 +37,7 @@ export interface Playback {
 export function createPlayback(deps: PlaybackDeps): Playback {
   const { index, media, feed, clock } = deps;
   const catalog = new TrackCatalog(index);
-  const builder = new SegmentBuilder({ index, media, feed, catalog });
+  const builder = new SegmentBuilder({ index, media, feed, catalog, ...(deps.bytes ? { bytes: deps.bytes } : {}) });
   const parts = new LiveParts(feed, builder, deps.partTargetMs);
   const timelines = new SessionTimelines({ index, catalog, clock });
   const sessions = new PlaybackSessions({ index, feed, catalog, clock, secret: deps.secret, currentStream: deps.currentStream });

@@ -9,6 +9,7 @@ import { buildMediaSegment, withSequenceNumber } from '../mp4/index.ts';
 import { buildTsSegment, type TsContinuityState } from '../ts/index.ts';
 import type { LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore } from '../store/types.ts';
+import { indexedMediaBytes, type FragmentBytesSource } from '../store/fragment-bytes.ts';
 import { KvsError } from '../shared/errors.ts';
 import { withoutBrokenSamples } from '../codec/index.ts';
 import { LruCache } from './lru-cache.ts';
@@ -19,6 +20,8 @@ export interface SegmentBuilderDeps {
   media: MediaStore;
   feed: LiveFeed;
   catalog: TrackCatalog;
+  /** Bytes of fragments not in the live tail (default: index header + media store). */
+  bytes?: FragmentBytesSource;
 }
 
 export class SegmentBuilder {
@@ -30,15 +33,18 @@ export class SegmentBuilder {
    */
   private readonly built = new LruCache<string, Buffer>(48);
 
-  constructor(private readonly deps: SegmentBuilderDeps) {}
+  private readonly bytes: FragmentBytesSource;
+
+  constructor(private readonly deps: SegmentBuilderDeps) {
+    this.bytes = deps.bytes ?? indexedMediaBytes(deps.index, deps.media);
+  }
 
   async demux(record: FragmentRecord): Promise<DemuxedFragment> {
     await this.deps.catalog.playable(record.headerId);
     const key = `${record.streamId}/${record.fragmentNumber}`;
     return this.demuxed.getOrLoad(key, async () => {
       const live = this.deps.feed.recent(record.streamId).find((f) => f.record.fragmentNumber === record.fragmentNumber);
-      const header = live?.header ?? (await this.deps.index.getHeader(record.headerId));
-      const body = live?.body ?? (await this.deps.media.read(record.streamId, record.location));
+      const { header, body } = live ?? (await this.bytes.read(record));
       return packagedFragment(header, body, record.fragmentNumber);
     });
   }

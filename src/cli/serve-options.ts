@@ -11,6 +11,12 @@ import { convert, invalid, types, type OptionSpec } from './options.ts';
 
 const freeSpaceFloor = convert((v) => parseFreeSpaceFloor(String(v)) ?? invalid('must be a percentage (5%) or a size (2GiB, 500MB, bytes)'));
 const byteSize = convert((v) => parseByteSize(String(v)) || invalid('must be a positive size (2GiB, 500MB, bytes)'));
+/** One NATS URL, or several comma-separated (the servers of one NATS cluster). */
+const natsUrls = convert((v) => {
+  const items = typeof v === 'string' ? v.split(',').map((s) => s.trim()) : [];
+  const ok = items.length > 0 && items.every((u) => URL.canParse(u) && ['nats:', 'tls:'].includes(new URL(u).protocol));
+  return ok ? items.join(',') : invalid('must be nats://host:port (or several, comma-separated)');
+});
 const destinationPatterns = convert((v) => {
   const items = (typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v.map(String) : []).map((s) => s.trim()).filter((s) => s !== '');
   try {
@@ -55,6 +61,10 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'server-key', env: 'KESTREL_SERVER_KEY', key: false, cli: false, help: 'encrypts access-key secrets at rest (64 hex characters), else <data>/server.key' },
   { name: 'insecure-no-auth', env: 'KESTREL_INSECURE_NO_AUTH', kind: 'switch', key: false,
     help: 'development only: no authentication at all (logged loudly); refused unless --host is loopback' },
+  { name: 'bus', env: 'KESTREL_BUS_URL', arg: 'URL', type: natsUrls,
+    help: 'NATS server for live fan-out between nodes (nats://host:4222): GetMedia and HLS readers on\nevery node hear of fragments stored on any node; default: this node only' },
+  { name: 'reader-queue-size', env: 'KESTREL_READER_QUEUE_SIZE', arg: 'SIZE', type: byteSize, default: 32 * 1024 * 1024,
+    help: 'bytes a live GetMedia reader may fall behind before it is ended with a WRITE_ERROR chunk\n(default 32MiB)' },
   { name: 'detect', env: 'KESTREL_DETECT', kind: 'switch', help: 'run person detection in-process on every stream' },
   ...DESTINATION_OPTIONS,
   ...LIMIT_OPTIONS,

@@ -61,6 +61,9 @@ function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConf
   config.storage.minFreeSpace = opts.get('min-free-space')!;
   const maxBytes = opts.number('max-bytes');
   if (maxBytes !== undefined) config.storage.maxBytesPerStream = maxBytes;
+  const busUrl = opts.string('bus');
+  if (busUrl) config.bus = { url: busUrl };
+  config.readerQueueBytes = opts.number('reader-queue-size')!;
   const allowDestinations = opts.list('allow-destination');
   if (allowDestinations.length > 0) config.outbound = { allowDestinations };
   const kvsDelivery = kvsDeliveryFrom(opts);

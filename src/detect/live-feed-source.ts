@@ -10,6 +10,8 @@
  * age; fragments of a stream that never gets a reader (detection disabled) expire.
  */
 import type { LiveFeed, LiveFragment } from '../store/live-feed.ts';
+import { ReaderQueue, type ReaderQueueStats } from '../store/reader-queue.ts';
+import type { Logger } from '../shared/logger.ts';
 import type { FragmentSource, FragmentSourceStart, SourceFragment } from './fragment-source.ts';
 
 export interface LiveFeedSourceOptions {
@@ -27,7 +29,16 @@ export interface LiveFeedSourceOptions {
     maxAgeMs?: number;
   };
   now?: () => number;
+  /**
+   * Bound of each reader's queue of new fragments (default 64 MiB). A detector that falls further
+   * behind skips the fragments that do not fit (counted in `queueStats`, logged).
+   */
+  maxQueueBytes?: number;
+  queueStats?: ReaderQueueStats;
+  log?: Logger;
 }
+
+const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
 
 interface Held {
   items: Array<{ at: number; f: LiveFragment }>;
@@ -92,7 +103,13 @@ export class LiveFeedSource implements FragmentSource {
   async *fragments(stream: string, from: FragmentSourceStart, signal?: AbortSignal): AsyncIterable<SourceFragment> {
     const id = this.opts.streamId(stream);
     if (id === undefined) throw new Error(`unknown stream ${stream}`);
-    const queue: LiveFragment[] = [];
+    const queue = new ReaderQueue<LiveFragment>({
+      maxBytes: this.opts.maxQueueBytes ?? DEFAULT_QUEUE_BYTES,
+      sizeOf: (f) => f.record.sizeBytes,
+      ...(this.opts.queueStats ? { stats: this.opts.queueStats } : {}),
+      ...(this.opts.log ? { log: this.opts.log } : {}),
+      label: `detection reader of stream ${stream}`,
+    });
     let wake: (() => void) | undefined;
     const unsubscribe = this.opts.feed.subscribe(id, (f) => {
       queue.push(f);
@@ -106,8 +123,9 @@ export class LiveFeedSource implements FragmentSource {
       const token = from.continuationToken;
       if (token !== undefined || this.opts.fromBuffered) {
         const buffered = this.backlog(id).filter((f) => token === undefined || f.record.fragmentNumber > token);
-        const inQueue = new Set(queue.map((q) => q.record.fragmentNumber));
-        queue.unshift(...buffered.filter((b) => !inQueue.has(b.record.fragmentNumber)));
+        const queued = queue.drain();
+        const inQueue = new Set(queued.map((q) => q.record.fragmentNumber));
+        for (const f of [...buffered.filter((b) => !inQueue.has(b.record.fragmentNumber)), ...queued]) queue.push(f);
       }
       let last = token;
       while (!signal?.aborted) {
@@ -130,6 +148,7 @@ export class LiveFeedSource implements FragmentSource {
       }
     } finally {
       unsubscribe();
+      queue.clear();
       const n = (this.readers.get(id) ?? 1) - 1;
       if (n > 0) this.readers.set(id, n);
       else this.readers.delete(id);

@@ -47,6 +47,33 @@ export interface MetricsSources {
   queueDepths?: () => Record<string, number>;
   /** Per-stream label cap (default 200). */
   maxStreams?: number;
+  /** Per-reader live queues by kind of reader (e.g. get_media): bytes held now and discards so far. */
+  readerQueues?: () => Record<string, ReaderQueueCounters>;
+  /** GetMedia readers ended for being too slow for live. */
+  tooSlowReaders?: () => number;
+  /** The live bus, when the node has one. */
+  bus?: () => { connected: boolean; published: number; publishFailed: number; received: number; reconnects: number };
+}
+
+export interface ReaderQueueCounters {
+  queuedBytes: number;
+  discardedItems: number;
+  discardedBytes: number;
+  overflowedReaders: number;
+}
+
+/** A counter whose value a component keeps (read at scrape time; it only grows). */
+function sampledCounter(name: string, help: string, registers: Registry[], labelNames: string[], read: () => Array<[Record<string, string>, number]>): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers,
+    collect() {
+      this.reset();
+      for (const [labels, n] of read()) this.inc(labels, n);
+    },
+  });
 }
 
 const SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -97,6 +124,32 @@ export class KestrelMetrics {
         for (const [queue, n] of Object.entries(sources.queueDepths?.() ?? {})) this.set({ queue }, n);
       },
     });
+    const queues = () => Object.entries(sources.readerQueues?.() ?? {});
+    new Gauge({
+      name: 'kestrel_reader_queue_bytes',
+      help: 'Bytes of fragments queued for live readers now (how far behind live they are), by kind of reader',
+      labelNames: ['reader'],
+      registers,
+      collect() {
+        for (const [reader, q] of queues()) this.set({ reader }, q.queuedBytes);
+      },
+    });
+    sampledCounter('kestrel_reader_queue_discarded_total', 'Items discarded because a reader’s queue was full, by kind of reader', registers, ['reader'], () =>
+      queues().map(([reader, q]) => [{ reader }, q.discardedItems]));
+    sampledCounter('kestrel_reader_queue_discarded_bytes_total', 'Bytes discarded because a reader’s queue was full', registers, ['reader'], () =>
+      queues().map(([reader, q]) => [{ reader }, q.discardedBytes]));
+    sampledCounter('kestrel_reader_queue_overflows_total', 'Readers whose queue overflowed (too slow for live)', registers, ['reader'], () =>
+      queues().map(([reader, q]) => [{ reader }, q.overflowedReaders]));
+    sampledCounter('kestrel_getmedia_too_slow_total', 'GetMedia readers ended with a WRITE_ERROR chunk for being too slow for live', registers, [], () => [[{}, sources.tooSlowReaders?.() ?? 0]]);
+    if (sources.bus) {
+      const bus = sources.bus;
+      new Gauge({ name: 'kestrel_bus_connected', help: '1 while the live bus is connected', registers, collect() { this.set(bus().connected ? 1 : 0); } });
+      sampledCounter('kestrel_bus_announcements_total', 'Fragment announcements on the live bus: published, failed (bus down), received', registers, ['outcome'], () => {
+        const b = bus();
+        return [[{ outcome: 'published' }, b.published], [{ outcome: 'failed' }, b.publishFailed], [{ outcome: 'received' }, b.received]];
+      });
+      sampledCounter('kestrel_bus_reconnects_total', 'Times the live bus connection came back after a loss', registers, [], () => [[{}, bus().reconnects]]);
+    }
     const disk = (name: string, help: string, pick: (s: fs.StatsFs) => number) =>
       new Gauge({
         name,

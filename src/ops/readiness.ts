@@ -1,5 +1,5 @@
 /**
- * Readiness: can this node take writes? Each check is short and bounded by a timeout; results are
+ * Readiness: can this node take writes (index, disk) and reach the live bus? Each check is short and bounded by a timeout; results are
  * cached for a second so an unauthenticated /readyz poller cannot turn probes into disk load.
  * Reasons are generic (check name + error code), never paths or messages.
  */
@@ -9,6 +9,11 @@ import type Database from 'better-sqlite3';
 import type pg from 'pg';
 
 export type ReadinessCheck = () => Promise<void> | void;
+/** A check with its own failure wording (default "not writable"), e.g. "not reachable" for the bus. */
+export interface NamedReadinessCheck {
+  run: ReadinessCheck;
+  failure: string;
+}
 
 export interface ReadinessReport {
   ready: boolean;
@@ -20,7 +25,7 @@ export class Readiness {
   private cached: { at: number; report: Promise<ReadinessReport> } | undefined;
 
   constructor(
-    private readonly checks: Record<string, ReadinessCheck>,
+    private readonly checks: Record<string, ReadinessCheck | NamedReadinessCheck>,
     private readonly opts: { timeoutMs?: number; cacheMs?: number } = {},
   ) {}
 
@@ -36,7 +41,9 @@ export class Readiness {
     const timeoutMs = this.opts.timeoutMs ?? 2000;
     const failing: string[] = [];
     await Promise.all(
-      Object.entries(this.checks).map(async ([name, check]) => {
+      Object.entries(this.checks).map(async ([name, entry]) => {
+        const check = typeof entry === 'function' ? entry : entry.run;
+        const failure = typeof entry === 'function' ? 'not writable' : entry.failure;
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })), timeoutMs);
@@ -45,7 +52,7 @@ export class Readiness {
           await Promise.race([Promise.resolve().then(check), timeout]);
         } catch (err) {
           const code = (err as { code?: unknown }).code;
-          failing.push(`${name}: not writable${typeof code === 'string' && /^[A-Z_]{1,40}$/.test(code) ? ` (${code})` : ''}`);
+          failing.push(`${name}: ${failure}${typeof code === 'string' && /^[A-Z_]{1,40}$/.test(code) ? ` (${code})` : ''}`);
         } finally {
           clearTimeout(timer);
         }
@@ -71,6 +78,11 @@ export function pgWritable(pool: pg.Pool): ReadinessCheck {
   return async () => {
     await pool.query('INSERT INTO kestrel_ready_probe (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
   };
+}
+
+/** The live bus answers a round trip (BUS_DOWN while NATS is unreachable). */
+export function busReachable(bus: { check(): Promise<void> }): NamedReadinessCheck {
+  return { run: () => bus.check(), failure: 'not reachable' };
 }
 
 /** The data folder takes a write: a small file written, fsynced and removed. */

@@ -52,6 +52,23 @@ export interface FragmentProgress {
   blocks: number;
 }
 
+/**
+ * "A fragment was stored", as readers that only need to know (GetMedia, playlist reloads) see it:
+ * `live` holds the bytes when this node stored it; a fragment stored on another node (heard on the
+ * live bus) has only its record, and its bytes are read through the index. No record: the bus was
+ * down for a while, so announcements may be missing: re-read the index.
+ */
+export interface StoredNotice {
+  record?: FragmentRecord;
+  live?: LiveFragment;
+}
+
+/** Told when a stream gains its first / loses its last stored-notice subscriber (the bus bridge subscribes per stream). */
+export type InterestHook = (streamId: number, interested: boolean) => void;
+
+/** A stream counts as fed by a producer on another node while its announcements are this recent. */
+export const REMOTE_PRODUCER_WINDOW_MS = 15_000;
+
 interface Buffered {
   fragment: LiveFragment;
   policy: RetainPolicy;
@@ -64,25 +81,28 @@ interface StreamFeed {
   progress?: FragmentProgress;
   progressListeners: Set<(p: FragmentProgress) => void>;
   progressWantedAt: number;
+  storedListeners: Set<(n: StoredNotice) => void>;
+  remoteStoredAt?: number;
 }
 
 /**
  * In-process fan-out of newly stored fragments to live GetMedia/HLS readers, with a bounded
- * buffer of recent ones per stream (and a global bound for the archive tail caches). A
- * multi-node deployment replaces the notification part (e.g. PostgreSQL LISTEN/NOTIFY);
- * readers only depend on this shape.
+ * buffer of recent ones per stream (and a global bound for the archive tail caches). In a
+ * cluster, the bus bridge (src/bus/feed-bridge.ts) announces this node's stored fragments on the
+ * live bus and feeds other nodes' announcements in through `announceRemote` (records only).
  */
 export class LiveFeed {
   private readonly streams = new Map<number, StreamFeed>();
   private tailBytes = 0;
   private readonly anyListeners = new Set<(f: LiveFragment) => void>();
+  private interestHook: InterestHook | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 
   private feed(streamId: number): StreamFeed {
     let f = this.streams.get(streamId);
     if (!f) {
-      f = { items: [], bytes: 0, listeners: new Set(), progressListeners: new Set(), progressWantedAt: 0 };
+      f = { items: [], bytes: 0, listeners: new Set(), progressListeners: new Set(), progressWantedAt: 0, storedListeners: new Set() };
       this.streams.set(streamId, f);
     }
     return f;
@@ -99,7 +119,44 @@ export class LiveFeed {
       // keep evicting the globally oldest tail-cache fragment
     }
     for (const l of [...f.listeners]) l(fragment);
+    for (const l of [...f.storedListeners]) l({ record: fragment.record, live: fragment });
     for (const l of [...this.anyListeners]) l(fragment);
+  }
+
+  /** A fragment another node stored (heard on the live bus): wakes readers, buffers nothing. */
+  announceRemote(record: FragmentRecord): void {
+    const f = this.streams.get(record.streamId);
+    if (!f) return;
+    f.remoteStoredAt = this.now();
+    for (const l of [...f.storedListeners]) l({ record });
+  }
+
+  /** Announcements may have been missed (the bus reconnected): every stored-notice subscriber re-reads the index. */
+  resyncAll(): void {
+    for (const f of this.streams.values()) for (const l of [...f.storedListeners]) l({});
+  }
+
+  /** Whether another node announced a fragment of the stream recently (its producer is likely still there). */
+  remoteProducerActive(streamId: number): boolean {
+    const at = this.streams.get(streamId)?.remoteStoredAt;
+    return at !== undefined && this.now() - at < REMOTE_PRODUCER_WINDOW_MS;
+  }
+
+  /** Stored fragments of one stream, local (with bytes) and, with a bus, remote (record only). */
+  subscribeStored(streamId: number, listener: (n: StoredNotice) => void): () => void {
+    const f = this.feed(streamId);
+    f.storedListeners.add(listener);
+    if (f.storedListeners.size === 1) this.interestHook?.(streamId, true);
+    return () => {
+      if (!f.storedListeners.delete(listener)) return;
+      if (f.storedListeners.size === 0) this.interestHook?.(streamId, false);
+    };
+  }
+
+  /** The bus bridge learns which streams have readers here (one hook; streams already watched are reported at once). */
+  setInterestHook(hook: InterestHook | undefined): void {
+    this.interestHook = hook;
+    if (hook) for (const [id, f] of this.streams) if (f.storedListeners.size > 0) hook(id, true);
   }
 
   private trim(f: StreamFeed, now: number): void {
@@ -203,6 +260,6 @@ export class LiveFeed {
     if (!f) return;
     while (f.items.length) this.dropHead(f);
     delete f.progress;
-    if (f.listeners.size === 0 && f.progressListeners.size === 0) this.streams.delete(streamId);
+    if (f.listeners.size === 0 && f.progressListeners.size === 0 && f.storedListeners.size === 0) this.streams.delete(streamId);
   }
 }

@@ -1,0 +1,27 @@
+/**
+ * Benchmark child: one Kestrel node with a live bus (env BENCH_BUS_URL, BENCH_BUS_PREFIX) on an
+ * ephemeral loopback port. Two of them on one data folder stand for two nodes sharing their index
+ * and media. Prints {"url","pid"} when listening.
+ */
+import { KestrelServer } from '../src/app.ts';
+import { defaultConfig } from '../src/config.ts';
+import { silentLogger } from '../src/shared/logger.ts';
+import { benchAuth } from './lib/auth.ts';
+
+const dataDir = process.argv[2];
+const url = process.env.BENCH_BUS_URL;
+if (!dataDir || !url) throw new Error('usage: BENCH_BUS_URL=nats://… bus-server-child.ts <dataDir>');
+
+const config = defaultConfig({ port: 0, host: '127.0.0.1', dataDir, auth: benchAuth() });
+config.bus = { url, ...(process.env.BENCH_BUS_PREFIX ? { subjectPrefix: process.env.BENCH_BUS_PREFIX } : {}) };
+const server = await KestrelServer.start(config, silentLogger());
+process.stdout.write(JSON.stringify({ url: server.url, pid: process.pid }) + '\n');
+
+let closing = false;
+process.on('SIGTERM', () => {
+  if (closing) return;
+  closing = true;
+  const force = setTimeout(() => process.exit(1), 10_000);
+  force.unref();
+  void server.close().finally(() => process.exit(0));
+});
