@@ -34,7 +34,6 @@ import { createPlayback } from './archive/playback.ts';
 import { loadOrCreateSessionSecret } from './store/session-secret.ts';
 import { errorHandler, requestId, sendKvsError } from './api/respond.ts';
 import { KvsError } from './shared/errors.ts';
-import { SqliteEventStore } from './events/sqlite-event-store.ts';
 import { EventFeed } from './notify/event-feed.ts';
 import { LocalSnapshotStore } from './notify/local-snapshot-store.ts';
 import { eventsRouter } from './api/events-routes.ts';
@@ -42,8 +41,8 @@ import { createDetectConfigService, loadDetectConfigFile, startInProcessDetectio
 import { detectionConfigRouter } from './api/detection-config-routes.ts';
 import type { DetectionWorker } from './detect/worker.ts';
 import { KvsDelivery } from './kvs-delivery/kvs-delivery.ts';
-import { SqliteOutbox } from './notify/outbox.ts';
 import { loadOrCreateWebhookSecret } from './app-detection.ts';
+import { createWorkStores } from './app-work-stores.ts';
 import { createJobs } from './app-jobs.ts';
 import { jobsRouter } from './api/jobs-routes.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
@@ -107,13 +106,15 @@ export class KestrelServer {
     const diskPressure = new DiskPressure({ dataDir: config.dataDir, index, media, settings: config.storage, log: log.child({ component: 'disk' }) });
     media.setSpaceGuard(diskPressure);
     await diskPressure.start();
-    const outboxForMetrics = new SqliteOutbox(db);
+    // Events, jobs, outbox, detection config/checkpoints, secrets. Cluster (`--index postgres://`):
+    // createWorkStores({ kind: 'postgres', pool }) — the only line that changes.
+    const work = createWorkStores({ kind: 'sqlite', db, dataDir: config.dataDir, onLog: (line) => log.info(line) });
     const live: { detection?: DetectionWorker } = {}; // set once detection starts; metrics read its queues
     const metrics = new KestrelMetrics({
       dataDir: config.dataDir,
       ...(config.ops?.metricsMaxStreams ? { maxStreams: config.ops.metricsMaxStreams } : {}),
       activeGetMediaReaders: (): number => reader.activeGetMediaReaders,
-      queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
+      queueDepths: async () => ({ outbox: await work.outbox.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
     });
     const limits = config.limits;
     // On-demand decoders (GetImages, image generation) share this many ffmpeg children; the rest wait.
@@ -143,10 +144,10 @@ export class KestrelServer {
       index,
       media,
       extractFrames: limitedExtractFrames,
-      outbox: new SqliteOutbox(db),
+      outbox: work.outbox,
       region: config.region,
       accountId: config.accountId,
-      webhookSecret: () => config.detection?.webhookSecret ?? loadOrCreateWebhookSecret(config.dataDir).secret,
+      webhookSecret: async () => config.detection?.webhookSecret ?? (await loadOrCreateWebhookSecret(work.secrets)).secret,
       ...(config.kvsDelivery ? { settings: config.kvsDelivery } : {}),
       outbound,
       log: log.child({ component: 'kvs-delivery' }),
@@ -176,7 +177,7 @@ export class KestrelServer {
       media,
       feed,
       clock,
-      secret: loadOrCreateSessionSecret(config.dataDir),
+      secret: await loadOrCreateSessionSecret(work.secrets),
       partTargetMs: config.llPartTargetMs,
       currentStream: (id) => streamService.getById(id),
     });
@@ -190,12 +191,12 @@ export class KestrelServer {
       log: log.child({ component: 'retention' }),
     });
 
-    const eventStore = new SqliteEventStore(db);
+    const eventStore = work.events;
     const eventFeed = new EventFeed();
     const localSnapshots = new LocalSnapshotStore({ dir: path.join(config.dataDir, 'snapshots') });
-    const detectConfig = createDetectConfigService({ db, ...(config.detection ? { settings: config.detection } : {}), ...(detectConfigFile ? { file: detectConfigFile } : {}), log: log.child({ component: 'detect' }) });
+    const detectConfig = createDetectConfigService({ overrides: work.detectConfig, ...(config.detection ? { settings: config.detection } : {}), ...(detectConfigFile ? { file: detectConfigFile } : {}), log: log.child({ component: 'detect' }) });
     const jobs = createJobs({
-      db, accountId: config.accountId, streams, index, media, events: eventStore, snapshots: localSnapshots, detectConfig, log: log.child({ component: 'jobs' }),
+      store: work.jobs, accountId: config.accountId, streams, index, media, events: eventStore, snapshots: localSnapshots, detectConfig, log: log.child({ component: 'jobs' }),
       ...(config.jobs ? { settings: config.jobs } : {}),
       ...(config.detection?.detector ? { detectionDetector: config.detection.detector } : {}),
     });
@@ -276,7 +277,7 @@ export class KestrelServer {
           settings: config.detection,
           accountId: config.accountId,
           dataDir: config.dataDir,
-          db,
+          stores: work,
           streams,
           feed,
           eventStore,
@@ -308,7 +309,7 @@ export class KestrelServer {
     server.getMediaReaders = () => reader.activeGetMediaReaders;
     server.edge = () => edgeStats({ connections, screening, calls, clipGate, imagesGate, refusedJobs, ingest, ffmpegQueued: () => ffmpegSlots.pendingCount });
     server.identities = identities;
-    jobs.runner.start();
+    await jobs.runner.start();
     return server;
   }
 
