@@ -39,6 +39,8 @@ export function createJobs(o: {
   events: EventStore;
   snapshots: SnapshotStore;
   detectConfig: DetectConfigService;
+  /** Shared job store (PostgreSQL, several nodes): this node's stable id; jobs run under a lease (JobRunnerOptions.lease). */
+  nodeId?: string;
   log: Logger;
 }): Jobs {
   const given = o.settings?.detector ?? o.detectionDetector;
@@ -63,6 +65,7 @@ export function createJobs(o: {
     accountId: o.accountId,
     snapshots: o.snapshots,
     ...(o.settings?.concurrency !== undefined ? { concurrency: o.settings.concurrency } : {}),
+    ...(o.nodeId !== undefined ? { lease: { owner: o.nodeId } } : {}),
     onLog: (line) => o.log.info(line),
   });
   return {

@@ -42,6 +42,13 @@ export interface JobRunnerOptions {
   snapshots?: SnapshotStore;
   /** Jobs running at the same time on this node; default 1. */
   concurrency?: number;
+  /**
+   * Several nodes on one (PostgreSQL) job store: a job runs only while this node holds its lease
+   * (`owner` must be stable across restarts, e.g. the node id), renewed every third of `durationMs`
+   * (default 60 s); a job leased by another node is left to it, a lost lease stops the run here.
+   * Absent (single node): no leases, as before.
+   */
+  lease?: { owner: string; durationMs?: number };
   now?: () => number;
   onLog?: (line: string) => void;
 }
@@ -163,6 +170,33 @@ export class JobRunner {
   }
 
   private async run(id: string, signal: AbortSignal): Promise<void> {
+    const lease = this.o.lease;
+    if (!lease) return this.runJob(id, signal);
+    const ms = lease.durationMs ?? 60_000;
+    if (!(await this.o.store.claim(id, lease.owner, this.now(), ms))) {
+      this.o.onLog?.(`job ${id} is leased by another node; left to it`);
+      return;
+    }
+    const renew = setInterval(() => {
+      this.o.store.renewLease(id, lease.owner, this.now(), ms).then(
+        (held) => {
+          if (held) return;
+          this.o.onLog?.(`job ${id}: lease lost to another node; stopped here`);
+          this.abortRun(id);
+        },
+        // The store is unreachable: keep going; the next renewal tells whether the lease survived.
+        (err: unknown) => this.o.onLog?.(`job ${id}: lease renewal failed: ${(err as Error).message}`),
+      );
+    }, ms / 3);
+    renew.unref();
+    try {
+      await this.runJob(id, signal);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private async runJob(id: string, signal: AbortSignal): Promise<void> {
     let st = await this.o.store.get(id);
     if (!st || FINAL_STATUSES.includes(st.job.status)) return;
     const { stream, startMs, endMs } = st.request;

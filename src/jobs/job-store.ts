@@ -64,6 +64,8 @@ export interface JobStore {
    * until `now + leaseMs`. PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent claimers never get the same job.
    */
   claimNext(owner: string, now: number, leaseMs: number): Promise<JobState | undefined>;
+  /** Takes (or keeps) this unfinished job for `owner` when nobody else holds a live lease on it. */
+  claim(id: string, owner: string, now: number, leaseMs: number): Promise<boolean>;
   /** Extends `owner`'s lease; false when the job is no longer held by `owner` (another node took it over). */
   renewLease(id: string, owner: string, now: number, leaseMs: number): Promise<boolean>;
 }
@@ -155,6 +157,10 @@ export class SqliteJobStore implements JobStore {
          ORDER BY created_at, id LIMIT 1`,
       ),
       lease: db.prepare('UPDATE kestrel_jobs SET owner = @owner, lease_until = @until WHERE id = @id'),
+      claim: db.prepare(
+        `UPDATE kestrel_jobs SET owner = @owner, lease_until = @until
+         WHERE id = @id AND status IN ('queued', 'running') AND (owner IS NULL OR owner = @owner OR lease_until < @now)`,
+      ),
       renew: db.prepare(`UPDATE kestrel_jobs SET lease_until = @until WHERE id = @id AND owner = @owner AND status IN ('queued', 'running')`),
     };
   }
@@ -212,6 +218,10 @@ export class SqliteJobStore implements JobStore {
       this.stmts.lease.run({ id: row.id, owner, until: now + leaseMs });
       return jobStateFromRow(row);
     })();
+  }
+
+  async claim(id: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    return this.stmts.claim.run({ id, owner, now, until: now + leaseMs }).changes > 0;
   }
 
   async renewLease(id: string, owner: string, now: number, leaseMs: number): Promise<boolean> {

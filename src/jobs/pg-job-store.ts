@@ -92,6 +92,16 @@ export class PgJobStore implements JobStore {
     return row ? jobStateFromRow(row) : undefined;
   }
 
+  async claim(id: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    // The UPDATE locks the row: of two nodes claiming at once, the second sees the first's owner.
+    const r = await this.pool.query(
+      `UPDATE kestrel_jobs SET owner = $2, lease_until = $3::float8 + $4::float8
+       WHERE id = $1 AND status IN ('queued', 'running') AND (owner IS NULL OR owner = $2 OR lease_until < $3)`,
+      [id, owner, now, leaseMs],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
   async renewLease(id: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
     const r = await this.pool.query(
       `UPDATE kestrel_jobs SET lease_until = $3::float8 + $4::float8 WHERE id = $1 AND owner = $2 AND status IN ('queued', 'running')`,

@@ -112,6 +112,21 @@ export function jobStoreContract(name: string, open: () => Promise<JobStoreSubje
       expect(await jobs.renewLease('j1', 'node-a', 1800, 1000)).toBe(false);
     });
 
+    it('claims one job by id unless another owner holds a live lease', async () => {
+      await jobs.create({ id: 'k1', request: request('cam'), config, createdAt: 1 });
+      expect(await jobs.claim('k1', 'node-a', 100, 1000)).toBe(true);
+      expect(await jobs.claim('k1', 'node-a', 200, 1000)).toBe(true);
+      expect(await jobs.claim('k1', 'node-b', 300, 1000)).toBe(false);
+      expect(await jobs.claim('k1', 'node-b', 1300, 1000)).toBe(true);
+      expect(await jobs.renewLease('k1', 'node-a', 1400, 1000)).toBe(false);
+      await jobs.finish('k1', 'succeeded', 1500);
+      expect(await jobs.claim('k1', 'node-b', 1600, 1000)).toBe(false);
+      expect(await jobs.claim('nope', 'node-b', 1600, 1000)).toBe(false);
+      await jobs.create({ id: 'k2', request: request('cam'), config, createdAt: 2 });
+      const wins = await Promise.all(['a', 'b', 'c', 'd'].map((n) => jobs.claim('k2', `node-${n}`, 10, 1000)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+    });
+
     it('never hands one job to two concurrent claimers', async () => {
       for (let i = 0; i < 6; i++) await jobs.create({ id: `c${i}`, request: request('cam'), config, createdAt: i });
       const claims = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((n) => jobs.claimNext(`node-${n}`, 10, 1000)));
