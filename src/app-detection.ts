@@ -95,6 +95,8 @@ export async function buildDetectionOutputs(o: {
   outbox: Outbox;
   /** Where the default webhook secret lives. */
   secrets: SecretStore;
+  /** Shared outbox (several nodes): this node's stable id; webhook lanes are leased (WebhookNotifierOptions.lease). */
+  nodeId?: string;
   stateDir: string;
   destinations: DetectionDestinations;
   feed?: EventFeed;
@@ -121,6 +123,7 @@ export async function buildDetectionOutputs(o: {
       url: d.webhookUrl,
       secret,
       outbox: o.outbox,
+      ...(o.nodeId !== undefined ? { lease: { owner: o.nodeId } } : {}),
       transport: outbound.sender('operator'),
       logger: o.log.child({ component: 'webhook' }),
     });
@@ -193,6 +196,8 @@ export async function startInProcessDetection(o: {
   dataDir: string;
   /** The work stores (src/app-work-stores.ts): outbox, checkpoints, secrets. */
   stores: { outbox: Outbox; checkpoints: CheckpointStore; secrets: SecretStore };
+  /** Shared work stores (several nodes): this node's stable id (webhook lanes are leased). */
+  nodeId?: string;
   streams: StreamRepository;
   feed: LiveFeed;
   eventStore: EventStore;
@@ -207,7 +212,7 @@ export async function startInProcessDetection(o: {
 }): Promise<InProcessDetection> {
   const { settings, log } = o;
   const outputs = await buildDetectionOutputs({
-    outbox: o.stores.outbox, secrets: o.stores.secrets, stateDir: o.dataDir, destinations: settings, feed: o.eventFeed, localSnapshots: o.localSnapshots, log, ...(o.outbound ? { outbound: o.outbound } : {}),
+    outbox: o.stores.outbox, secrets: o.stores.secrets, stateDir: o.dataDir, ...(o.nodeId !== undefined ? { nodeId: o.nodeId } : {}), destinations: settings, feed: o.eventFeed, localSnapshots: o.localSnapshots, log, ...(o.outbound ? { outbound: o.outbound } : {}),
   });
   let worker: DetectionWorker;
   let unsubscribe = (): void => {};

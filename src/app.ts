@@ -108,7 +108,8 @@ export class KestrelServer {
     await diskPressure.start();
     // Events, jobs, outbox, detection config/checkpoints, secrets. Cluster (`--index postgres://`):
     // createWorkStores({ kind: 'postgres', pool }) — the only line that changes (plus `nodeId` to
-    // createJobs below, so a job runs on one node at a time under a lease).
+    // createJobs and KvsDelivery below, and to buildDetectionOutputs, so jobs and webhook lanes are
+    // leased: each runs on one node at a time).
     const work = createWorkStores({ kind: 'sqlite', db, dataDir: config.dataDir, onLog: (line) => log.info(line) });
     const live: { detection?: DetectionWorker } = {}; // set once detection starts; metrics read its queues
     const metrics = new KestrelMetrics({

@@ -41,6 +41,8 @@ export interface KvsDeliveryDeps {
   media: MediaStore;
   extractFrames: ExtractFrames;
   outbox: Outbox;
+  /** Shared outbox (PostgreSQL, several nodes): this node's stable id; http(s) deliveries lease their lanes. */
+  nodeId?: string;
   region: string;
   accountId: string;
   /** Used when settings.webhookSecret is absent; called on the first http(s) delivery only. */
@@ -90,6 +92,7 @@ export class KvsDelivery {
       accountId: deps.accountId,
       sns: { ...(s.snsEndpoint ? { endpoint: s.snsEndpoint } : {}), ...(s.snsCredentials ? { credentials: s.snsCredentials } : {}) },
       outbox: deps.outbox,
+      ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
       webhookSecret: async () => s.webhookSecret ?? deps.webhookSecret(),
       ...(s.httpRetry ? { httpRetry: s.httpRetry } : {}),
       ...(s.mqttUrl ? { mqttUrl: s.mqttUrl } : {}),

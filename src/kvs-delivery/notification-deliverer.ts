@@ -35,6 +35,8 @@ export interface NotificationDelivererDeps {
   sns: SnsSettings;
   /** Durable queue for http(s) destinations (the work stores' Outbox: SQLite or PostgreSQL). */
   outbox: Outbox;
+  /** Shared outbox (several nodes): this node's stable id, the owner of the lanes it leases. */
+  nodeId?: string;
   /** HMAC key for X-Kestrel-Signature on http(s) deliveries (read on first use). */
   webhookSecret: () => Promise<string>;
   httpRetry?: HttpRetrySettings;
@@ -148,6 +150,7 @@ export class NotificationDeliverer {
         name: `kvs-notification:${url}`,
         secret,
         outbox: this.deps.outbox,
+        ...(this.deps.nodeId !== undefined ? { lease: { owner: this.deps.nodeId } } : {}),
         headers: { 'x-amz-sns-message-type': 'Notification', 'x-amz-sns-topic-arn': topicArn },
         ...(retry.maxAttempts !== undefined ? { maxAttempts: retry.maxAttempts } : {}),
         backoff: retry,

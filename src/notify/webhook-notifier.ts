@@ -28,6 +28,13 @@ export interface WebhookNotifierOptions {
   headers?: Record<string, string>;
   /** Request body for an event; default the DetectionEvent itself (see formats.ts for Rekognition-shaped bodies). */
   body?: (event: DetectionEvent) => unknown;
+  /**
+   * Several nodes on one shared (PostgreSQL) outbox: send only lane heads this node has leased
+   * (`Outbox.claimHeads`; `owner` stable per node), so each entry goes out from one node at a time, in
+   * order. Lease default max(30 s, 3 × timeoutMs); lanes held elsewhere are looked at again every half
+   * lease (entries another node enqueues are found the same way). Absent (one node): no leases.
+   */
+  lease?: { owner: string; durationMs?: number };
   /** Start delivering on construction (default true); otherwise call start(). */
   autoStart?: boolean;
   now?: () => number;
@@ -145,12 +152,21 @@ export class WebhookNotifier implements Notifier {
     if (!this.running) return;
     const now = this.now();
     let nextAt = Infinity;
+    let mine: Set<number> | undefined;
+    if (this.o.lease) {
+      const leaseMs = this.o.lease.durationMs ?? Math.max(30_000, 3 * this.o.timeoutMs);
+      mine = new Set((await this.o.outbox.claimHeads(this.name, this.o.lease.owner, now, leaseMs)).map((e) => e.seq));
+      if (!this.running) return;
+      // Lanes another node holds (or whose entries it enqueued since): look again later.
+      if (heads.some((h) => h.nextAttemptAt <= now && !mine!.has(h.seq))) nextAt = now + leaseMs / 2;
+    }
     for (const head of heads) {
       if (this.inFlight.has(head.stream)) continue;
       if (head.nextAttemptAt > now) {
         nextAt = Math.min(nextAt, head.nextAttemptAt);
         continue;
       }
+      if (mine && !mine.has(head.seq)) continue;
       const p = this.deliver(head)
         .catch((err: unknown) => {
           // Delivered or not, the outbox could not record it: the entry stays and is sent again (at-least-once).

@@ -44,8 +44,11 @@ describe('WebhookNotifier on the PostgreSQL outbox', () => {
     await receiver.stop();
   });
 
-  const notifier = (pool = db.pool) => {
-    const n = new WebhookNotifier({ url: receiver.url, secret: SECRET, outbox: new PgOutbox(pool), backoff: { baseMs: 25, maxMs: 200 }, name: 'hook' });
+  const notifier = (pool = db.pool, owner?: string) => {
+    const n = new WebhookNotifier({
+      url: receiver.url, secret: SECRET, outbox: new PgOutbox(pool), backoff: { baseMs: 25, maxMs: 200 }, name: 'hook',
+      ...(owner ? { lease: { owner, durationMs: 2_000 } } : {}),
+    });
     cleanups.push(() => n.close());
     return n;
   };
@@ -85,5 +88,26 @@ describe('WebhookNotifier on the PostgreSQL outbox', () => {
     await receiver.waitFor(events.length);
     await second.idle();
     expect(bodies().map(key)).toEqual(events.map(key));
+  });
+
+  it('two nodes leasing lane heads send every entry exactly once, in order per stream', async () => {
+    const otherPool = openPgPool(db.url, { max: 3 });
+    cleanups.push(() => otherPool.end());
+    receiver.mode = 'unavailable'; // both nodes see every lane before anything can be delivered
+    const a = notifier(db.pool, 'node-a');
+    const b = notifier(otherPool, 'node-b');
+    const lanes = ['s1', 's2', 's3', 's4'].map((name, i) => lifecycle(name, 3, 1000 * (i + 1)));
+    for (let i = 0; i < lanes[0]!.length; i++) {
+      for (const [k, lane] of lanes.entries()) await (k % 2 ? b : a).publish(lane[i]!);
+    }
+    await until(() => receiver.rejected >= 4, 'refused attempts from the nodes');
+    receiver.mode = 'ok';
+    const total = lanes.flat().length;
+    await receiver.waitFor(total);
+    await a.idle();
+    await b.idle();
+    expect(receiver.received).toHaveLength(total);
+    expect(new Set(receiver.received.map((r) => r.headers['x-kestrel-delivery'])).size).toBe(total);
+    for (const lane of lanes) expect(bodies().filter((e) => e.stream.name === lane[0]!.stream.name).map(key)).toEqual(lane.map(key));
   });
 });
