@@ -116,7 +116,12 @@ export class KestrelServer {
       dataDir: config.dataDir,
       ...(config.ops?.metricsMaxStreams ? { maxStreams: config.ops.metricsMaxStreams } : {}),
       activeGetMediaReaders: (): number => reader.activeGetMediaReaders,
-      queueDepths: async () => ({ outbox: await work.outbox.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
+      // An unreachable outbox (remote index down) leaves its gauge out rather than failing the scrape.
+      queueDepths: async () => ({
+        ...(await work.outbox.pendingTotal().then((outbox) => ({ outbox }), () => ({}))),
+        ...kvsDelivery.queueDepths,
+        ...live.detection?.queueDepths,
+      }),
     });
     const limits = config.limits;
     // On-demand decoders (GetImages, image generation) share this many ffmpeg children; the rest wait.
