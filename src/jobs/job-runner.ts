@@ -23,7 +23,7 @@ import type { StreamRef } from '../events/types.ts';
 import type { SnapshotStore } from '../notify/snapshot-store.ts';
 import type { ArchiveFragments } from './archive-fragments.ts';
 import { BufferedJobEvents } from './job-events.ts';
-import type { JobStore } from './job-store.ts';
+import { JobLeaseLostError, type JobStore } from './job-store.ts';
 import { FINAL_STATUSES, JobRequestError, jobConfig, parseJobRequest, type FrameRecord, type Job } from './job-types.ts';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -157,9 +157,13 @@ export class JobRunner {
       r.done = this.run(id, r.abort.signal)
         .catch((err: unknown) => {
           if (this.stopped) return; // shutdown: the job resumes on the next start
+          if (err instanceof JobLeaseLostError) {
+            this.o.onLog?.(`${err.message}; another node carries on`);
+            return;
+          }
           // (no-op when the job was cancelled meanwhile)
           this.o.onLog?.(`job ${id} failed: ${(err as Error).message}`);
-          return this.o.store.finish(id, 'failed', this.now(), (err as Error).message).then(() => undefined);
+          return this.finishFailed(id, (err as Error).message);
         })
         .catch((err: unknown) => this.o.onLog?.(`job ${id}: cannot record its failure: ${(err as Error).message}`))
         .finally(() => {
@@ -264,7 +268,7 @@ export class JobRunner {
             if (signal.aborted) return;
             const quiet = open.length === 0 && (lastDetectionMs === undefined || (lastFrameMs ?? 0) - lastDetectionMs > endAfterMs);
             if (quiet) replayFrom = i + 1;
-            await this.o.store.commit(id, { position: i + 1, open, replayFrom, frames: done, events: events.take() });
+            await this.o.store.commit(id, { position: i + 1, open, replayFrom, frames: done, events: events.take(), ...this.fence() });
           } catch (err) {
             fatal ??= err as Error;
             this.abortRun(id);
@@ -294,8 +298,20 @@ export class JobRunner {
     }
     if (signal.aborted) return;
     const rest = frames;
-    await this.o.store.finish(id, 'succeeded', this.now(), undefined, { position: fragments.length, open: [], replayFrom: fragments.length, frames: rest, events: events.take() });
+    await this.o.store.finish(id, 'succeeded', this.now(), undefined, { position: fragments.length, open: [], replayFrom: fragments.length, frames: rest, events: events.take(), ...this.fence() });
     this.o.onLog?.(`job ${id}: ${stream} ${fragments.length} fragments analysed`);
+  }
+
+  private async finishFailed(id: string, message: string): Promise<void> {
+    const lease = this.o.lease;
+    // With leases: a node that lost the job does not fail it under the node now running it.
+    if (lease && !(await this.o.store.renewLease(id, lease.owner, this.now(), lease.durationMs ?? 60_000))) return;
+    await this.o.store.finish(id, 'failed', this.now(), message);
+  }
+
+  /** With leases, commits land only while this node holds the job. */
+  private fence(): { owner?: string } {
+    return this.o.lease ? { owner: this.o.lease.owner } : {};
   }
 
   private abortRun(id: string): void {

@@ -33,6 +33,16 @@ export interface JobCheckpoint {
   frames: readonly FrameRecord[];
   /** The job's event messages held since the last commit (recorded in the event store, same transaction). */
   events?: readonly DetectionEvent[];
+  /** Fence (several nodes): lands only while this owner holds the job's lease, else JobLeaseLostError and nothing is written. */
+  owner?: string;
+}
+
+/** A commit from a node whose lease on the job was taken over: nothing was written. */
+export class JobLeaseLostError extends Error {
+  constructor(id: string, owner: string) {
+    super(`job ${id}: ${owner} no longer holds its lease`);
+    this.name = 'JobLeaseLostError';
+  }
 }
 
 export interface NewJob {
@@ -149,6 +159,7 @@ export class SqliteJobStore implements JobStore {
       checkpoint: db.prepare(
         'UPDATE kestrel_jobs SET position = @position, open = @open, replay_from = @replayFrom, frames_done = frames_done + @frames, events = events + @events WHERE id = @id',
       ),
+      holds: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM kestrel_jobs WHERE id = ? AND owner = ?'),
       finish: db.prepare('UPDATE kestrel_jobs SET status = @status, finished_at = @at, error = @error, owner = NULL, lease_until = NULL WHERE id = @id AND status IN (\'queued\', \'running\')'),
       addFrame: db.prepare('INSERT INTO kestrel_job_frames (job_id, frame_time, doc) VALUES (?, ?, ?)'),
       frames: db.prepare<[string], { doc: string }>('SELECT doc FROM kestrel_job_frames WHERE job_id = ? ORDER BY seq'),
@@ -229,6 +240,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   private commitSync(id: string, c: JobCheckpoint): void {
+    if (c.owner !== undefined && !this.stmts.holds.get(id, c.owner)) throw new JobLeaseLostError(id, c.owner);
     let created = 0;
     for (const ev of c.events ?? []) if (this.events.recordSync(ev).created) created++;
     for (const f of c.frames) this.stmts.addFrame.run(id, f.timestampMs, JSON.stringify(f));

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { PgEventStore } from '../events/pg-event-store.ts';
 import { inTransaction } from '../store/pg/pg-pool.ts';
-import { clampJobLimit, jobStateFromRow, type JobCheckpoint, type JobRow, type JobState, type JobStore, type NewJob } from './job-store.ts';
+import { JobLeaseLostError, clampJobLimit, jobStateFromRow, type JobCheckpoint, type JobRow, type JobState, type JobStore, type NewJob } from './job-store.ts';
 import type { FrameRecord, Job, JobStatus } from './job-types.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -111,6 +111,11 @@ export class PgJobStore implements JobStore {
   }
 
   private async commitWith(c: Queryable, id: string, cp: JobCheckpoint): Promise<void> {
+    if (cp.owner !== undefined) {
+      // Row lock until commit: a takeover (claim) waits for this transaction, or this one sees it.
+      const held = await c.query('SELECT 1 FROM kestrel_jobs WHERE id = $1 AND owner = $2 FOR UPDATE', [id, cp.owner]);
+      if ((held.rowCount ?? 0) === 0) throw new JobLeaseLostError(id, cp.owner);
+    }
     let created = 0;
     for (const ev of cp.events ?? []) if ((await this.events.recordWith(c, ev)).created) created++;
     if (cp.frames.length > 0) {

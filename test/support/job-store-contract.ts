@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveDetectConfig } from '../../src/detect/detect-config.ts';
 import type { EventStore } from '../../src/events/event-store.ts';
 import { nextEvent, startEvent } from '../../src/events/lifecycle.ts';
-import type { JobStore } from '../../src/jobs/job-store.ts';
+import { JobLeaseLostError, type JobStore } from '../../src/jobs/job-store.ts';
 import type { FrameRecord, JobRequest } from '../../src/jobs/job-types.ts';
 import { observation } from './event-store-contract.ts';
 
@@ -125,6 +125,22 @@ export function jobStoreContract(name: string, open: () => Promise<JobStoreSubje
       await jobs.create({ id: 'k2', request: request('cam'), config, createdAt: 2 });
       const wins = await Promise.all(['a', 'b', 'c', 'd'].map((n) => jobs.claim('k2', `node-${n}`, 10, 1000)));
       expect(wins.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('fences commits by lease owner: a node that lost the job writes nothing', async () => {
+      await jobs.create({ id: 'f1', request: request('cam'), config, createdAt: 1 });
+      const cp = (position: number, owner: string) => ({ position, open: [], replayFrom: 0, frames: [frame(position)], events: [jobEvent('f1', position * 1000)], owner });
+      await expect(jobs.commit('f1', cp(1, 'node-a'))).rejects.toBeInstanceOf(JobLeaseLostError);
+      expect(await jobs.claim('f1', 'node-a', 0, 1000)).toBe(true);
+      await jobs.commit('f1', cp(1, 'node-a'));
+      expect(await jobs.claim('f1', 'node-b', 2000, 1000)).toBe(true); // node-a's lease ran out
+      await expect(jobs.commit('f1', cp(2, 'node-a'))).rejects.toBeInstanceOf(JobLeaseLostError);
+      await expect(jobs.finish('f1', 'succeeded', 3000, undefined, cp(3, 'node-a'))).rejects.toBeInstanceOf(JobLeaseLostError);
+      const st = await jobs.get('f1');
+      expect(st).toMatchObject({ position: 1, job: { status: 'queued', events: 1, progress: { framesDone: 1 } } });
+      expect(await jobs.frames('f1')).toHaveLength(1);
+      expect((await subject.events.list({ job: 'f1' })).events).toHaveLength(1);
+      expect(await jobs.finish('f1', 'succeeded', 3000, undefined, cp(3, 'node-b'))).toBe(true);
     });
 
     it('never hands one job to two concurrent claimers', async () => {
