@@ -1,6 +1,8 @@
 -- Work stores (src/app-work-stores.ts): detection events, analysis jobs, the webhook outbox, detection
--- config overrides and checkpoints. Times are ms epoch as double precision (exact to 2^53; producer times may be fractional, as SQLite allows); documents are
--- JSON text, returned byte for byte. Ordered text keys use COLLATE "C" so keyset pages sort as in SQLite.
+-- config overrides and checkpoints. Same tables and columns as the SQLite ones (importWorkStores copies
+-- them as they are). Times are ms epoch as double precision (exact to 2^53; producer times may be
+-- fractional, which SQLite allows); documents are JSON text, returned byte for byte. Ordered text keys
+-- use COLLATE "C" so keyset pages sort byte-wise, as in SQLite.
 
 CREATE TABLE kestrel_events (
   id text COLLATE "C" PRIMARY KEY,
