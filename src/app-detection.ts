@@ -4,16 +4,14 @@
  * fan-out to webhook / MQTT / the live EventFeed.
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
-import { JsonFileCheckpointStore } from './detect/checkpoints.ts';
+import type { CheckpointStore } from './detect/checkpoints.ts';
 import { createDetector, type DetectorConfig } from './detect/create-detector.ts';
 import type { DetectConfig } from './detect/detect-config.ts';
 import { DetectConfigFile } from './detect/detect-config-file.ts';
 import { DetectConfigResolver } from './detect/detect-config-resolver.ts';
 import { DetectConfigService } from './detect/detect-config-service.ts';
-import { SqliteDetectConfigStore } from './detect/detect-config-store.ts';
+import type { DetectConfigOverrides } from './detect/detect-config-store.ts';
 import { DetectionEventSink } from './detect/event-sink.ts';
 import { LiveFeedSource } from './detect/live-feed-source.ts';
 import type { DetectorLike } from './detect/types.ts';
@@ -27,17 +25,18 @@ import { Fanout } from './notify/fanout.ts';
 import { LocalSnapshotStore } from './notify/local-snapshot-store.ts';
 import { MqttNotifier } from './notify/mqtt-notifier.ts';
 import type { Notifier } from './notify/notifier.ts';
-import { SqliteOutbox } from './notify/outbox.ts';
+import type { Outbox } from './notify/outbox.ts';
 import { S3SnapshotStore } from './notify/s3-snapshot-store.ts';
 import { parseSnapshotDestination, type SnapshotStore } from './notify/snapshot-store.ts';
 import { WebhookNotifier } from './notify/webhook-notifier.ts';
 import { Outbound } from './outbound/outbound.ts';
 import type { Logger } from './shared/logger.ts';
+import type { SecretStore } from './store/secret-store.ts';
 
 /** Where detection events go. Every field optional: the defaults are local snapshots + event store + feed. */
 export interface DetectionDestinations {
   webhookUrl?: string;
-  /** HMAC key for X-Kestrel-Signature; default a random secret kept in `<stateDir>/webhook-secret`. */
+  /** HMAC key for X-Kestrel-Signature; default a random secret kept in the SecretStore (`<stateDir>/webhook-secret` embedded). */
   webhookSecret?: string;
   mqttUrl?: string;
   /** `s3://bucket/prefix`, a folder, or `local` (default: `<stateDir>/snapshots`). */
@@ -76,21 +75,12 @@ export function destinationsFromEnv(env: NodeJS.ProcessEnv = process.env): Detec
   return d;
 }
 
-/** The per-directory webhook secret (created on first use, mode 0600). */
-export function loadOrCreateWebhookSecret(dir: string): { secret: string; file: string } {
-  const file = path.join(dir, 'webhook-secret');
-  try {
-    const s = fs.readFileSync(file, 'utf8').trim();
-    if (s) return { secret: s, file };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  fs.mkdirSync(dir, { recursive: true });
-  const secret = randomBytes(32).toString('hex');
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${secret}\n`, { mode: 0o600 });
-  fs.renameSync(tmp, file);
-  return { secret, file };
+export const WEBHOOK_SECRET_NAME = 'webhook-secret';
+
+/** The shared webhook secret (created on first use; embedded: `<dataDir>/webhook-secret`, mode 0600). */
+export async function loadOrCreateWebhookSecret(secrets: SecretStore): Promise<{ secret: string; where: string }> {
+  const secret = await secrets.getOrCreate(WEBHOOK_SECRET_NAME, () => randomBytes(32).toString('hex'));
+  return { secret, where: secrets.where(WEBHOOK_SECRET_NAME) };
 }
 
 export interface DetectionOutputs {
@@ -101,8 +91,13 @@ export interface DetectionOutputs {
   close(): Promise<void>;
 }
 
-export function buildDetectionOutputs(o: {
-  db: Database.Database;
+export async function buildDetectionOutputs(o: {
+  /** Durable webhook queue (the work stores' Outbox). */
+  outbox: Outbox;
+  /** Where the default webhook secret lives. */
+  secrets: SecretStore;
+  /** Shared outbox (several nodes): this node's stable id; webhook lanes are leased (WebhookNotifierOptions.lease). */
+  nodeId?: string;
   stateDir: string;
   destinations: DetectionDestinations;
   feed?: EventFeed;
@@ -110,7 +105,7 @@ export function buildDetectionOutputs(o: {
   /** Timeouts for the (operator-trusted) destinations; default settings when absent. */
   outbound?: Outbound;
   log: Logger;
-}): DetectionOutputs {
+}): Promise<DetectionOutputs> {
   const d = o.destinations;
   // Operator-set destinations: trusted, but every call still has timeouts (`kestrel worker` builds its own).
   const ownOutbound = o.outbound ? undefined : new Outbound({}, o.log);
@@ -121,14 +116,15 @@ export function buildDetectionOutputs(o: {
   if (d.webhookUrl) {
     let secret = d.webhookSecret;
     if (!secret) {
-      const s = loadOrCreateWebhookSecret(o.stateDir);
+      const s = await loadOrCreateWebhookSecret(o.secrets);
       secret = s.secret;
-      o.log.info({ secretFile: s.file }, 'webhook signing secret (set KESTREL_WEBHOOK_SECRET to choose one)');
+      o.log.info({ secretFile: s.where }, 'webhook signing secret (set KESTREL_WEBHOOK_SECRET to choose one)');
     }
     webhook = new WebhookNotifier({
       url: d.webhookUrl,
       secret,
-      outbox: new SqliteOutbox(o.db),
+      outbox: o.outbox,
+      ...(o.nodeId !== undefined ? { lease: { owner: o.nodeId } } : {}),
       transport: outbound.sender('operator'),
       logger: o.log.child({ component: 'webhook' }),
     });
@@ -182,9 +178,9 @@ export function loadDetectConfigFile(settings: DetectionSettings | undefined, lo
 }
 
 /** The per-stream config layers (settings < file < API overrides in the server's db) behind the API and the worker. */
-export function createDetectConfigService(o: { db: Database.Database; settings?: DetectionSettings; file?: DetectConfigFile; log: Logger }): DetectConfigService {
+export function createDetectConfigService(o: { overrides: DetectConfigOverrides; settings?: DetectionSettings; file?: DetectConfigFile; log: Logger }): DetectConfigService {
   const file = o.file ?? loadDetectConfigFile(o.settings, o.log);
-  const overrides = new SqliteDetectConfigStore(o.db);
+  const overrides = o.overrides;
   const resolver = new DetectConfigResolver({ ...(o.settings?.detect ? { settings: o.settings.detect } : {}), ...(file ? { file } : {}), overrides });
   return new DetectConfigService(resolver, overrides);
 }
@@ -199,15 +195,18 @@ export async function startInProcessDetection(o: {
   settings: DetectionSettings;
   accountId: string;
   dataDir: string;
-  db: Database.Database;
+  /** The work stores (src/app-work-stores.ts): outbox, checkpoints, secrets. */
+  stores: { outbox: Outbox; checkpoints: CheckpointStore; secrets: SecretStore };
+  /** Shared work stores (several nodes): this node's stable id (webhook lanes are leased). */
+  nodeId?: string;
   streams: StreamRepository;
   feed: LiveFeed;
   eventStore: EventStore;
   eventFeed: EventFeed;
   localSnapshots: LocalSnapshotStore;
   log: Logger;
-  /** Per-stream config (API + file); default built from `settings`. */
-  config?: DetectConfigService;
+  /** Per-stream config (API + file). */
+  config: DetectConfigService;
   outbound?: Outbound;
   /** Optional: wraps the detector (metrics time every frame). */
   observeDetector?: (d: DetectorLike) => DetectorLike;
@@ -215,13 +214,13 @@ export async function startInProcessDetection(o: {
   readerQueueStats?: ReaderQueueStats;
 }): Promise<InProcessDetection> {
   const { settings, log } = o;
-  const outputs = buildDetectionOutputs({
-    db: o.db, stateDir: o.dataDir, destinations: settings, feed: o.eventFeed, localSnapshots: o.localSnapshots, log, ...(o.outbound ? { outbound: o.outbound } : {}),
+  const outputs = await buildDetectionOutputs({
+    outbox: o.stores.outbox, secrets: o.stores.secrets, stateDir: o.dataDir, ...(o.nodeId !== undefined ? { nodeId: o.nodeId } : {}), destinations: settings, feed: o.eventFeed, localSnapshots: o.localSnapshots, log, ...(o.outbound ? { outbound: o.outbound } : {}),
   });
   let worker: DetectionWorker;
   let unsubscribe = (): void => {};
   let source: LiveFeedSource | undefined;
-  const config = o.config ?? createDetectConfigService({ db: o.db, settings, log });
+  const config = o.config;
   try {
     const created = settings.detector ?? (await createDetector(settings.model ?? { type: 'centernet' }));
     const detector = o.observeDetector ? o.observeDetector(created) : created;
@@ -246,7 +245,7 @@ export async function startInProcessDetection(o: {
       source,
       detector,
       sink,
-      checkpoints: new JsonFileCheckpointStore(path.join(o.dataDir, 'detect-checkpoints.json')),
+      checkpoints: o.stores.checkpoints,
       streams: async () => {
         const all = await o.streams.list({ limit: 100_000 });
         ids.clear();

@@ -1,16 +1,15 @@
 /**
  * Composition of batch analysis (src/jobs) for `kestrel serve`, with or without `--detect`: the job
- * store on the server's SQLite db, archived fragments from the index + media store, and a detector
+ * store from the work stores (SQLite or PostgreSQL, src/app-work-stores.ts), archived fragments from the index + media store, and a detector
  * loaded on the first job (CenterNet by default).
  */
-import type Database from 'better-sqlite3';
 import { createDetector } from './detect/create-detector.ts';
 import type { DetectConfigService } from './detect/detect-config-service.ts';
 import type { DetectorLike } from './detect/types.ts';
 import type { EventStore } from './events/event-store.ts';
 import { StoreArchiveFragments } from './jobs/archive-fragments.ts';
 import { JobRunner } from './jobs/job-runner.ts';
-import { SqliteJobStore } from './jobs/job-store.ts';
+import type { JobStore } from './jobs/job-store.ts';
 import type { SnapshotStore } from './notify/snapshot-store.ts';
 import type { Logger } from './shared/logger.ts';
 import type { FragmentIndex, MediaStore, StreamRepository } from './store/types.ts';
@@ -29,7 +28,7 @@ export interface Jobs {
 }
 
 export function createJobs(o: {
-  db: Database.Database;
+  store: JobStore;
   settings?: JobSettings;
   /** Injected detector from the detection settings (tests). */
   detectionDetector?: DetectorLike;
@@ -40,6 +39,8 @@ export function createJobs(o: {
   events: EventStore;
   snapshots: SnapshotStore;
   detectConfig: DetectConfigService;
+  /** Shared job store (PostgreSQL, several nodes): this node's stable id; jobs run under a lease (JobRunnerOptions.lease). */
+  nodeId?: string;
   log: Logger;
 }): Jobs {
   const given = o.settings?.detector ?? o.detectionDetector;
@@ -52,7 +53,7 @@ export function createJobs(o: {
     return (await loaded).detector;
   };
   const runner = new JobRunner({
-    store: new SqliteJobStore(o.db),
+    store: o.store,
     events: o.events,
     archive: new StoreArchiveFragments({ index: o.index, media: o.media }),
     lookupStream: async (name) => {
@@ -64,6 +65,7 @@ export function createJobs(o: {
     accountId: o.accountId,
     snapshots: o.snapshots,
     ...(o.settings?.concurrency !== undefined ? { concurrency: o.settings.concurrency } : {}),
+    ...(o.nodeId !== undefined ? { lease: { owner: o.nodeId } } : {}),
     onLog: (line) => o.log.info(line),
   });
   return {

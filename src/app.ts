@@ -32,7 +32,6 @@ import { createPlayback } from './archive/playback.ts';
 import { loadOrCreateSessionSecret } from './store/session-secret.ts';
 import { errorHandler, requestId, sendKvsError } from './api/respond.ts';
 import { KvsError } from './shared/errors.ts';
-import { SqliteEventStore } from './events/sqlite-event-store.ts';
 import { EventFeed } from './notify/event-feed.ts';
 import { LocalSnapshotStore } from './notify/local-snapshot-store.ts';
 import { eventsRouter } from './api/events-routes.ts';
@@ -40,8 +39,8 @@ import { createDetectConfigService, loadDetectConfigFile, startInProcessDetectio
 import { detectionConfigRouter } from './api/detection-config-routes.ts';
 import type { DetectionWorker } from './detect/worker.ts';
 import { KvsDelivery } from './kvs-delivery/kvs-delivery.ts';
-import { SqliteOutbox } from './notify/outbox.ts';
 import { loadOrCreateWebhookSecret } from './app-detection.ts';
+import { createWorkStores } from './app-work-stores.ts';
 import { createJobs } from './app-jobs.ts';
 import { createOwnership } from './app-ownership.ts';
 import { jobsRouter } from './api/jobs-routes.ts';
@@ -111,7 +110,10 @@ export class KestrelServer {
     const diskPressure = new DiskPressure({ dataDir: config.dataDir, index, media, settings: config.storage, log: log.child({ component: 'disk' }) });
     media.setSpaceGuard(diskPressure);
     await diskPressure.start();
-    const outboxForMetrics = new SqliteOutbox(db);
+    // Events, jobs, outbox, detection config/checkpoints, secrets: in the PostgreSQL index when there is one.
+    const work = stores.pool
+      ? createWorkStores({ kind: 'postgres', pool: stores.pool })
+      : createWorkStores({ kind: 'sqlite', db, dataDir: config.dataDir, onLog: (line) => log.info(line) });
     const detectionQueues = new ReaderQueueStats();
     const live: { detection?: DetectionWorker } = {}; // set once detection starts; metrics read its queues
     const metrics = new KestrelMetrics({
@@ -121,7 +123,12 @@ export class KestrelServer {
       readerQueues: () => ({ get_media: reader.queueStats, detection: detectionQueues }),
       tooSlowReaders: () => reader.tooSlowReaders,
       ...(config.bus ? { bus: () => ({ connected: nodeBus.bus.health().state === 'connected', ...nodeBus.bus.stats }) } : {}),
-      queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
+      // An unreachable outbox (remote index down) leaves its gauge out rather than failing the scrape.
+      queueDepths: async () => ({
+        ...(await work.outbox.pendingTotal().then((outbox) => ({ outbox }), () => ({}))),
+        ...kvsDelivery.queueDepths,
+        ...live.detection?.queueDepths,
+      }),
     });
     const limits = config.limits;
     // On-demand decoders (GetImages, image generation) share this many ffmpeg children; the rest wait.
@@ -150,15 +157,18 @@ export class KestrelServer {
         await media.removeStream(stream.id);
       },
     });
+    // With a shared index, jobs and outbox lanes are leased to one node at a time under this node's id.
+    const leaseOwner = stores.pool ? { nodeId: ownership.nodeId } : {};
     const kvsDelivery = new KvsDelivery({
+      ...leaseOwner,
       streams,
       index,
       media,
       extractFrames: limitedExtractFrames,
-      outbox: new SqliteOutbox(db),
+      outbox: work.outbox,
       region: config.region,
       accountId: config.accountId,
-      webhookSecret: () => config.detection?.webhookSecret ?? loadOrCreateWebhookSecret(config.dataDir).secret,
+      webhookSecret: async () => config.detection?.webhookSecret ?? (await loadOrCreateWebhookSecret(work.secrets)).secret,
       ...(config.kvsDelivery ? { settings: config.kvsDelivery } : {}),
       outbound,
       log: log.child({ component: 'kvs-delivery' }),
@@ -194,7 +204,7 @@ export class KestrelServer {
       media,
       feed,
       clock,
-      secret: loadOrCreateSessionSecret(config.dataDir),
+      secret: await loadOrCreateSessionSecret(work.secrets),
       partTargetMs: config.llPartTargetMs,
       currentStream: (id) => streamService.getById(id),
     });
@@ -208,12 +218,13 @@ export class KestrelServer {
       log: log.child({ component: 'retention' }),
     });
 
-    const eventStore = new SqliteEventStore(db);
+    const eventStore = work.events;
     const eventFeed = new EventFeed();
     const localSnapshots = new LocalSnapshotStore({ dir: path.join(config.dataDir, 'snapshots') });
-    const detectConfig = createDetectConfigService({ db, ...(config.detection ? { settings: config.detection } : {}), ...(detectConfigFile ? { file: detectConfigFile } : {}), log: log.child({ component: 'detect' }) });
+    const detectConfig = createDetectConfigService({ overrides: work.detectConfig, ...(config.detection ? { settings: config.detection } : {}), ...(detectConfigFile ? { file: detectConfigFile } : {}), log: log.child({ component: 'detect' }) });
     const jobs = createJobs({
-      db, accountId: config.accountId, streams, index, media, events: eventStore, snapshots: localSnapshots, detectConfig, log: log.child({ component: 'jobs' }),
+      ...leaseOwner,
+      store: work.jobs, accountId: config.accountId, streams, index, media, events: eventStore, snapshots: localSnapshots, detectConfig, log: log.child({ component: 'jobs' }),
       ...(config.jobs ? { settings: config.jobs } : {}),
       ...(config.detection?.detector ? { detectionDetector: config.detection.detector } : {}),
     });
@@ -301,10 +312,11 @@ export class KestrelServer {
     ];
     const inProcess = config.detection?.enabled
       ? await startInProcessDetection({
+          ...leaseOwner,
           settings: config.detection,
           accountId: config.accountId,
           dataDir: config.dataDir,
-          db,
+          stores: work,
           streams,
           feed,
           eventStore,
@@ -337,7 +349,7 @@ export class KestrelServer {
     server.getMediaReaders = () => reader.activeGetMediaReaders;
     server.edge = () => edgeStats({ connections, screening, calls, clipGate, imagesGate, refusedJobs, ingest, ffmpegQueued: () => ffmpegSlots.pendingCount });
     server.identities = identities;
-    jobs.runner.start();
+    await jobs.runner.start();
     return server;
   }
 

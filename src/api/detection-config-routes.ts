@@ -38,7 +38,7 @@ export function detectionConfigRouter(deps: DetectionConfigRouteDeps): express.R
   const bodyOf = (req: Request): unknown => (req.body as unknown) ?? {};
 
   const path = '/api/v1/streams/:name/detection';
-  router.get(path, wrap(route(async (name, _req, res) => void res.set('cache-control', 'no-store').json(deps.config.get(name)))));
+  router.get(path, wrap(route(async (name, _req, res) => void res.set('cache-control', 'no-store').json(await deps.config.get(name)))));
   router.put(path, json, wrap(route(async (name, req, res) => void res.json(await deps.config.set(name, bodyOf(req))))));
   router.patch(path, json, wrap(route(async (name, req, res) => void res.json(await deps.config.set(name, bodyOf(req), true)))));
   router.delete(path, wrap(route(async (name, _req, res) => void res.json(await deps.config.clear(name)))));

@@ -37,7 +37,7 @@ function intParam(v: unknown): number | undefined | 'bad' {
 export function eventsRouter(deps: EventsRouteDeps): express.Router {
   const router = express.Router({ caseSensitive: true });
 
-  router.get('/api/v1/events', wrap((req, res) => {
+  router.get('/api/v1/events', wrap(async (req, res) => {
     const stream = str(req.query.stream);
     const job = str(req.query.job);
     if (!stream && !job) return bad(res, 'stream is required');
@@ -54,7 +54,7 @@ export function eventsRouter(deps: EventsRouteDeps): express.Router {
     if (order !== undefined && order !== 'asc' && order !== 'desc') return bad(res, 'order must be asc or desc');
     if (order) q.order = order;
     try {
-      res.set('cache-control', 'no-store').json(deps.store.list(q));
+      res.set('cache-control', 'no-store').json(await deps.store.list(q));
     } catch (err) {
       if ((err as Error).message === 'invalid nextToken') return bad(res, 'invalid nextToken');
       throw err;
@@ -90,7 +90,7 @@ export function eventsRouter(deps: EventsRouteDeps): express.Router {
 
   // Before /:id. Counts events started since `since` (default: the last hour), at most 100 per
   // stream (`more` says there are more), and how many of those are still open.
-  router.get('/api/v1/events/summary', wrap((req, res) => {
+  router.get('/api/v1/events/summary', wrap(async (req, res) => {
     const names = [...new Set((str(req.query.streams) ?? '').split(',').filter(Boolean))];
     if (names.length > SUMMARY_MAX_STREAMS) return bad(res, `at most ${SUMMARY_MAX_STREAMS} streams`);
     const since = intParam(req.query.since);
@@ -98,7 +98,7 @@ export function eventsRouter(deps: EventsRouteDeps): express.Router {
     const from = since ?? Date.now() - 3_600_000;
     const streams: Record<string, { count: number; active: number; more: boolean; latestStartTime: number | null }> = {};
     for (const stream of names) {
-      const page = deps.store.list({ stream, from, order: 'desc', limit: 100 });
+      const page = await deps.store.list({ stream, from, order: 'desc', limit: 100 });
       streams[stream] = {
         count: page.events.length,
         active: page.events.filter((e) => e.state !== 'end').length,
@@ -109,8 +109,8 @@ export function eventsRouter(deps: EventsRouteDeps): express.Router {
     res.set('cache-control', 'no-store').json({ since: from, streams });
   }));
 
-  router.get('/api/v1/events/:id', wrap((req, res) => {
-    const ev = deps.store.get(String(req.params.id));
+  router.get('/api/v1/events/:id', wrap(async (req, res) => {
+    const ev = await deps.store.get(String(req.params.id));
     if (!ev) return void res.status(404).json({ message: 'event not found' });
     res.set('cache-control', 'no-store').json(ev);
   }));

@@ -44,18 +44,18 @@ export function jobsRouter(deps: JobsRouteDeps): express.Router {
     }
   }));
 
-  router.get('/api/v1/jobs', wrap((req, res) => {
+  router.get('/api/v1/jobs', wrap(async (req, res) => {
     const raw = req.query.limit;
     let limit: number | undefined;
     if (raw !== undefined) {
       limit = Number(raw);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return void res.status(400).json({ message: 'limit must be 1..1000' });
     }
-    res.set('cache-control', 'no-store').json({ jobs: deps.jobs.list(limit) });
+    res.set('cache-control', 'no-store').json({ jobs: await deps.jobs.list(limit) });
   }));
 
-  router.get('/api/v1/jobs/:id', wrap((req, res) => {
-    const job = deps.jobs.get(String(req.params.id));
+  router.get('/api/v1/jobs/:id', wrap(async (req, res) => {
+    const job = await deps.jobs.get(String(req.params.id));
     if (!job) return notFound(res);
     res.set('cache-control', 'no-store').json(job);
   }));
@@ -66,10 +66,10 @@ export function jobsRouter(deps: JobsRouteDeps): express.Router {
     res.json(job);
   }));
 
-  router.get('/api/v1/jobs/:id/result', wrap((req, res) => {
+  router.get('/api/v1/jobs/:id/result', wrap(async (req, res) => {
     const format = req.query.format === undefined ? 'json' : String(req.query.format);
     if (format !== 'json' && format !== 'csv') return void res.status(400).json({ message: 'format must be json or csv' });
-    const result = deps.jobs.result(String(req.params.id));
+    const result = await deps.jobs.result(String(req.params.id));
     if (!result) return notFound(res);
     if (result.job.status === 'queued' || result.job.status === 'running') {
       return void res.status(409).json({ message: `job is ${result.job.status}`, job: result.job });

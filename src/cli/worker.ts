@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DescribeStreamCommand, KinesisVideoClient, type KinesisVideoClientConfig } from '@aws-sdk/client-kinesis-video';
 import { buildDetectionOutputs, type DetectionDestinations } from '../app-detection.ts';
-import { JsonFileCheckpointStore } from '../detect/checkpoints.ts';
+import { createWorkStores } from '../app-work-stores.ts';
 import { createDetector } from '../detect/create-detector.ts';
 import { DetectConfigFile } from '../detect/detect-config-file.ts';
 import { DetectConfigResolver } from '../detect/detect-config-resolver.ts';
@@ -18,7 +18,6 @@ import { GetMediaSource } from '../detect/getmedia-source.ts';
 import { RemoteDetectConfigOverrides } from '../detect/remote-overrides.ts';
 import { listStreamsViaSdk } from '../detect/stream-discovery.ts';
 import { startDetectionWorker } from '../detect/worker.ts';
-import { SqliteEventStore } from '../events/sqlite-event-store.ts';
 import { createLogger } from '../shared/logger.ts';
 import { openSqlite } from '../store/sqlite-db.ts';
 import { UsageError } from './args.ts';
@@ -94,8 +93,9 @@ export async function worker(argv: readonly string[]): Promise<void> {
 
   fs.mkdirSync(stateDir, { recursive: true });
   const db = openSqlite(path.join(stateDir, 'events.sqlite'));
-  const store = new SqliteEventStore(db);
-  const outputs = buildDetectionOutputs({ db, stateDir, destinations, log: log.child({ component: 'detect' }) });
+  const work = createWorkStores({ kind: 'sqlite', db, dataDir: stateDir, legacyCheckpointsFile: 'checkpoints.json', onLog: (line) => log.info(line) });
+  const store = work.events;
+  const outputs = await buildDetectionOutputs({ outbox: work.outbox, secrets: work.secrets, stateDir, destinations, log: log.child({ component: 'detect' }) });
   const kv = new KinesisVideoClient(clientConfig);
   const detector = await createDetector({ type: 'centernet' });
   const sink = new DetectionEventSink({
@@ -117,7 +117,7 @@ export async function worker(argv: readonly string[]): Promise<void> {
     source: new GetMediaSource({ clientConfig, onError: (err) => log.warn({ err: (err as Error).message }, 'GetMedia failed; retrying') }),
     detector,
     sink,
-    checkpoints: new JsonFileCheckpointStore(path.join(stateDir, 'checkpoints.json')),
+    checkpoints: work.checkpoints,
     streams: listStreamsViaSdk(clientConfig),
     discoveryIntervalMs: s.discoveryIntervalMs,
     config: async (stream) => resolver.partial(stream, await remote.get(stream)),

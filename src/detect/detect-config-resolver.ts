@@ -32,8 +32,13 @@ export class DetectConfigResolver {
     return this.opts.file;
   }
 
-  /** Every layer for the stream, lowest first; `override` defaults to the store's. */
-  layers(stream: string, override: Partial<DetectConfig> | null | undefined = this.opts.overrides?.get(stream)): ConfigLayer[] {
+  /** The API override from the store (none without a store). */
+  async override(stream: string): Promise<Partial<DetectConfig> | undefined> {
+    return this.opts.overrides?.get(stream);
+  }
+
+  /** Every layer for the stream, lowest first, with the given API override. */
+  layers(stream: string, override: Partial<DetectConfig> | null | undefined): ConfigLayer[] {
     const layers: ConfigLayer[] = [];
     if (this.opts.settings) layers.push({ source: 'settings', config: this.opts.settings });
     layers.push(...(this.opts.file?.layers(stream) ?? []));
@@ -41,13 +46,19 @@ export class DetectConfigResolver {
     return layers;
   }
 
-  /** Merged partial config (what the worker validates). */
-  partial(stream: string, override?: Partial<DetectConfig> | null): Partial<DetectConfig> {
-    return mergeDetectConfig(...this.layers(stream, override).map((l) => l.config));
+  /** Merged partial config (what the worker validates); `override` defaults to the store's. */
+  async partial(stream: string, override?: Partial<DetectConfig> | null): Promise<Partial<DetectConfig>> {
+    const o = override === undefined ? await this.override(stream) : override;
+    return mergeDetectConfig(...this.layers(stream, o).map((l) => l.config));
+  }
+
+  /** `resolve` with the store's override. */
+  async resolveStored(stream: string): Promise<ResolvedDetectConfig> {
+    return this.resolve(stream, await this.override(stream));
   }
 
   /** Effective config with the source of every value; throws when the layers do not validate together. */
-  resolve(stream: string, override: Partial<DetectConfig> | null | undefined = this.opts.overrides?.get(stream)): ResolvedDetectConfig {
+  resolve(stream: string, override: Partial<DetectConfig> | null | undefined): ResolvedDetectConfig {
     const layers = this.layers(stream, override);
     const effective = resolveDetectConfig(mergeDetectConfig(...layers.map((l) => l.config)));
     const sources = Object.fromEntries(DETECT_CONFIG_KEYS.map((k) => [k, 'default'])) as Record<keyof DetectConfig, string>;

@@ -25,14 +25,15 @@ export class DetectConfigService {
   constructor(readonly resolver: DetectConfigResolver, readonly overrides: DetectConfigOverrides) {}
 
   /** Effective config; an override that no longer validates (e.g. the file changed) is reported, not thrown. */
-  get(stream: string): StreamDetectionConfig & { error?: string } {
+  async get(stream: string): Promise<StreamDetectionConfig & { error?: string }> {
+    const override = await this.overrides.get(stream);
     let resolved: ResolvedDetectConfig;
     let error: string | undefined;
     try {
-      resolved = this.resolver.resolve(stream);
+      resolved = this.resolver.resolve(stream, override);
     } catch (err) {
       error = (err as Error).message;
-      resolved = { ...this.resolver.resolve(stream, null), override: this.overrides.get(stream) ?? null };
+      resolved = { ...this.resolver.resolve(stream, null), override: override ?? null };
     }
     const out: StreamDetectionConfig & { error?: string } = {
       ...resolved,
@@ -46,21 +47,22 @@ export class DetectConfigService {
   /** Replaces (or with `merge`, updates) the stream's override, then applies it. */
   async set(stream: string, body: unknown, merge = false): Promise<StreamDetectionConfig> {
     let partial: Partial<DetectConfig>;
+    const current = merge ? await this.overrides.get(stream) : undefined;
     try {
       checkDetectConfigKeys(body);
-      partial = merge ? mergeDetectConfig(this.overrides.get(stream), body) : body;
+      partial = merge ? mergeDetectConfig(current, body) : body;
       resolveDetectConfig(partial);
       this.resolver.resolve(stream, partial);
     } catch (err) {
       throw new DetectConfigError((err as Error).message);
     }
-    this.overrides.set(stream, partial);
+    await this.overrides.set(stream, partial);
     await this.apply(stream);
     return this.get(stream);
   }
 
   async clear(stream: string): Promise<StreamDetectionConfig> {
-    if (this.overrides.delete(stream)) await this.apply(stream);
+    if (await this.overrides.delete(stream)) await this.apply(stream);
     return this.get(stream);
   }
 

@@ -1,15 +1,17 @@
 /**
- * Per-stream detection overrides set through the API (`PUT /api/v1/streams/:name/detection`), kept
- * in the server's SQLite database (table `kestrel_detect_config`), keyed by stream name.
+ * Per-stream detection overrides set through the API (`PUT /api/v1/streams/:name/detection`), keyed by
+ * stream name. A port: SqliteDetectConfigStore (table `kestrel_detect_config` in the server's db),
+ * PgDetectConfigStore (pg-detect-config-store.ts) and MemoryDetectConfigStore (tests); one contract
+ * suite (test/support/detect-config-store-contract.ts) runs against each.
  */
 import type Database from 'better-sqlite3';
 import type { DetectConfig } from './detect-config.ts';
 
 export interface DetectConfigOverrides {
-  get(stream: string): Partial<DetectConfig> | undefined;
-  set(stream: string, config: Partial<DetectConfig>): void;
+  get(stream: string): Promise<Partial<DetectConfig> | undefined>;
+  set(stream: string, config: Partial<DetectConfig>): Promise<void>;
   /** Returns whether there was one. */
-  delete(stream: string): boolean;
+  delete(stream: string): Promise<boolean>;
 }
 
 export class SqliteDetectConfigStore implements DetectConfigOverrides {
@@ -31,29 +33,30 @@ export class SqliteDetectConfigStore implements DetectConfigOverrides {
     };
   }
 
-  get(stream: string): Partial<DetectConfig> | undefined {
+  async get(stream: string): Promise<Partial<DetectConfig> | undefined> {
     const row = this.stmts.get.get(stream);
     return row ? (JSON.parse(row.config) as Partial<DetectConfig>) : undefined;
   }
 
-  set(stream: string, config: Partial<DetectConfig>): void {
+  async set(stream: string, config: Partial<DetectConfig>): Promise<void> {
     this.stmts.set.run(stream, JSON.stringify(config), this.now());
   }
 
-  delete(stream: string): boolean {
+  async delete(stream: string): Promise<boolean> {
     return this.stmts.delete.run(stream).changes > 0;
   }
 }
 
 export class MemoryDetectConfigStore implements DetectConfigOverrides {
   readonly map = new Map<string, Partial<DetectConfig>>();
-  get(stream: string) {
-    return this.map.get(stream);
+  async get(stream: string) {
+    const c = this.map.get(stream);
+    return c ? structuredClone(c) : undefined;
   }
-  set(stream: string, config: Partial<DetectConfig>) {
+  async set(stream: string, config: Partial<DetectConfig>) {
     this.map.set(stream, structuredClone(config));
   }
-  delete(stream: string) {
+  async delete(stream: string) {
     return this.map.delete(stream);
   }
 }

@@ -104,7 +104,7 @@ export class DetectionEventSink implements EventSink {
     const snapshot = await (this.prepared.get(e) ?? this.snapshotFor(e, stream, id));
     this.prepared.delete(e);
 
-    let prev = this.last.get(id) ?? this.o.store.get(id)?.latest;
+    let prev = this.last.get(id) ?? (await this.o.store.get(id))?.latest;
     let ev: DetectionEvent;
     if (e.type === 'start' || !prev) {
       ev = startEvent(stream, obs, snapshot ?? null, id);
@@ -126,9 +126,8 @@ export class DetectionEventSink implements EventSink {
     }
     // A worker killed after publishing a fragment's events, but before saving its checkpoint, analyses
     // that fragment again and makes the same messages (same ids and times): they were sent already.
-    // (Recording and the webhook outbox's enqueue are synchronous writes to the same database.)
-    if (this.o.store.hasMessage(ev)) return;
-    this.o.store.record(ev);
+    if (await this.o.store.hasMessage(ev)) return;
+    await this.o.store.record(ev);
     await this.o.notifier.publish(ev);
   }
 

@@ -52,13 +52,28 @@ export interface EventPage {
   nextToken?: string;
 }
 
+/**
+ * Detection events, a port: SqliteEventStore (embedded, the server's index db) and PgEventStore
+ * (`--index postgres://`); test/support/event-store-contract.ts runs against both.
+ */
 export interface EventStore {
   /** Upserts by `event.id`: folds the message into the event and appends it to the history (a duplicate message is ignored). */
-  record(event: DetectionEvent): StoredEvent;
+  record(event: DetectionEvent): Promise<StoredEvent>;
   /** True when this exact message (event, type, times) was recorded before, e.g. by a run that was killed. */
-  hasMessage(event: DetectionEvent): boolean;
-  get(id: string): StoredEventWithHistory | undefined;
-  list(query: ListEventsQuery): EventPage;
+  hasMessage(event: DetectionEvent): Promise<boolean>;
+  get(id: string): Promise<StoredEventWithHistory | undefined>;
+  list(query: ListEventsQuery): Promise<EventPage>;
+}
+
+/** What one `record` did: the folded event and whether the event (not just the message) is new. */
+export interface RecordOutcome {
+  event: StoredEvent;
+  created: boolean;
+}
+
+/** Page size asked for, clamped to 1..1000 (default 100). */
+export function pageLimit(query: ListEventsQuery): number {
+  return Math.min(1000, Math.max(1, Math.floor(query.limit ?? 100)));
 }
 
 /**

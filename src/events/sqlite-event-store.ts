@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { decodeCursor, encodeCursor, foldEvent } from './event-store.ts';
-import type { EventPage, EventStore, ListEventsQuery, StoredEvent, StoredEventWithHistory } from './event-store.ts';
+import { decodeCursor, encodeCursor, foldEvent, pageLimit } from './event-store.ts';
+import type { EventPage, EventStore, ListEventsQuery, RecordOutcome, StoredEvent, StoredEventWithHistory } from './event-store.ts';
 import type { DetectionEvent } from './types.ts';
 
 interface EventRow {
@@ -11,7 +11,8 @@ interface EventRow {
 /**
  * EventStore on the caller's SQLite database. Tables: `kestrel_events` (one row per tracked
  * person, the folded StoredEvent as JSON plus indexed columns) and `kestrel_event_messages`
- * (every distinct start/update/end message).
+ * (every distinct start/update/end message). The async methods wrap synchronous statements; the job
+ * store (same database) calls `recordSync` inside its checkpoint transaction.
  */
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
@@ -63,12 +64,17 @@ export class SqliteEventStore implements EventStore {
     };
   }
 
-  record(event: DetectionEvent): StoredEvent {
-    return this.db.transaction((ev: DetectionEvent): StoredEvent => {
+  async record(event: DetectionEvent): Promise<StoredEvent> {
+    return this.recordSync(event).event;
+  }
+
+  /** `record` as one synchronous transaction (nests inside a caller's transaction on the same db). */
+  recordSync(event: DetectionEvent): RecordOutcome {
+    return this.db.transaction((ev: DetectionEvent): RecordOutcome => {
       const row = this.stmts.getDoc.get(ev.id);
       const prev = row ? (JSON.parse(row.doc) as StoredEvent) : undefined;
       const added = this.stmts.addMessage.run(ev.id, ev.type, ev.serverTimestamp, ev.frameTime, JSON.stringify(ev));
-      if (prev && added.changes === 0) return prev; // exact duplicate (e.g. a retried message)
+      if (prev && added.changes === 0) return { event: prev, created: false }; // exact duplicate (e.g. a retried message)
       const next = foldEvent(prev, ev);
       this.stmts.upsert.run({
         id: next.id,
@@ -80,23 +86,23 @@ export class SqliteEventStore implements EventStore {
         doc: JSON.stringify(next),
         jobId: next.jobId ?? null,
       });
-      return next;
+      return { event: next, created: !prev };
     })(event);
   }
 
-  hasMessage(ev: DetectionEvent): boolean {
+  async hasMessage(ev: DetectionEvent): Promise<boolean> {
     return this.stmts.hasMessage.get(ev.id, ev.type, ev.serverTimestamp, ev.frameTime) !== undefined;
   }
 
-  get(id: string): StoredEventWithHistory | undefined {
+  async get(id: string): Promise<StoredEventWithHistory | undefined> {
     const row = this.stmts.getDoc.get(id);
     if (!row) return undefined;
     const history = this.stmts.history.all(id).map((r) => JSON.parse(r.doc) as DetectionEvent);
     return { ...(JSON.parse(row.doc) as StoredEvent), history };
   }
 
-  list(query: ListEventsQuery): EventPage {
-    const limit = Math.min(1000, Math.max(1, Math.floor(query.limit ?? 100)));
+  async list(query: ListEventsQuery): Promise<EventPage> {
+    const limit = pageLimit(query);
     const desc = query.order === 'desc';
     const where: string[] = [];
     const params: Record<string, string | number> = { limit: limit + 1 };

@@ -18,18 +18,18 @@ import { DetectionEventSink } from '../detect/event-sink.ts';
 import type { LifecycleEvent, TrackedObject } from '../detect/lifecycle.ts';
 import { StreamPipeline, type FrameDetections } from '../detect/stream-pipeline.ts';
 import type { DetectorLike } from '../detect/types.ts';
-import type { EventStore, StoredEvent } from '../events/event-store.ts';
+import type { EventPage, EventStore, StoredEvent } from '../events/event-store.ts';
 import type { StreamRef } from '../events/types.ts';
 import type { SnapshotStore } from '../notify/snapshot-store.ts';
 import type { ArchiveFragments } from './archive-fragments.ts';
 import { BufferedJobEvents } from './job-events.ts';
-import type { SqliteJobStore } from './job-store.ts';
+import { JobLeaseLostError, type JobStore } from './job-store.ts';
 import { FINAL_STATUSES, JobRequestError, jobConfig, parseJobRequest, type FrameRecord, type Job } from './job-types.ts';
 
 type MaybePromise<T> = T | Promise<T>;
 
 export interface JobRunnerOptions {
-  store: SqliteJobStore;
+  store: JobStore;
   events: EventStore;
   archive: ArchiveFragments;
   /** Stream name → internal id + ARN; undefined when unknown. */
@@ -42,6 +42,13 @@ export interface JobRunnerOptions {
   snapshots?: SnapshotStore;
   /** Jobs running at the same time on this node; default 1. */
   concurrency?: number;
+  /**
+   * Several nodes on one (PostgreSQL) job store: a job runs only while this node holds its lease
+   * (`owner` must be stable across restarts, e.g. the node id), renewed every third of `durationMs`
+   * (default 60 s); a job leased by another node is left to it, a lost lease stops the run here.
+   * Absent (single node): no leases, as before.
+   */
+  lease?: { owner: string; durationMs?: number };
   now?: () => number;
   onLog?: (line: string) => void;
 }
@@ -69,8 +76,8 @@ export class JobRunner {
   }
 
   /** Queues the unfinished jobs of a previous run (oldest first). */
-  start(): void {
-    for (const s of this.o.store.unfinished()) this.queue.push(s.job.id);
+  async start(): Promise<void> {
+    for (const s of await this.o.store.unfinished()) this.queue.push(s.job.id);
     this.pump();
   }
 
@@ -84,7 +91,7 @@ export class JobRunner {
     } catch (err) {
       throw new JobRequestError((err as Error).message);
     }
-    const job = this.o.store.create({ id: randomUUID(), request: req, config, createdAt: this.now() });
+    const job = await this.o.store.create({ id: randomUUID(), request: req, config, createdAt: this.now() });
     this.queue.push(job.id);
     this.pump();
     return job;
@@ -95,41 +102,41 @@ export class JobRunner {
     return this.queue.length + this.running.size;
   }
 
-  get(id: string): Job | undefined {
-    return this.o.store.get(id)?.job;
+  async get(id: string): Promise<Job | undefined> {
+    return (await this.o.store.get(id))?.job;
   }
 
-  list(limit?: number): Job[] {
+  list(limit?: number): Promise<Job[]> {
     return this.o.store.list(limit);
   }
 
   /** Cancels a queued or running job (no-op on a finished one); undefined when unknown. */
   async cancel(id: string): Promise<Job | undefined> {
-    const st = this.o.store.get(id);
+    const st = await this.o.store.get(id);
     if (!st) return undefined;
     if (FINAL_STATUSES.includes(st.job.status)) return st.job;
     const r = this.running.get(id);
     // Abort first: the runner checks the signal right before every commit, so nothing lands afterwards.
     r?.abort.abort();
-    this.o.store.finish(id, 'cancelled', this.now());
+    await this.o.store.finish(id, 'cancelled', this.now());
     const i = this.queue.indexOf(id);
     if (i >= 0) this.queue.splice(i, 1);
     await r?.done;
-    return this.o.store.get(id)!.job;
+    return (await this.o.store.get(id))!.job;
   }
 
   /** Every event of the job (folded) and every sampled frame. */
-  result(id: string): JobResult | undefined {
-    const st = this.o.store.get(id);
+  async result(id: string): Promise<JobResult | undefined> {
+    const st = await this.o.store.get(id);
     if (!st) return undefined;
     const events: StoredEvent[] = [];
     let nextToken: string | undefined;
     do {
-      const page = this.o.events.list({ job: id, limit: 1000, ...(nextToken ? { nextToken } : {}) });
+      const page: EventPage = await this.o.events.list({ job: id, limit: 1000, ...(nextToken ? { nextToken } : {}) });
       events.push(...page.events);
       nextToken = page.nextToken;
     } while (nextToken);
-    return { job: st.job, events, frames: this.o.store.frames(id) };
+    return { job: st.job, events, frames: await this.o.store.frames(id) };
   }
 
   /** Stops the running jobs where they are (they stay `running` and resume on the next start). */
@@ -150,10 +157,15 @@ export class JobRunner {
       r.done = this.run(id, r.abort.signal)
         .catch((err: unknown) => {
           if (this.stopped) return; // shutdown: the job resumes on the next start
+          if (err instanceof JobLeaseLostError) {
+            this.o.onLog?.(`${err.message}; another node carries on`);
+            return;
+          }
           // (no-op when the job was cancelled meanwhile)
           this.o.onLog?.(`job ${id} failed: ${(err as Error).message}`);
-          this.o.store.finish(id, 'failed', this.now(), (err as Error).message);
+          return this.finishFailed(id, (err as Error).message);
         })
+        .catch((err: unknown) => this.o.onLog?.(`job ${id}: cannot record its failure: ${(err as Error).message}`))
         .finally(() => {
           this.running.delete(id);
           this.pump();
@@ -162,14 +174,41 @@ export class JobRunner {
   }
 
   private async run(id: string, signal: AbortSignal): Promise<void> {
-    let st = this.o.store.get(id);
+    const lease = this.o.lease;
+    if (!lease) return this.runJob(id, signal);
+    const ms = lease.durationMs ?? 60_000;
+    if (!(await this.o.store.claim(id, lease.owner, this.now(), ms))) {
+      this.o.onLog?.(`job ${id} is leased by another node; left to it`);
+      return;
+    }
+    const renew = setInterval(() => {
+      this.o.store.renewLease(id, lease.owner, this.now(), ms).then(
+        (held) => {
+          if (held) return;
+          this.o.onLog?.(`job ${id}: lease lost to another node; stopped here`);
+          this.abortRun(id);
+        },
+        // The store is unreachable: keep going; the next renewal tells whether the lease survived.
+        (err: unknown) => this.o.onLog?.(`job ${id}: lease renewal failed: ${(err as Error).message}`),
+      );
+    }, ms / 3);
+    renew.unref();
+    try {
+      await this.runJob(id, signal);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private async runJob(id: string, signal: AbortSignal): Promise<void> {
+    let st = await this.o.store.get(id);
     if (!st || FINAL_STATUSES.includes(st.job.status)) return;
     const { stream, startMs, endMs } = st.request;
     const ref = await this.o.lookupStream(stream);
     if (!ref) throw new Error(`stream ${stream} no longer exists`);
     const fragments = st.fragments ?? (await this.o.archive.list(ref.id, startMs, endMs));
     if (signal.aborted) return;
-    st = this.o.store.markRunning(id, fragments, this.now());
+    st = await this.o.store.markRunning(id, fragments, this.now());
     const position = st.position;
     const detector = fragments.length > position ? await this.o.detector() : undefined;
     if (signal.aborted) return;
@@ -229,7 +268,7 @@ export class JobRunner {
             if (signal.aborted) return;
             const quiet = open.length === 0 && (lastDetectionMs === undefined || (lastFrameMs ?? 0) - lastDetectionMs > endAfterMs);
             if (quiet) replayFrom = i + 1;
-            this.o.store.commit(id, { position: i + 1, open, replayFrom, frames: done }, () => events.flush());
+            await this.o.store.commit(id, { position: i + 1, open, replayFrom, frames: done, events: events.take(), ...this.fence() });
           } catch (err) {
             fatal ??= err as Error;
             this.abortRun(id);
@@ -259,10 +298,20 @@ export class JobRunner {
     }
     if (signal.aborted) return;
     const rest = frames;
-    this.o.store.finish(id, 'succeeded', this.now(), undefined, () => {
-      this.o.store.commit(id, { position: fragments.length, open: [], replayFrom: fragments.length, frames: rest }, () => events.flush());
-    });
+    await this.o.store.finish(id, 'succeeded', this.now(), undefined, { position: fragments.length, open: [], replayFrom: fragments.length, frames: rest, events: events.take(), ...this.fence() });
     this.o.onLog?.(`job ${id}: ${stream} ${fragments.length} fragments analysed`);
+  }
+
+  private async finishFailed(id: string, message: string): Promise<void> {
+    const lease = this.o.lease;
+    // With leases: a node that lost the job does not fail it under the node now running it.
+    if (lease && !(await this.o.store.renewLease(id, lease.owner, this.now(), lease.durationMs ?? 60_000))) return;
+    await this.o.store.finish(id, 'failed', this.now(), message);
+  }
+
+  /** With leases, commits land only while this node holds the job. */
+  private fence(): { owner?: string } {
+    return this.o.lease ? { owner: this.o.lease.owner } : {};
   }
 
   private abortRun(id: string): void {

@@ -41,10 +41,12 @@ export interface KvsDeliveryDeps {
   media: MediaStore;
   extractFrames: ExtractFrames;
   outbox: Outbox;
+  /** Shared outbox (PostgreSQL, several nodes): this node's stable id; http(s) deliveries lease their lanes. */
+  nodeId?: string;
   region: string;
   accountId: string;
   /** Used when settings.webhookSecret is absent; called on the first http(s) delivery only. */
-  webhookSecret: () => string;
+  webhookSecret: () => Promise<string>;
   settings?: KvsDeliverySettings;
   /** Every S3/SNS/http(s)/MQTT call goes through it (timeouts, allow-list); default: no patterns, default timeouts. */
   outbound?: Outbound;
@@ -90,7 +92,8 @@ export class KvsDelivery {
       accountId: deps.accountId,
       sns: { ...(s.snsEndpoint ? { endpoint: s.snsEndpoint } : {}), ...(s.snsCredentials ? { credentials: s.snsCredentials } : {}) },
       outbox: deps.outbox,
-      webhookSecret: () => s.webhookSecret ?? deps.webhookSecret(),
+      ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
+      webhookSecret: async () => s.webhookSecret ?? deps.webhookSecret(),
       ...(s.httpRetry ? { httpRetry: s.httpRetry } : {}),
       ...(s.mqttUrl ? { mqttUrl: s.mqttUrl } : {}),
       outbound,
@@ -125,7 +128,7 @@ export class KvsDelivery {
         const c = rec.notificationConfig as NotificationConfiguration | null;
         if (c?.DestinationConfig?.Uri) urls.add(c.DestinationConfig.Uri);
       }
-      this.notifications.resume(urls);
+      await this.notifications.resume(urls);
     } catch (err) {
       this.log.warn({ err }, 'kvs delivery: could not resume pending http(s) notifications');
     }

@@ -33,10 +33,12 @@ export interface NotificationDelivererDeps {
   region: string;
   accountId: string;
   sns: SnsSettings;
-  /** Durable queue for http(s) destinations (SqliteOutbox on the server's database). */
+  /** Durable queue for http(s) destinations (the work stores' Outbox: SQLite or PostgreSQL). */
   outbox: Outbox;
+  /** Shared outbox (several nodes): this node's stable id, the owner of the lanes it leases. */
+  nodeId?: string;
   /** HMAC key for X-Kestrel-Signature on http(s) deliveries (read on first use). */
-  webhookSecret: () => string;
+  webhookSecret: () => Promise<string>;
   httpRetry?: HttpRetrySettings;
   mqttUrl?: string;
   /** Timeouts and the allow-list for API-set destinations (src/outbound/). */
@@ -50,6 +52,7 @@ export class NotificationDeliverer {
   private readonly sns = new Map<string, SNSClient>();
   private readonly webhooks = new Map<string, WebhookNotifier>();
   private readonly mqtt: MqttNotifier | undefined;
+  private secret: Promise<string> | undefined;
 
   constructor(private readonly deps: NotificationDelivererDeps) {
     if (deps.mqttUrl) {
@@ -87,16 +90,16 @@ export class NotificationDeliverer {
         throw err;
       }
     } else {
-      this.webhook(target.url, topicArn).publishRaw(stream.name, fragment.fragmentNumber, JSON.stringify(envelope));
+      await (await this.webhook(target.url, topicArn)).publishRaw(stream.name, fragment.fragmentNumber, JSON.stringify(envelope));
     }
     return target.kind;
   }
 
   /** Re-creates the http(s) senders of `urls` so deliveries left in the outbox by a previous run resume. */
-  resume(urls: Iterable<string>): void {
+  async resume(urls: Iterable<string>): Promise<void> {
     for (const url of urls) {
       const t = notificationTarget(url);
-      if (t.kind === 'http') this.webhook(t.url, syntheticTopicArn(this.deps.region, this.deps.accountId));
+      if (t.kind === 'http') await this.webhook(t.url, syntheticTopicArn(this.deps.region, this.deps.accountId));
     }
   }
 
@@ -106,8 +109,8 @@ export class NotificationDeliverer {
   }
 
   /** Abandoned http(s) deliveries (attempts used up, or refused), per destination URL. */
-  httpDeadLetters(): Map<string, DeadLetter[]> {
-    return new Map([...this.webhooks].map(([url, w]) => [url, w.deadLetters()]));
+  async httpDeadLetters(): Promise<Map<string, DeadLetter[]>> {
+    return new Map(await Promise.all([...this.webhooks].map(async ([url, w]) => [url, await w.deadLetters()] as const)));
   }
 
   async waitMqttConnected(timeoutMs?: number): Promise<void> {
@@ -133,15 +136,21 @@ export class NotificationDeliverer {
     return c;
   }
 
-  private webhook(url: string, topicArn: string): WebhookNotifier {
+  private async webhook(url: string, topicArn: string): Promise<WebhookNotifier> {
     let w = this.webhooks.get(url);
+    if (w) return w;
+    this.secret ??= this.deps.webhookSecret();
+    this.secret.catch(() => (this.secret = undefined)); // an unreachable index: ask again next time
+    const secret = await this.secret;
+    w = this.webhooks.get(url); // created by a concurrent call meanwhile
     if (!w) {
       const retry = this.deps.httpRetry ?? {};
       w = new WebhookNotifier({
         url,
         name: `kvs-notification:${url}`,
-        secret: this.deps.webhookSecret(),
+        secret,
         outbox: this.deps.outbox,
+        ...(this.deps.nodeId !== undefined ? { lease: { owner: this.deps.nodeId } } : {}),
         headers: { 'x-amz-sns-message-type': 'Notification', 'x-amz-sns-topic-arn': topicArn },
         ...(retry.maxAttempts !== undefined ? { maxAttempts: retry.maxAttempts } : {}),
         backoff: retry,

@@ -28,6 +28,13 @@ export interface WebhookNotifierOptions {
   headers?: Record<string, string>;
   /** Request body for an event; default the DetectionEvent itself (see formats.ts for Rekognition-shaped bodies). */
   body?: (event: DetectionEvent) => unknown;
+  /**
+   * Several nodes on one shared (PostgreSQL) outbox: send only lane heads this node has leased
+   * (`Outbox.claimHeads`; `owner` stable per node), so each entry goes out from one node at a time, in
+   * order. Lease default max(30 s, 3 × timeoutMs); lanes held elsewhere are looked at again every half
+   * lease (entries another node enqueues are found the same way). Absent (one node): no leases.
+   */
+  lease?: { owner: string; durationMs?: number };
   /** Start delivering on construction (default true); otherwise call start(). */
   autoStart?: boolean;
   now?: () => number;
@@ -51,6 +58,9 @@ export class WebhookNotifier implements Notifier {
   private timerAt = Infinity;
   private running = false;
   private idleWaiters: Array<() => void> = [];
+  /** One pass over the lanes at a time (the outbox is async); a request during a pass runs another. */
+  private pumping = false;
+  private pumpAgain = false;
 
   constructor(opts: WebhookNotifierOptions) {
     this.o = { maxAttempts: 10, timeoutMs: 10_000, ...opts };
@@ -61,12 +71,12 @@ export class WebhookNotifier implements Notifier {
   }
 
   async publish(event: DetectionEvent): Promise<void> {
-    this.publishRaw(event.stream.name, event.id, JSON.stringify(this.o.body ? this.o.body(event) : event));
+    await this.publishRaw(event.stream.name, event.id, JSON.stringify(this.o.body ? this.o.body(event) : event));
   }
 
   /** Queues a ready JSON body that is not a DetectionEvent (e.g. a KVS fragment notification). */
-  publishRaw(stream: string, eventId: string, body: string): void {
-    this.o.outbox.enqueue({ target: this.name, stream, eventId, body, now: this.now() });
+  async publishRaw(stream: string, eventId: string, body: string): Promise<void> {
+    await this.o.outbox.enqueue({ target: this.name, stream, eventId, body, now: this.now() });
     this.pump();
   }
 
@@ -84,46 +94,90 @@ export class WebhookNotifier implements Notifier {
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
-  pendingCount(): number {
+  pendingCount(): Promise<number> {
     return this.o.outbox.pendingCount(this.name);
   }
 
-  deadLetters(limit?: number): DeadLetter[] {
+  deadLetters(limit?: number): Promise<DeadLetter[]> {
     return this.o.outbox.deadLetters(this.name, limit);
   }
 
   /** Re-queues a dead letter (attempts reset) at the end of its stream's lane. */
-  retryDeadLetter(seq: number): boolean {
-    const ok = this.o.outbox.requeue(seq, this.now()) !== undefined;
+  async retryDeadLetter(seq: number): Promise<boolean> {
+    const ok = (await this.o.outbox.requeue(seq, this.now())) !== undefined;
     this.pump();
     return ok;
   }
 
   /** Resolves when the outbox of this notifier is empty and nothing is in flight. */
-  idle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  async idle(): Promise<void> {
+    if (await this.isIdle()) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private isIdle(): boolean {
-    return this.inFlight.size === 0 && this.pendingCount() === 0;
+  private async isIdle(): Promise<boolean> {
+    return this.inFlight.size === 0 && !this.pumping && (await this.pendingCount()) === 0;
+  }
+
+  private async wakeIdleWaiters(): Promise<void> {
+    if (this.idleWaiters.length > 0 && (await this.isIdle())) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private pump(): void {
     if (!this.running) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pumpOnce()
+      .catch((err: unknown) => {
+        // The outbox is unreachable (e.g. the index is down): try again shortly, entries stay queued.
+        this.o.logger?.warn({ err: (err as Error).message }, 'webhook outbox unreadable; retrying');
+        this.schedule(1000);
+      })
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.pump();
+        } else {
+          void this.wakeIdleWaiters().catch(() => undefined);
+        }
+      });
+  }
+
+  private async pumpOnce(): Promise<void> {
+    const heads = await this.o.outbox.heads(this.name);
+    if (!this.running) return;
     const now = this.now();
     let nextAt = Infinity;
-    for (const head of this.o.outbox.heads(this.name)) {
+    let mine: Set<number> | undefined;
+    if (this.o.lease) {
+      const leaseMs = this.o.lease.durationMs ?? Math.max(30_000, 3 * this.o.timeoutMs);
+      mine = new Set((await this.o.outbox.claimHeads(this.name, this.o.lease.owner, now, leaseMs)).map((e) => e.seq));
+      if (!this.running) return;
+      // Lanes another node holds (or whose entries it enqueued since): look again later.
+      if (heads.some((h) => h.nextAttemptAt <= now && !mine!.has(h.seq))) nextAt = now + leaseMs / 2;
+    }
+    for (const head of heads) {
       if (this.inFlight.has(head.stream)) continue;
       if (head.nextAttemptAt > now) {
         nextAt = Math.min(nextAt, head.nextAttemptAt);
         continue;
       }
-      const p = this.deliver(head).finally(() => {
-        this.inFlight.delete(head.stream);
-        this.pump();
-        if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
-      });
+      if (mine && !mine.has(head.seq)) continue;
+      const p = this.deliver(head)
+        .catch((err: unknown) => {
+          // Delivered or not, the outbox could not record it: the entry stays and is sent again (at-least-once).
+          this.o.logger?.warn({ seq: head.seq, err: (err as Error).message }, 'webhook outbox update failed');
+          this.schedule(1000);
+        })
+        .finally(() => {
+          this.inFlight.delete(head.stream);
+          this.pump();
+          void this.wakeIdleWaiters().catch(() => undefined);
+        });
       this.inFlight.set(head.stream, p);
     }
     if (nextAt < Infinity) this.schedule(nextAt - now);
@@ -166,17 +220,17 @@ export class WebhookNotifier implements Notifier {
       timeoutMs: this.o.timeoutMs,
     });
     if (result.ok) {
-      this.o.outbox.delivered(entry.seq);
+      await this.o.outbox.delivered(entry.seq);
       return;
     }
     // A refused destination stays refused: dead-letter at once instead of probing it again.
     if (result.permanent || attempts >= this.o.maxAttempts) {
-      this.o.outbox.deadLetter(entry.seq, attempts, result.error, this.now());
+      await this.o.outbox.deadLetter(entry.seq, attempts, result.error, this.now());
       this.o.logger?.warn({ seq: entry.seq, eventId: entry.eventId, attempts, error: result.error, outcome: result.outcome }, 'webhook delivery dead-lettered');
       return;
     }
     const delay = backoffDelay(attempts, this.o.backoff, this.o.random);
-    this.o.outbox.failed(entry.seq, attempts, this.now() + delay, result.error);
+    await this.o.outbox.failed(entry.seq, attempts, this.now() + delay, result.error);
     this.o.logger?.debug({ seq: entry.seq, attempts, error: result.error, delay }, 'webhook delivery failed; will retry');
   }
 }

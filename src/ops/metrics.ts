@@ -44,7 +44,7 @@ export interface MetricsSources {
   dataDir: string;
   activeGetMediaReaders?: () => number;
   /** Current depth of each bounded queue, by name (e.g. outbox, kvs_images). */
-  queueDepths?: () => Record<string, number>;
+  queueDepths?: () => Record<string, number> | Promise<Record<string, number>>;
   /** Per-stream label cap (default 200). */
   maxStreams?: number;
   /** Per-reader live queues by kind of reader (e.g. get_media): bytes held now and discards so far. */
@@ -120,8 +120,8 @@ export class KestrelMetrics {
       help: 'Items waiting or running in each bounded queue',
       labelNames: ['queue'],
       registers,
-      collect() {
-        for (const [queue, n] of Object.entries(sources.queueDepths?.() ?? {})) this.set({ queue }, n);
+      async collect() {
+        for (const [queue, n] of Object.entries((await sources.queueDepths?.()) ?? {})) this.set({ queue }, n);
       },
     });
     const queues = () => Object.entries(sources.readerQueues?.() ?? {});

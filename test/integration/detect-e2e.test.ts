@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import { storedCheckpoint } from '../support/detect-checkpoint.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateStreamCommand, KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
@@ -62,12 +63,7 @@ async function push(stream: string, mkv: Buffer, startMs: number): Promise<strin
 
 /** Continuation token the in-process worker saved for the stream (= last fully processed fragment). */
 function checkpoint(stream: string): string | undefined {
-  try {
-    const all = JSON.parse(fs.readFileSync(path.join(srv.dataDir, 'detect-checkpoints.json'), 'utf8')) as Record<string, { token: string }>;
-    return all[stream]?.token;
-  } catch {
-    return undefined;
-  }
+  return storedCheckpoint(srv.dataDir, stream)?.token;
 }
 
 async function s3Object(key: string): Promise<Buffer> {

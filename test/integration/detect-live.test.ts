@@ -7,6 +7,7 @@
  * - a failed detection start (missing model) makes KestrelServer.start reject and frees the port.
  */
 import fs from 'node:fs';
+import { storedCheckpoint } from '../support/detect-checkpoint.ts';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,11 +34,7 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, timeo
 }
 
 function checkpoint(stream: string): { token: string; open: unknown[] } | undefined {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(srv.dataDir, 'detect-checkpoints.json'), 'utf8')) as Record<string, { token: string; open: unknown[] }>)[stream];
-  } catch {
-    return undefined;
-  }
+  return storedCheckpoint(srv.dataDir, stream);
 }
 
 interface StoredEventLite { id: string; state: string; startTime: number; endTime: number | null }

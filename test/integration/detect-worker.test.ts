@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 /**
  * Detection worker end to end over GetMedia (real AWS SDK, real server, real ffmpeg decoder) with a fake
  * detector that sees the red square: events start…end, and a worker killed mid-stream resumes from its
@@ -9,7 +10,7 @@ import path from 'node:path';
 import { until } from '../support/wait.ts';
 import { CreateStreamCommand, KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JsonFileCheckpointStore, type Checkpoint, type CheckpointStore } from '../../src/detect/checkpoints.ts';
+import { SqliteCheckpointStore, type Checkpoint, type CheckpointStore } from '../../src/detect/checkpoints.ts';
 import { GetMediaSource } from '../../src/detect/getmedia-source.ts';
 import { listStreamsViaSdk } from '../../src/detect/stream-discovery.ts';
 import type { LifecycleEvent } from '../../src/detect/lifecycle.ts';
@@ -36,7 +37,7 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Records every saved token (= fragment fully processed) on top of the JSON file store. */
+/** Records every saved token (= fragment fully processed) on top of the SQLite store. */
 class RecordingCheckpoints implements CheckpointStore {
   readonly saved: string[] = [];
   constructor(private readonly inner: CheckpointStore) {}
@@ -54,7 +55,8 @@ describe('DetectionWorker over GetMedia', () => {
     // 12 one-second fragments; the "person" is visible from 2 s to 7 s.
     const video = await squareVideo(12, 2, 7);
     expect(video.clusters).toHaveLength(12);
-    const file = path.join(dir, 'checkpoints.json');
+    const file = path.join(dir, 'checkpoints.sqlite');
+    const cpDb = new Database(file);
     const events: LifecycleEvent[] = [];
     const detector = new FakeDetector();
     const source = new GetMediaSource({ clientConfig: sdkConfig(srv.url), retryDelayMs: 200 });
@@ -65,7 +67,7 @@ describe('DetectionWorker over GetMedia', () => {
       config: () => ({ sampling: 4, endAfterMs: 2000 }),
     });
 
-    const first = new RecordingCheckpoints(new JsonFileCheckpointStore(file));
+    const first = new RecordingCheckpoints(new SqliteCheckpointStore(cpDb));
     let worker: DetectionWorker = await start(first);
     expect(worker.streams).toEqual(['cam']);
     await until(() => srv.server.getMediaReaders!() >= 1, 'the worker\'s GetMedia NOW to be open');
@@ -90,7 +92,7 @@ describe('DetectionWorker over GetMedia', () => {
     const storedAtKill = persisted;
     await until(() => persisted >= storedAtKill + 2, 'two fragments stored while no worker runs');
 
-    const second = new RecordingCheckpoints(new JsonFileCheckpointStore(file));
+    const second = new RecordingCheckpoints(new SqliteCheckpointStore(new Database(file)));
     worker = await start(second);
     const res = await push;
     const numbers = res.acks.filter((a) => a.EventType === 'PERSISTED').map((a) => a.FragmentNumber!);
@@ -101,7 +103,7 @@ describe('DetectionWorker over GetMedia', () => {
 
     const processed = [...first.saved.slice(0, afterKill), ...second.saved];
     expect(processed).toEqual(numbers); // in order, none lost, none twice
-    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ cam: { token: numbers[11], open: [], state: { pending: [] } } });
+    expect(await new SqliteCheckpointStore(cpDb).load('cam')).toMatchObject({ token: numbers[11], open: [], state: { pending: [] } });
 
     expect(afterKill).toBeGreaterThanOrEqual(4);
     expect(afterKill).toBeLessThan(8);

@@ -34,9 +34,9 @@ function lifecycle(name: string, n: number, t0 = 1000): DetectionEvent[] {
 const key = (e: DetectionEvent) => `${e.id}/${e.type}/${e.frameTime}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await sleep(20);
   }
@@ -90,7 +90,7 @@ describe('WebhookNotifier against a real HTTP receiver', () => {
     }
     expect(bodies().map(key)).toEqual(events.map(key));
     expect(bodies()[1]).toMatchObject({ type: 'update', before: { score: 0.8 }, after: { active: true } });
-    expect(notifier.pendingCount()).toBe(0);
+    expect(await notifier.pendingCount()).toBe(0);
   });
 
   it('loses nothing over a 503 then connection-refused outage: every event exactly once, in order per stream', async () => {
@@ -106,7 +106,7 @@ describe('WebhookNotifier against a real HTTP receiver', () => {
     await receiver.stop(); // now connection refused
     await sleep(300);
     expect(receiver.received).toHaveLength(0);
-    expect(notifier.pendingCount()).toBe(cam.length + yard.length);
+    expect(await notifier.pendingCount()).toBe(cam.length + yard.length);
     receiver.mode = 'ok';
     await receiver.start();
     await receiver.waitFor(cam.length + yard.length);
@@ -117,7 +117,7 @@ describe('WebhookNotifier against a real HTTP receiver', () => {
     expect(new Set(receiver.received.map((r) => r.headers['x-kestrel-delivery'])).size).toBe(got.length);
     expect(got.filter((e) => e.stream.name === 'cam').map(key)).toEqual(cam.map(key));
     expect(got.filter((e) => e.stream.name === 'yard').map(key)).toEqual(yard.map(key));
-    expect(notifier.deadLetters()).toEqual([]);
+    expect(await notifier.deadLetters()).toEqual([]);
   });
 
   it('a new notifier on the same database delivers what a stopped one left in the outbox', async () => {
@@ -135,7 +135,7 @@ describe('WebhookNotifier against a real HTTP receiver', () => {
     await second.notifier.idle();
     await sleep(200);
     expect(bodies().map(key)).toEqual(events.map(key));
-    expect(second.notifier.pendingCount()).toBe(0);
+    expect(await second.notifier.pendingCount()).toBe(0);
   });
 
   it('dead-letters after maxAttempts without blocking the lane, and can retry a dead letter', async () => {
@@ -144,19 +144,19 @@ describe('WebhookNotifier against a real HTTP receiver', () => {
     const [a, b] = lifecycle('cam', 0);
     await notifier.publish(a as DetectionEvent);
     await notifier.publish(b as DetectionEvent);
-    await until(() => notifier.deadLetters().length === 2);
+    await until(async () => (await notifier.deadLetters()).length === 2);
     expect(receiver.rejected).toBe(6);
-    const dead = notifier.deadLetters();
+    const dead = await notifier.deadLetters();
     expect(dead.map((d) => d.eventId)).toEqual([a?.id, b?.id]);
     expect(dead[0]).toMatchObject({ attempts: 3, lastError: 'HTTP 503', stream: 'cam' });
-    expect(notifier.pendingCount()).toBe(0);
+    expect(await notifier.pendingCount()).toBe(0);
 
     receiver.mode = 'ok';
-    expect(notifier.retryDeadLetter(dead[0]?.seq ?? -1)).toBe(true);
+    expect(await notifier.retryDeadLetter(dead[0]?.seq ?? -1)).toBe(true);
     await receiver.waitFor(1);
     await notifier.idle();
     expect(bodies().map(key)).toEqual([key(a as DetectionEvent)]);
-    expect(notifier.deadLetters()).toHaveLength(1);
+    expect(await notifier.deadLetters()).toHaveLength(1);
   });
 
   it('a failing stream lane does not hold up other streams', async () => {
@@ -168,7 +168,7 @@ describe('WebhookNotifier against a real HTTP receiver', () => {
     for (const e of fine) await notifier.publish(e);
     await receiver.waitFor(fine.length);
     expect(bodies().map(key)).toEqual(fine.map(key));
-    await until(() => notifier.pendingCount() === broken.length);
+    await until(async () => (await notifier.pendingCount()) === broken.length);
     expect(receiver.rejected).toBeGreaterThan(0);
     receiver.rejectIf = undefined;
     await receiver.waitFor(fine.length + broken.length);

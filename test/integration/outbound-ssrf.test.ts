@@ -74,8 +74,8 @@ async function pushAndSettle(srv: TestServer, name: string): Promise<void> {
   await srv.server.kvsDelivery!.idle();
 }
 
-function deadLetters(srv: TestServer, url: string) {
-  return srv.server.kvsDelivery!.notifications.httpDeadLetters().get(url) ?? [];
+async function deadLetters(srv: TestServer, url: string) {
+  return (await srv.server.kvsDelivery!.notifications.httpDeadLetters()).get(url) ?? [];
 }
 
 async function expectInvalidArgument(p: Promise<unknown>, message: RegExp): Promise<void> {
@@ -143,7 +143,7 @@ describe('delivery checks the address actually connected to', () => {
     await pushAndSettle(srv, viaName);
     expect(admin.connections).toBe(0);
     // Refused once, not retried: straight to the dead letters, counted.
-    expect(deadLetters(srv, uri)).toMatchObject([{ attempts: 1, lastError: expect.stringMatching(/not a public address/) }]);
+    expect(await deadLetters(srv, uri)).toMatchObject([{ attempts: 1, lastError: expect.stringMatching(/not a public address/) }]);
     expect(srv.server.outbound!.stats()).toMatchObject({ refused_address: 1, ok: 0 });
 
     const named = await createStream(kv);
@@ -182,7 +182,7 @@ describe('redirects, timeouts and retries', () => {
     await pushAndSettle(srv, name);
     expect(redirector.requests).toHaveLength(2);
     expect(admin.connections).toBe(0);
-    expect(deadLetters(srv, redirector.url('/moved'))).toMatchObject([{ attempts: 2, lastError: expect.stringMatching(/HTTP 302.*not followed/) }]);
+    expect(await deadLetters(srv, redirector.url('/moved'))).toMatchObject([{ attempts: 2, lastError: expect.stringMatching(/HTTP 302.*not followed/) }]);
     expect(srv.server.outbound!.stats()).toMatchObject({ redirect: 2, ok: 0 });
   });
 
@@ -198,7 +198,7 @@ describe('redirects, timeouts and retries', () => {
     await pushAndSettle(srv, name);
     expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 300);
     expect(hole.requests).toHaveLength(3);
-    expect(deadLetters(srv, hole.url('/slow'))).toMatchObject([{ attempts: 3, lastError: 'no response within 300 ms' }]);
+    expect(await deadLetters(srv, hole.url('/slow'))).toMatchObject([{ attempts: 3, lastError: 'no response within 300 ms' }]);
     expect(srv.server.outbound!.stats()).toMatchObject({ timeout: 3, ok: 0 });
   });
 });

@@ -73,20 +73,20 @@ describe('config file', () => {
 });
 
 describe('DetectConfigResolver and service', () => {
-  it('precedence: API > file stream > file defaults > settings > built-in, with the source of each value', () => {
+  it('precedence: API > file stream > file defaults > settings > built-in, with the source of each value', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-dcfg-'));
     const file = path.join(dir, 'detect.json');
     fs.writeFileSync(file, JSON.stringify({ defaults: { sampling: 1, endAfterMs: 3000 }, streams: { 'cam*': { scoreThreshold: 0.7 } } }));
     try {
       const overrides = new MemoryDetectConfigStore();
       const resolver = new DetectConfigResolver({ settings: { endAfterMs: 1000, minHits: 3 }, file: new DetectConfigFile(file), overrides });
-      overrides.set('cam1', { scoreThreshold: 0.9 });
-      const r = resolver.resolve('cam1');
+      await overrides.set('cam1', { scoreThreshold: 0.9 });
+      const r = await resolver.resolveStored('cam1');
       expect(r.effective).toMatchObject({ sampling: 1, endAfterMs: 3000, minHits: 3, scoreThreshold: 0.9, labels: ['person'] });
       expect(r.sources).toMatchObject({ sampling: 'file:defaults', endAfterMs: 'file:defaults', minHits: 'settings', scoreThreshold: 'api', labels: 'default' });
       expect(r.override).toEqual({ scoreThreshold: 0.9 });
-      expect(resolver.resolve('cam2').sources.scoreThreshold).toBe('file:streams.cam*');
-      expect(resolver.resolve('other').effective.scoreThreshold).toBe(0.5);
+      expect((await resolver.resolveStored('cam2')).sources.scoreThreshold).toBe('file:streams.cam*');
+      expect((await resolver.resolveStored('other')).effective.scoreThreshold).toBe(0.5);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -106,15 +106,15 @@ describe('DetectConfigResolver and service', () => {
     expect(cleared.running).toBe(false);
   });
 
-  it('SQLite store keeps overrides in the given database', () => {
+  it('SQLite store keeps overrides in the given database', async () => {
     const db = new Database(':memory:');
     const a = new SqliteDetectConfigStore(db);
-    a.set('cam', { sampling: 'keyframes', zones: [{ name: 'z', points: [[0, 0], [1, 0], [1, 1]] }] });
+    await a.set('cam', { sampling: 'keyframes', zones: [{ name: 'z', points: [[0, 0], [1, 0], [1, 1]] }] });
     const b = new SqliteDetectConfigStore(db);
-    expect(b.get('cam')).toEqual({ sampling: 'keyframes', zones: [{ name: 'z', points: [[0, 0], [1, 0], [1, 1]] }] });
-    expect(b.delete('cam')).toBe(true);
-    expect(b.delete('cam')).toBe(false);
-    expect(a.get('cam')).toBeUndefined();
+    expect(await b.get('cam')).toEqual({ sampling: 'keyframes', zones: [{ name: 'z', points: [[0, 0], [1, 0], [1, 1]] }] });
+    expect(await b.delete('cam')).toBe(true);
+    expect(await b.delete('cam')).toBe(false);
+    expect(await a.get('cam')).toBeUndefined();
     db.close();
   });
 });

@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { nextEvent, startEvent, type TrackObservation } from '../../../src/events/lifecycle.ts';
 import { makeBox } from '../../../src/events/types.ts';
@@ -7,7 +6,6 @@ import { EventFeed, type FeedItem } from '../../../src/notify/event-feed.ts';
 import { Fanout } from '../../../src/notify/fanout.ts';
 import { mqttTopics } from '../../../src/notify/mqtt-notifier.ts';
 import type { Notifier } from '../../../src/notify/notifier.ts';
-import { SqliteOutbox } from '../../../src/notify/outbox.ts';
 import { PersonPresence } from '../../../src/notify/person-presence.ts';
 import { s3ClientConfig } from '../../../src/notify/s3-snapshot-store.ts';
 import { signBody, verifySignature } from '../../../src/notify/signature.ts';
@@ -45,29 +43,6 @@ describe('signature', () => {
     expect(verifySignature('{"a":1}', 'other', sig)).toBe(false);
     expect(verifySignature('{"a":1}', 's3cret', undefined)).toBe(false);
     expect(verifySignature('{"a":1}', 's3cret', 'sha256=00')).toBe(false);
-  });
-});
-
-describe('SqliteOutbox', () => {
-  it('keeps one ordered lane per stream, dead-letters and requeues', () => {
-    const ob = new SqliteOutbox(new Database(':memory:'));
-    const a1 = ob.enqueue({ target: 'w', stream: 'a', eventId: 'e1', body: '1', now: 1 });
-    const a2 = ob.enqueue({ target: 'w', stream: 'a', eventId: 'e2', body: '2', now: 2 });
-    const b1 = ob.enqueue({ target: 'w', stream: 'b', eventId: 'e3', body: '3', now: 3 });
-    ob.enqueue({ target: 'other', stream: 'a', eventId: 'e4', body: '4', now: 4 });
-    expect(ob.heads('w').map((h) => h.seq)).toEqual([a1, b1]);
-    ob.failed(a1, 1, 100, 'HTTP 503');
-    expect(ob.heads('w')[0]).toMatchObject({ seq: a1, attempts: 1, nextAttemptAt: 100, lastError: 'HTTP 503' });
-    ob.deadLetter(a1, 10, 'ECONNREFUSED', 200);
-    expect(ob.heads('w').map((h) => h.seq)).toEqual([a2, b1]);
-    expect(ob.deadLetters('w')).toMatchObject([{ seq: a1, eventId: 'e1', attempts: 10, lastError: 'ECONNREFUSED', deadAt: 200 }]);
-    ob.delivered(a2);
-    const again = ob.requeue(a1, 300);
-    expect(again).toBeGreaterThan(a2);
-    expect(ob.deadLetters('w')).toEqual([]);
-    expect(ob.heads('w').find((h) => h.stream === 'a')).toMatchObject({ eventId: 'e1', attempts: 0 });
-    expect(ob.pendingCount('w')).toBe(2);
-    expect(ob.requeue(12345, 1)).toBeUndefined();
   });
 });
 
