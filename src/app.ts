@@ -64,6 +64,7 @@ import { authMiddleware, sigv4Authenticator, type Authenticator } from './auth/h
 import type { IdentityStore } from './auth/types.ts';
 import { usersRouter } from './api/users-routes.ts';
 import { createViewerSessions } from './app-sessions.ts';
+import { createMediaTier, type MediaTier } from './app-media.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -80,6 +81,8 @@ export class KestrelServer {
   getMediaReaders: (() => number) | undefined;
   /** Users, roles and access keys (src/auth). */
   identities: IdentityStore | undefined;
+  /** The media tier (sealer and read-cache counters when --media is set). */
+  media: MediaTier | undefined;
 
   private constructor(
     readonly url: string,
@@ -102,10 +105,13 @@ export class KestrelServer {
     if (insecureNoAuth) log.warn('AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach this port can read, write and delete everything. Development only.');
     const streams = new SqliteStreamRepository(db);
     const index = new SqliteFragmentIndex(db, dbFile);
-    const media = new SegmentMediaStore(path.join(config.dataDir, 'media'), { maxSegmentBytes: segmentBytesFor(config.dataDir, config.storage) });
+    const localMedia = new SegmentMediaStore(path.join(config.dataDir, 'media'), { maxSegmentBytes: segmentBytesFor(config.dataDir, config.storage) });
+    // With --media s3://…, reads of sealed fragments go to the object store (app-media.ts).
+    const mediaTier = createMediaTier({ settings: config.media, local: localMedia, streams, index, log: log.child({ component: 'media' }) });
+    const media = mediaTier.media;
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }) });
     const diskPressure = new DiskPressure({ dataDir: config.dataDir, index, media, settings: config.storage, log: log.child({ component: 'disk' }) });
-    media.setSpaceGuard(diskPressure);
+    localMedia.setSpaceGuard(diskPressure);
     await diskPressure.start();
     const outboxForMetrics = new SqliteOutbox(db);
     const live: { detection?: DetectionWorker } = {}; // set once detection starts; metrics read its queues
@@ -164,6 +170,7 @@ export class KestrelServer {
         kvsDelivery.onPersisted(p);
       },
       observeAcks: (stream) => metrics.ackObserver(stream.name),
+      ...(mediaTier.replicate ? { replicate: mediaTier.replicate } : {}),
     });
     const reader = new FragmentReader({
       index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs, maxGetMediaConnectionsPerStream: limits.maxGetMediaPerStream,
@@ -254,6 +261,7 @@ export class KestrelServer {
     baseUrl = (config.publicUrl ?? url).replace(/\/+$/, '');
     policy = hostPolicy({ boundHost: config.host, port: addr.port, allowedHosts: limits.allowedHosts, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
     retention.start();
+    mediaTier.start();
     await kvsDelivery.start();
 
     const closers: Array<() => Promise<void> | void> = [
@@ -265,6 +273,7 @@ export class KestrelServer {
       () => outbound.close(),
       () => viewer.stop(),
       () => playback.close(),
+      () => mediaTier.stop(),
       () => media.close(),
       () => index.close(),
       () => {
@@ -308,6 +317,7 @@ export class KestrelServer {
     server.getMediaReaders = () => reader.activeGetMediaReaders;
     server.edge = () => edgeStats({ connections, screening, calls, clipGate, imagesGate, refusedJobs, ingest, ffmpegQueued: () => ffmpegSlots.pendingCount });
     server.identities = identities;
+    server.media = mediaTier;
     jobs.runner.start();
     return server;
   }

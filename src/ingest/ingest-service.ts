@@ -31,6 +31,11 @@ export interface IngestDeps {
    * PERSISTED ACK. Must only enqueue (e.g. KVS image generation / notifications); a throw is logged.
    */
   onPersisted?: (p: PersistedFragment) => void;
+  /**
+   * `--durability replicated`: awaited after the index commit and before the PERSISTED ACK (uploads
+   * the fragment to the object store); a rejection makes the producer get ARCHIVAL_ERROR.
+   */
+  replicate?: (p: PersistedFragment, header: Buffer, chunks: readonly Buffer[]) => Promise<void>;
   /** Optional: an observer for one session's ACK lines (metrics), created when the session opens. */
   observeAcks?: (stream: StreamRecord) => (ack: string) => void;
 }
@@ -211,6 +216,7 @@ export class IngestService {
     record.headerId = await this.headerId(stream.id, f, headerIds);
     await previous;
     await this.deps.index.insert(record);
+    if (this.deps.replicate) await this.deps.replicate({ stream: current, fragment: record }, f.header, f.chunks);
     this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), TAIL_CACHE);
     if (this.deps.onPersisted) {
       try {

@@ -1,0 +1,188 @@
+import type { Logger } from '../shared/logger.ts';
+import { buildSealedObject, sealedObjectKey, type SealedFragmentInput } from '../mkv/sealed-object.ts';
+import type { FragmentIndex, FragmentRecord, MediaLocationIndex, MediaStore, StreamRecord, StreamRepository } from '../store/types.ts';
+import type { ObjectStore } from '../store/objects/object-store.ts';
+
+export interface SealerStats {
+  objectsUploaded: number;
+  bytesUploaded: number;
+  fragmentsSealed: number;
+  uploadFailures: number;
+  /** A key already held other bytes (another writer): the fragments stay local and are logged. */
+  keyConflicts: number;
+  localSegmentsRemoved: number;
+  /** Server timestamp of the newest fragment sealed → the moment its object was written, ms. */
+  lastSealLagMs: number;
+}
+
+export interface SealerDeps {
+  streams: Pick<StreamRepository, 'getById'>;
+  index: FragmentIndex & MediaLocationIndex;
+  /** The local log (segment files), not the tiered store. */
+  local: MediaStore;
+  objects: ObjectStore;
+  /** Key prefix from s3://bucket/prefix. */
+  prefix: string;
+  /** Open segments are closed and uploaded this often (the most a dead node loses in `local` mode). */
+  intervalMs: number;
+  /** Fencing epoch of this node's ownership of the stream (0 until leases exist). */
+  epoch?: (streamId: number) => number;
+  /**
+   * Replicated mode: ingest uploads each fragment itself, so the sealer only picks up fragments
+   * whose upload failed, from segments quiet for an interval (never racing an upload in flight).
+   */
+  replicated?: boolean;
+  now?: () => number;
+  log: Logger;
+}
+
+/**
+ * Moves media from the local log into the object store. Every `intervalMs` it closes each stream's
+ * open segment and uploads every closed segment whose bytes are all committed in the index, one
+ * sealed object per run of fragments sharing an MKV header, then records the object location on
+ * each fragment. A local segment is deleted once none of its fragments is local and it has not been
+ * written for two intervals (readers that looked up the old location have finished by then).
+ * In `replicated` mode ingest calls `sealFragment` before the PERSISTED ACK instead.
+ */
+export class Sealer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly counters: SealerStats = { objectsUploaded: 0, bytesUploaded: 0, fragmentsSealed: 0, uploadFailures: 0, keyConflicts: 0, localSegmentsRemoved: 0, lastSealLagMs: 0 };
+  private readonly now: () => number;
+
+  constructor(private readonly deps: SealerDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  stats(): SealerStats {
+    return { ...this.counters };
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.deps.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One pass over every stream; concurrent calls share the pass in progress. */
+  tick(): Promise<void> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /** Stops the timer, then closes and uploads what is left (a node shutting down hands over its tail). */
+  async stop(opts: { flush: boolean } = { flush: true }): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+    if (opts.flush) await this.pass({ closeOpen: true });
+  }
+
+  private async pass(opts: { closeOpen: boolean } = { closeOpen: true }): Promise<void> {
+    for (const streamId of await this.deps.local.streamIds()) {
+      try {
+        await this.sealStream(streamId, opts.closeOpen);
+      } catch (err) {
+        this.counters.uploadFailures++;
+        this.deps.log.warn({ err, streamId }, 'sealing failed; retrying at the next interval');
+      }
+    }
+  }
+
+  private async sealStream(streamId: number, closeOpen: boolean): Promise<void> {
+    const stream = await this.deps.streams.getById(streamId);
+    if (!stream) return; // deleted: recovery and DeleteStream remove its media
+    if (closeOpen && this.deps.local.activeSegment(streamId) !== undefined) await this.deps.local.seal(streamId);
+    const active = this.deps.local.activeSegment(streamId);
+    const ends = await this.deps.index.committedEnds(streamId);
+    for (const segment of await this.deps.local.segments(streamId)) {
+      if (segment === active) continue;
+      const size = await this.deps.local.segmentSize(streamId, segment);
+      const end = ends.get(segment);
+      if (end === undefined) {
+        await this.removeIfQuiet(streamId, segment);
+        continue;
+      }
+      // Bytes still waiting for their index rows: upload once they are all committed.
+      if (size !== end) continue;
+      if (this.deps.replicated && !(await this.quiet(streamId, segment, this.deps.intervalMs))) continue;
+      const fragments = await this.deps.index.localFragmentsInSegment(streamId, segment);
+      for (const run of runsByHeader(fragments)) await this.upload(stream, run);
+    }
+  }
+
+  private async quiet(streamId: number, segment: string, forMs: number): Promise<boolean> {
+    const modified = await this.deps.local.segmentModifiedMs(streamId, segment).catch(() => undefined);
+    return modified !== undefined && this.now() - modified >= forMs;
+  }
+
+  private async removeIfQuiet(streamId: number, segment: string): Promise<void> {
+    if (!(await this.quiet(streamId, segment, 2 * this.deps.intervalMs))) return;
+    await this.deps.local.removeSegments(streamId, [segment]);
+    this.counters.localSegmentsRemoved++;
+  }
+
+  /** Uploads one fragment on its own (replicated mode: before its PERSISTED ACK). */
+  async sealFragment(stream: StreamRecord, fragment: FragmentRecord, header: Buffer, chunks: readonly Buffer[]): Promise<void> {
+    await this.put(stream, header, [{ record: fragment, bytes: chunks }]);
+  }
+
+  private async upload(stream: StreamRecord, run: FragmentRecord[]): Promise<void> {
+    const header = await this.deps.index.getHeader(run[0]!.headerId);
+    const items = [];
+    for (const record of run) items.push({ record, bytes: [await this.deps.local.read(stream.id, record.location)] });
+    await this.put(stream, header, items);
+  }
+
+  private async put(stream: StreamRecord, header: Buffer, items: ReadonlyArray<{ record: FragmentRecord; bytes: readonly Buffer[] }>): Promise<void> {
+    const epoch = this.deps.epoch?.(stream.id) ?? 0;
+    const fragments: SealedFragmentInput[] = items.map(({ record, bytes }) => ({
+      fragmentNumber: record.fragmentNumber,
+      producerTimestampMs: record.producerTimestampMs,
+      serverTimestampMs: record.serverTimestampMs,
+      durationMs: record.durationMs,
+      sizeBytes: record.sizeBytes,
+      flags: record.flags,
+      tags: record.tags,
+      bytes,
+    }));
+    const sealed = buildSealedObject({ streamName: stream.name, streamArn: stream.arn, epoch, header, fragments });
+    const key = sealedObjectKey(this.deps.prefix, stream.name, epoch, fragments[0]!.fragmentNumber, fragments.at(-1)!.fragmentNumber);
+    const body = Buffer.concat(sealed.chunks);
+    let outcome: 'created' | 'exists';
+    try {
+      outcome = await this.deps.objects.putIfAbsent(key, body);
+    } catch (err) {
+      this.counters.uploadFailures++;
+      throw err;
+    }
+    if (outcome === 'exists') {
+      // Our own earlier upload whose index update did not happen (crash, lost response) has the
+      // same size; anything else is another writer's object and must not be claimed.
+      const existing = await this.deps.objects.head(key);
+      if (existing?.size !== body.length) {
+        this.counters.keyConflicts++;
+        throw new Error(`object ${key} exists with other content (${existing?.size ?? 0} bytes, ours ${body.length})`);
+      }
+    } else {
+      this.counters.objectsUploaded++;
+      this.counters.bytesUploaded += body.length;
+    }
+    await this.deps.index.markSealed(stream.id, sealed.index.fragments.map((f) => ({ fragmentNumber: f.fragmentNumber, object: { key, offset: f.offset } })));
+    for (const { record } of items) {
+      record.location = { ...record.location, object: { key, offset: sealed.index.fragments.find((f) => f.fragmentNumber === record.fragmentNumber)!.offset } };
+    }
+    this.counters.fragmentsSealed += items.length;
+    this.counters.lastSealLagMs = Math.max(0, this.now() - items.at(-1)!.record.serverTimestampMs);
+  }
+}
+
+/** Consecutive fragments with the same header go into one object (a header change starts another). */
+function runsByHeader(fragments: readonly FragmentRecord[]): FragmentRecord[][] {
+  const runs: FragmentRecord[][] = [];
+  for (const f of fragments) {
+    const last = runs.at(-1);
+    if (last && last[0]!.headerId === f.headerId) last.push(f);
+    else runs.push([f]);
+  }
+  return runs;
+}
