@@ -6,6 +6,7 @@ import { WORKER_USAGE, worker } from './worker.ts';
 import { ANALYZE_USAGE, analyze } from './analyze.ts';
 import { PRESIGN_USAGE, presign } from './presign.ts';
 import { KEYS_USAGE, USERS_USAGE, keys, users } from './identities.ts';
+import { REINDEX_USAGE, reindex } from './reindex.ts';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>; usage: string }> = {
   serve: { run: serve, usage: SERVE_USAGE },
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>
   presign: { run: presign, usage: PRESIGN_USAGE },
   users: { run: users, usage: USERS_USAGE },
   keys: { run: keys, usage: KEYS_USAGE },
+  reindex: { run: reindex, usage: REINDEX_USAGE },
 };
 
 const HELP = `Kestrel — a self-hosted, wire-compatible Kinesis Video Streams server.

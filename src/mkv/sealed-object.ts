@@ -43,6 +43,8 @@ export interface SealedIndex {
   streamArn: string;
   /** Fencing epoch of the owner that wrote it (0 on a single node). */
   epoch: number;
+  /** The stream's DataRetentionInHours when sealed (reindex re-creates a missing stream with it). */
+  retentionHours: number;
   headerLength: number;
   fragments: SealedFragment[];
 }
@@ -56,7 +58,7 @@ export interface SealedObject {
   index: SealedIndex;
 }
 
-export function buildSealedObject(input: { streamName: string; streamArn: string; epoch: number; header: Buffer; fragments: readonly SealedFragmentInput[] }): SealedObject {
+export function buildSealedObject(input: { streamName: string; streamArn: string; epoch: number; retentionHours: number; header: Buffer; fragments: readonly SealedFragmentInput[] }): SealedObject {
   if (input.fragments.length === 0) throw new Error('a sealed object needs at least one fragment');
   const chunks: Buffer[] = [input.header];
   let offset = input.header.length;
@@ -68,7 +70,7 @@ export function buildSealedObject(input: { streamName: string; streamArn: string
     chunks.push(...f.bytes);
     offset += length;
   }
-  const index: SealedIndex = { version: SEALED_FORMAT_VERSION, streamName: input.streamName, streamArn: input.streamArn, epoch: input.epoch, headerLength: input.header.length, fragments };
+  const index: SealedIndex = { version: SEALED_FORMAT_VERSION, streamName: input.streamName, streamArn: input.streamArn, epoch: input.epoch, retentionHours: input.retentionHours, headerLength: input.header.length, fragments };
   const trailer = element(MKV_ID.Tags, [element(MKV_ID.Tag, [element(MKV_ID.SimpleTag, [stringElement(MKV_ID.TagName, SEALED_INDEX_TAG), stringElement(MKV_ID.TagString, JSON.stringify(index))])])]);
   chunks.push(trailer, sealedFooter(offset, trailer.length));
   return { chunks, size: offset + trailer.length + SEALED_FOOTER_BYTES, index };

@@ -145,7 +145,7 @@ export class Sealer {
       tags: record.tags,
       bytes,
     }));
-    const sealed = buildSealedObject({ streamName: stream.name, streamArn: stream.arn, epoch, header, fragments });
+    const sealed = buildSealedObject({ streamName: stream.name, streamArn: stream.arn, epoch, retentionHours: stream.dataRetentionInHours, header, fragments });
     const key = sealedObjectKey(this.deps.prefix, stream.name, epoch, fragments[0]!.fragmentNumber, fragments.at(-1)!.fragmentNumber);
     const body = Buffer.concat(sealed.chunks);
     let outcome: 'created' | 'exists';

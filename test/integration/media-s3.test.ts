@@ -3,6 +3,7 @@
  * within the seal interval, the local segments go away, and every read API returns the pushed bytes
  * from the bucket. `--durability replicated` uploads each fragment before its PERSISTED ACK.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { createTestBucket, rgwChildEnv, type TestBucket } from '../support/s3.ts
 import { MkvStreamParser } from '../../src/mkv/index.ts';
 import { SEALED_FOOTER_BYTES, parseSealedFooter, parseSealedTrailer } from '../../src/mkv/sealed-object.ts';
 
+const BIN = path.resolve(import.meta.dirname, '../../bin/kestrel.js');
 let bucket: TestBucket;
 const dirs: string[] = [];
 beforeAll(async () => {
@@ -80,9 +82,13 @@ async function readBackAll(url: string, stream: string, numbers: string[]): Prom
 describe('media on S3 (Ceph RGW)', () => {
   it('local durability: seals within the interval, drops the local segments, reads back byte-identical from the bucket', async () => {
     const { node, dataDir } = await startNode(['--seal-interval', '500ms']);
+    let persisted: string[] = [];
+    let bytes: Buffer = Buffer.alloc(0);
     try {
       expect((await api(node.url, 'createStream', { StreamName: 'cam-s3', DataRetentionInHours: 24 })).status).toBe(200);
-      const { persisted, clusters } = await pushFragments(node.url, 'cam-s3', 5, 0);
+      const pushed = await pushFragments(node.url, 'cam-s3', 5, 0);
+      persisted = pushed.persisted;
+      const clusters = pushed.clusters;
 
       // Every fragment lands in an object under site-a/streams/cam-s3/<epoch>/…, and the local log empties.
       const mediaDir = path.join(dataDir, 'media');
@@ -109,7 +115,7 @@ describe('media on S3 (Ceph RGW)', () => {
       const listed = await api(node.url, 'listFragments', { StreamName: 'cam-s3' });
       const { Fragments } = (await listed.json()) as { Fragments: Array<{ FragmentNumber: string }> };
       expect(Fragments.map((f) => f.FragmentNumber).sort()).toEqual([...persisted].sort());
-      const bytes = await readBackAll(node.url, 'cam-s3', persisted);
+      bytes = await readBackAll(node.url, 'cam-s3', persisted);
       const collector = new GetMediaCollector();
       collector.push(bytes);
       expect(collector.numbers).toEqual(persisted);
@@ -118,6 +124,36 @@ describe('media on S3 (Ceph RGW)', () => {
     } finally {
       node.child.kill('SIGTERM');
       expect(await node.exited).toBe(0);
+    }
+
+    // The objects alone rebuild the index: a fresh data folder, `kestrel reindex`, a new node on it.
+    const freshDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-reindex-'));
+    dirs.push(freshDir);
+    const run = (): { status: number | null; stdout: string; stderr: string } =>
+      spawnSync(process.execPath, [BIN, 'reindex', '--media', `s3://${bucket.name}/site-a`, '--s3-endpoint', bucket.settings.endpoint, '--index', freshDir], {
+        env: { ...process.env, ...rgwChildEnv(bucket.settings) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ fragmentsAdded: 5, fragmentsKnown: 0, streamsCreated: ['cam-s3'], skipped: [] });
+    // Idempotent: a second run finds every fragment already indexed.
+    expect(JSON.parse(run().stdout)).toMatchObject({ fragmentsAdded: 0, fragmentsKnown: 5, streamsCreated: [] });
+
+    const rebuilt = await spawnServer(
+      ['--port', '0', '--data', freshDir, '--media', `s3://${bucket.name}/site-a`, '--s3-endpoint', bucket.settings.endpoint],
+      rgwChildEnv(bucket.settings),
+    );
+    try {
+      const listed = await api(rebuilt.url, 'listFragments', { StreamName: 'cam-s3' });
+      const { Fragments } = (await listed.json()) as { Fragments: Array<{ FragmentNumber: string }> };
+      expect(Fragments.map((f) => f.FragmentNumber).sort()).toEqual([...persisted].sort());
+      const again = await readBackAll(rebuilt.url, 'cam-s3', persisted);
+      expect(again.equals(bytes)).toBe(true);
+    } finally {
+      rebuilt.child.kill('SIGTERM');
+      expect(await rebuilt.exited).toBe(0);
     }
   });
 

@@ -34,7 +34,7 @@ function fragment(n: number, tags: Record<string, string> = {}): SealedFragmentI
 
 describe('sealed object format', () => {
   const inputs = [fragment(1, { camera: 'front door' }), fragment(2), fragment(3, { 'x-ünï': 'ok' })];
-  const built = buildSealedObject({ streamName: 'cam-1', streamArn: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/cam-1/1', epoch: 7, header, fragments: inputs });
+  const built = buildSealedObject({ streamName: 'cam-1', streamArn: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/cam-1/1', epoch: 7, retentionHours: 48, header, fragments: inputs });
   const object = Buffer.concat(built.chunks);
 
   it('starts with the header and keeps each fragment at the offset its index entry gives', () => {
@@ -51,7 +51,7 @@ describe('sealed object format', () => {
     const at = parseSealedFooter(tail, object.length);
     const index = parseSealedTrailer(object.subarray(at.offset, at.offset + at.length));
     expect(index).toEqual(built.index);
-    expect(index).toMatchObject({ streamName: 'cam-1', epoch: 7, headerLength: header.length });
+    expect(index).toMatchObject({ streamName: 'cam-1', epoch: 7, retentionHours: 48, headerLength: header.length });
     expect(index.fragments.map((f) => [f.fragmentNumber, f.producerTimestampMs, f.serverTimestampMs, f.durationMs, f.flags, f.tags])).toEqual([
       [fragmentNumber(1), 1_700_000_001_000, 1_700_000_001_500, 1000, 1, { camera: 'front door' }],
       [fragmentNumber(2), 1_700_000_002_000, 1_700_000_002_500, 1000, 0, {}],
