@@ -7,7 +7,7 @@
 import type { Logger } from './shared/logger.ts';
 import type { FragmentIndex, MediaLocationIndex, MediaStore, StreamRepository } from './store/types.ts';
 import type { PersistedFragment } from './ingest/ingest-service.ts';
-import { parseMediaUrl, type ObjectStore } from './store/objects/object-store.ts';
+import { joinKey, parseMediaUrl, type ObjectStore } from './store/objects/object-store.ts';
 import { S3ObjectStore } from './store/objects/s3-object-store.ts';
 import { Sealer, type SealerStats } from './sealing/sealer.ts';
 import { TieredMediaStore, type ReadCacheStats } from './store/objects/tiered-media-store.ts';
@@ -37,6 +37,10 @@ export interface MediaTier {
   objects?: ObjectStore;
   sealer?: Sealer;
   stats(): { sealer?: SealerStats; readCache?: ReadCacheStats };
+  /** Flat counters for /metrics (kestrel_media_tier{stat=…}). */
+  metricValues(): Record<string, number>;
+  /** For /readyz: the bucket exists and answers with these credentials. */
+  readinessCheck?: () => Promise<void>;
   start(): void;
   /** Uploads the tail (a stopping node hands its media over), then closes the object store client. */
   stop(): Promise<void>;
@@ -52,7 +56,7 @@ export function createMediaTier(deps: {
   objects?: ObjectStore;
 }): MediaTier {
   const { settings, local } = deps;
-  if (!settings) return { media: local, stats: () => ({}), start: () => undefined, stop: async () => undefined };
+  if (!settings) return { media: local, stats: () => ({}), metricValues: () => ({}), start: () => undefined, stop: async () => undefined };
   const { bucket, prefix } = parseMediaUrl(settings.url);
   const objects = deps.objects ?? new S3ObjectStore({ bucket, ...(settings.s3Endpoint ? { endpoint: settings.s3Endpoint } : {}) });
   const sealer = new Sealer({ streams: deps.streams, index: deps.index, local, objects, prefix, intervalMs: settings.sealIntervalMs, replicated: settings.durability === 'replicated', log: deps.log });
@@ -66,6 +70,28 @@ export function createMediaTier(deps: {
       ? { replicate: (p: PersistedFragment, header: Buffer, chunks: readonly Buffer[]) => sealer.sealFragment(p.stream, p.fragment, header, chunks) }
       : {}),
     stats: () => ({ sealer: sealer.stats(), readCache: media.cacheStats() }),
+    metricValues() {
+      const s = sealer.stats();
+      const c = media.cacheStats();
+      return {
+        objects_uploaded: s.objectsUploaded,
+        bytes_uploaded: s.bytesUploaded,
+        fragments_sealed: s.fragmentsSealed,
+        upload_failures: s.uploadFailures,
+        key_conflicts: s.keyConflicts,
+        local_segments_removed: s.localSegmentsRemoved,
+        last_seal_lag_ms: s.lastSealLagMs,
+        cache_hits: c.hits,
+        cache_misses: c.misses,
+        cache_evictions: c.evictions,
+        cache_bytes: c.bytes,
+        cache_max_bytes: c.maxBytes,
+      };
+    },
+    // A listing (not a HEAD): a missing bucket is an error there, while HEAD cannot tell it from a missing key.
+    readinessCheck: async () => {
+      for await (const _ of objects.list(joinKey(prefix, '.kestrel-readiness-probe'))) break;
+    },
     start: () => sealer.start(),
     async stop() {
       await sealer.stop({ flush: true }).catch((err: unknown) => deps.log.warn({ err }, 'final seal failed; the tail stays in the local log'));

@@ -120,6 +120,7 @@ export class KestrelServer {
       ...(config.ops?.metricsMaxStreams ? { maxStreams: config.ops.metricsMaxStreams } : {}),
       activeGetMediaReaders: (): number => reader.activeGetMediaReaders,
       queueDepths: () => ({ outbox: outboxForMetrics.pendingTotal(), ...kvsDelivery.queueDepths, ...live.detection?.queueDepths }),
+      mediaTier: () => mediaTier.metricValues(),
     });
     const limits = config.limits;
     // On-demand decoders (GetImages, image generation) share this many ffmpeg children; the rest wait.
@@ -221,7 +222,7 @@ export class KestrelServer {
     // Before any authentication middleware: /healthz and /readyz are for load balancers, /metrics has its own token.
     // With --insecure-no-auth, /metrics is open like everything else.
     const opsSettings = { ...config.ops, ...(insecureNoAuth ? { metricsWithoutAuth: true } : {}) };
-    app.use(opsRouter({ metrics, readiness: new Readiness({ index: sqliteWritable(db), disk: folderWritable(path.join(config.dataDir, 'media')) }), settings: opsSettings }));
+    app.use(opsRouter({ metrics, readiness: new Readiness({ index: sqliteWritable(db), disk: folderWritable(path.join(config.dataDir, 'media')), ...(mediaTier.readinessCheck ? { objects: mediaTier.readinessCheck } : {}) }), settings: opsSettings }));
     app.use(playbackMetrics(metrics));
     app.use(hostScreening(() => policy, screening));
     // PutMedia's body lasts the whole session; every other request must arrive within requestTimeoutMs.

@@ -47,6 +47,8 @@ export interface MetricsSources {
   queueDepths?: () => Record<string, number>;
   /** Per-stream label cap (default 200). */
   maxStreams?: number;
+  /** With --media s3://…: sealer and read-cache counters by name (objects_uploaded, cache_hits…). */
+  mediaTier?: () => Record<string, number>;
 }
 
 const SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -95,6 +97,15 @@ export class KestrelMetrics {
       registers,
       collect() {
         for (const [queue, n] of Object.entries(sources.queueDepths?.() ?? {})) this.set({ queue }, n);
+      },
+    });
+    new Gauge({
+      name: 'kestrel_media_tier',
+      help: 'Object-store media tier (--media): sealer counters since start (objects_uploaded, bytes_uploaded, fragments_sealed, upload_failures, key_conflicts, local_segments_removed, last_seal_lag_ms) and read cache (cache_hits, cache_misses, cache_evictions, cache_bytes, cache_max_bytes)',
+      labelNames: ['stat'],
+      registers,
+      collect() {
+        for (const [stat, n] of Object.entries(sources.mediaTier?.() ?? {})) this.set({ stat }, n);
       },
     });
     const disk = (name: string, help: string, pick: (s: fs.StatsFs) => number) =>
