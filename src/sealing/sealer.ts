@@ -82,7 +82,7 @@ export class Sealer {
       try {
         await this.sealStream(streamId, opts.closeOpen);
       } catch (err) {
-        this.counters.uploadFailures++;
+        // Failed PUTs are counted where they happen (also for replicated uploads); this logs them all.
         this.deps.log.warn({ err, streamId }, 'sealing failed; retrying at the next interval');
       }
     }

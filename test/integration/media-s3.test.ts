@@ -14,7 +14,7 @@ import { rawPutMedia } from '../support/raw-put-media.ts';
 import { mkvCluster, mkvHeader } from '../support/synthetic-mkv.ts';
 import { GetMediaCollector } from '../support/get-media-reader.ts';
 import { signedFetch } from '../support/auth.ts';
-import { eventually } from '../support/wait.ts';
+import { eventually, until } from '../support/wait.ts';
 import { createTestBucket, rgwChildEnv, type TestBucket } from '../support/s3.ts';
 import { MkvStreamParser } from '../../src/mkv/index.ts';
 import { SEALED_FOOTER_BYTES, parseSealedFooter, parseSealedTrailer } from '../../src/mkv/sealed-object.ts';
@@ -170,17 +170,36 @@ describe('media on S3 (Ceph RGW)', () => {
     }
   });
 
-  it('a node whose bucket does not exist is not ready and says why', async () => {
+  it('a missing bucket: not ready, local durability still ACKs and retries, replicated answers ARCHIVAL_ERROR', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-media-s3-'));
     dirs.push(dataDir);
-    const node = await spawnServer(['--port', '0', '--data', dataDir, '--media', `s3://${bucket.name}-missing/x`, '--s3-endpoint', bucket.settings.endpoint], rgwChildEnv(bucket.settings));
+    const missing = ['--media', `s3://${bucket.name}-missing/x`, '--s3-endpoint', bucket.settings.endpoint];
+    const node = await spawnServer(['--port', '0', '--data', dataDir, ...missing, '--seal-interval', '200ms', '--metrics-token', 'm'], rgwChildEnv(bucket.settings));
     try {
       const res = await fetch(`${node.url}/readyz`);
       expect(res.status).toBe(503);
       expect(JSON.stringify(await res.json())).toContain('objects');
+      // Local durability does not wait for the bucket: PERSISTED as usual, uploads fail and are retried.
+      expect((await api(node.url, 'createStream', { StreamName: 'cam-nobucket', DataRetentionInHours: 24 })).status).toBe(200);
+      await pushFragments(node.url, 'cam-nobucket', 2, 0);
+      await until(async () => /kestrel_media_tier\{stat="upload_failures"\} [2-9]/.test(await (await fetch(`${node.url}/metrics`, { headers: { authorization: 'Bearer m' } })).text()), 'two failed seal passes');
     } finally {
       node.child.kill('SIGTERM');
       expect(await node.exited).toBe(0);
+    }
+
+    // Replicated durability cannot ACK PERSISTED without the bucket: the producer gets ARCHIVAL_ERROR.
+    const replicatedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-media-s3-'));
+    dirs.push(replicatedDir);
+    const strict = await spawnServer(['--port', '0', '--data', replicatedDir, ...missing, '--durability', 'replicated'], rgwChildEnv(bucket.settings));
+    try {
+      expect((await api(strict.url, 'createStream', { StreamName: 'cam-strict', DataRetentionInHours: 24 })).status).toBe(200);
+      const result = await rawPutMedia(strict.url, 'cam-strict', [mkvHeader(), mkvCluster({ timecode: 0, frameBytes: 1000 })]);
+      expect(result.acks.filter((a) => a.EventType === 'PERSISTED')).toEqual([]);
+      expect(result.acks.at(-1)).toMatchObject({ EventType: 'ERROR', ErrorCode: 'ARCHIVAL_ERROR' });
+    } finally {
+      strict.child.kill('SIGTERM');
+      expect(await strict.exited).toBe(0);
     }
   });
 

@@ -181,3 +181,22 @@ describe('reindex', () => {
     }
   });
 });
+
+describe('sealer with a failing object store', () => {
+  it('counts the failed upload, keeps the fragments local and uploads them at the next pass', async () => {
+    const stream = await streams.create(streamRecord('cam', { dataRetentionInHours: 24 }));
+    const r = await store(stream, 1, Buffer.alloc(100, 1));
+    let down = true;
+    const flaky = Object.create(objects) as FolderObjectStore;
+    flaky.putIfAbsent = (key, body) => (down ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })) : objects.putIfAbsent(key, body));
+    const s = new Sealer({ streams, index, local, objects: flaky, prefix: 'site', intervalMs: 1000, now: () => clock, log: silentLogger() });
+    await s.tick();
+    expect(s.stats()).toMatchObject({ uploadFailures: 1, fragmentsSealed: 0 });
+    expect((await index.get(stream.id, r.fragmentNumber))!.location.object).toBeUndefined();
+    expect(await local.read(stream.id, r.location)).toEqual(Buffer.alloc(100, 1));
+    down = false;
+    await s.tick();
+    expect(s.stats()).toMatchObject({ uploadFailures: 1, fragmentsSealed: 1, objectsUploaded: 1 });
+    expect((await index.get(stream.id, r.fragmentNumber))!.location.object).toBeDefined();
+  });
+});
