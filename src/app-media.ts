@@ -39,6 +39,8 @@ export interface MediaTier {
   stats(): { sealer?: SealerStats; readCache?: ReadCacheStats };
   /** Flat counters for /metrics (kestrel_media_tier{stat=…}). */
   metricValues(): Record<string, number>;
+  /** DeleteStream: removes the stream's objects (without --media: nothing to do). */
+  streamDeleted(streamName: string): Promise<void>;
   /** For /readyz: the bucket exists and answers with these credentials. */
   readinessCheck?: () => Promise<void>;
   start(): void;
@@ -49,14 +51,14 @@ export interface MediaTier {
 export function createMediaTier(deps: {
   settings: MediaSettings | undefined;
   local: MediaStore;
-  streams: Pick<StreamRepository, 'getById'>;
+  streams: Pick<StreamRepository, 'getById' | 'getByName'>;
   index: FragmentIndex & MediaLocationIndex;
   log: Logger;
   /** Tests may hand in an object store (e.g. a folder); default S3 from the settings. */
   objects?: ObjectStore;
 }): MediaTier {
   const { settings, local } = deps;
-  if (!settings) return { media: local, stats: () => ({}), metricValues: () => ({}), start: () => undefined, stop: async () => undefined };
+  if (!settings) return { media: local, stats: () => ({}), metricValues: () => ({}), streamDeleted: async () => undefined, start: () => undefined, stop: async () => undefined };
   const { bucket, prefix } = parseMediaUrl(settings.url);
   const objects = deps.objects ?? new S3ObjectStore({ bucket, ...(settings.s3Endpoint ? { endpoint: settings.s3Endpoint } : {}) });
   const sealer = new Sealer({ streams: deps.streams, index: deps.index, local, objects, prefix, intervalMs: settings.sealIntervalMs, replicated: settings.durability === 'replicated', log: deps.log });
@@ -70,6 +72,8 @@ export function createMediaTier(deps: {
       ? { replicate: (p: PersistedFragment, header: Buffer, chunks: readonly Buffer[]) => sealer.sealFragment(p.stream, p.fragment, header, chunks) }
       : {}),
     stats: () => ({ sealer: sealer.stats(), readCache: media.cacheStats() }),
+    // The stream is gone either way; objects a failure leaves behind are logged, not fatal to DeleteStream.
+    streamDeleted: (name) => sealer.deleteStreamObjects(name).catch((err: unknown) => deps.log.warn({ err, stream: name }, 'could not delete the objects of a deleted stream')),
     metricValues() {
       const s = sealer.stats();
       const c = media.cacheStats();
@@ -80,6 +84,7 @@ export function createMediaTier(deps: {
         upload_failures: s.uploadFailures,
         key_conflicts: s.keyConflicts,
         local_segments_removed: s.localSegmentsRemoved,
+        objects_deleted: s.objectsDeleted,
         last_seal_lag_ms: s.lastSealLagMs,
         cache_hits: c.hits,
         cache_misses: c.misses,

@@ -143,6 +143,7 @@ export class KestrelServer {
         feed.dropStream(stream.id);
         await diskPressure.withSpace(() => index.deleteStream(stream.id));
         await media.removeStream(stream.id);
+        await mediaTier.streamDeleted(stream.name);
       },
     });
     const kvsDelivery = new KvsDelivery({

@@ -101,7 +101,7 @@ export class KestrelMetrics {
     });
     new Gauge({
       name: 'kestrel_media_tier',
-      help: 'Object-store media tier (--media): sealer counters since start (objects_uploaded, bytes_uploaded, fragments_sealed, upload_failures, key_conflicts, local_segments_removed, last_seal_lag_ms) and read cache (cache_hits, cache_misses, cache_evictions, cache_bytes, cache_max_bytes)',
+      help: 'Object-store media tier (--media): sealer counters since start (objects_uploaded, bytes_uploaded, fragments_sealed, upload_failures, key_conflicts, local_segments_removed, objects_deleted, last_seal_lag_ms) and read cache (cache_hits, cache_misses, cache_evictions, cache_bytes, cache_max_bytes)',
       labelNames: ['stat'],
       registers,
       collect() {

@@ -1,7 +1,7 @@
 import type { Logger } from '../shared/logger.ts';
 import { buildSealedObject, sealedObjectKey, type SealedFragmentInput } from '../mkv/sealed-object.ts';
 import type { FragmentIndex, FragmentRecord, MediaLocationIndex, MediaStore, StreamRecord, StreamRepository } from '../store/types.ts';
-import type { ObjectStore } from '../store/objects/object-store.ts';
+import { joinKey, type ObjectStore } from '../store/objects/object-store.ts';
 
 export interface SealerStats {
   objectsUploaded: number;
@@ -11,12 +11,14 @@ export interface SealerStats {
   /** A key already held other bytes (another writer): the fragments stay local and are logged. */
   keyConflicts: number;
   localSegmentsRemoved: number;
+  /** Objects deleted by retention (older than the stream's retention + a margin) or DeleteStream. */
+  objectsDeleted: number;
   /** Server timestamp of the newest fragment sealed → the moment its object was written, ms. */
   lastSealLagMs: number;
 }
 
 export interface SealerDeps {
-  streams: Pick<StreamRepository, 'getById'>;
+  streams: Pick<StreamRepository, 'getById' | 'getByName'>;
   index: FragmentIndex & MediaLocationIndex;
   /** The local log (segment files), not the tiered store. */
   local: MediaStore;
@@ -25,6 +27,8 @@ export interface SealerDeps {
   prefix: string;
   /** Open segments are closed and uploaded this often (the most a dead node loses in `local` mode). */
   intervalMs: number;
+  /** How often expired objects are looked for (a listing of the stream folders); default 60 s. */
+  retentionSweepMs?: number;
   /** Fencing epoch of this node's ownership of the stream (0 until leases exist). */
   epoch?: (streamId: number) => number;
   /**
@@ -47,8 +51,9 @@ export interface SealerDeps {
 export class Sealer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private readonly counters: SealerStats = { objectsUploaded: 0, bytesUploaded: 0, fragmentsSealed: 0, uploadFailures: 0, keyConflicts: 0, localSegmentsRemoved: 0, lastSealLagMs: 0 };
+  private readonly counters: SealerStats = { objectsUploaded: 0, bytesUploaded: 0, fragmentsSealed: 0, uploadFailures: 0, keyConflicts: 0, localSegmentsRemoved: 0, objectsDeleted: 0, lastSealLagMs: 0 };
   private readonly now: () => number;
+  private lastRetentionSweep = 0;
 
   constructor(private readonly deps: SealerDeps) {
     this.now = deps.now ?? Date.now;
@@ -78,6 +83,10 @@ export class Sealer {
   }
 
   private async pass(opts: { closeOpen: boolean } = { closeOpen: true }): Promise<void> {
+    if (this.now() - this.lastRetentionSweep >= (this.deps.retentionSweepMs ?? 60_000)) {
+      this.lastRetentionSweep = this.now();
+      await this.deleteExpiredObjects().catch((err: unknown) => this.deps.log.warn({ err }, 'object retention sweep failed'));
+    }
     for (const streamId of await this.deps.local.streamIds()) {
       try {
         await this.sealStream(streamId, opts.closeOpen);
@@ -119,6 +128,38 @@ export class Sealer {
     if (!(await this.quiet(streamId, segment, 2 * this.deps.intervalMs))) return;
     await this.deps.local.removeSegments(streamId, [segment]);
     this.counters.localSegmentsRemoved++;
+  }
+
+  /**
+   * Retention for objects: an object written more than the stream's retention + one hour ago holds
+   * only expired fragments (each fragment's server time is before its object's write time) and the
+   * retention cleaner has dropped their rows by then. Judged by the object's own time, never by the
+   * index, so a node with an empty or rebuilt index cannot delete live media. Streams this index does
+   * not know are left alone (DeleteStream removes its objects through `deleteStreamObjects`).
+   */
+  async deleteExpiredObjects(): Promise<void> {
+    const base = joinKey(this.deps.prefix, 'streams') + '/';
+    const names = new Set<string>();
+    for await (const o of this.deps.objects.list(base)) names.add(o.key.slice(base.length).split('/')[0]!);
+    for (const name of names) {
+      const stream = await this.deps.streams.getByName(name);
+      if (!stream || stream.dataRetentionInHours <= 0) continue;
+      const cutoff = this.now() - (stream.dataRetentionInHours + 1) * 3_600_000;
+      for await (const o of this.deps.objects.list(`${base}${name}/`)) {
+        if (o.lastModifiedMs > 0 && o.lastModifiedMs < cutoff) {
+          await this.deps.objects.delete(o.key);
+          this.counters.objectsDeleted++;
+        }
+      }
+    }
+  }
+
+  /** DeleteStream: every object under the stream's name goes (a re-created stream starts empty). */
+  async deleteStreamObjects(streamName: string): Promise<void> {
+    for await (const o of this.deps.objects.list(`${joinKey(this.deps.prefix, 'streams', streamName)}/`)) {
+      await this.deps.objects.delete(o.key);
+      this.counters.objectsDeleted++;
+    }
   }
 
   /** Uploads one fragment on its own (replicated mode: before its PERSISTED ACK). */

@@ -225,6 +225,11 @@ describe('media on S3 (Ceph RGW)', () => {
       const bytes = await readBackAll(node.url, 'cam-repl', persisted);
       const expected = Buffer.concat(clusters.map((c) => blockBytes(Buffer.concat([mkvHeader(), c]))));
       expect(blockBytes(bytes).equals(expected)).toBe(true);
+
+      // DeleteStream removes the stream's objects too.
+      expect(await keysUnder('site-a/streams/cam-repl/')).toHaveLength(4);
+      expect((await api(node.url, 'deleteStream', { StreamARN: (await (await api(node.url, 'describeStream', { StreamName: 'cam-repl' })).json() as { StreamInfo: { StreamARN: string } }).StreamInfo.StreamARN })).status).toBe(200);
+      expect(await keysUnder('site-a/streams/cam-repl/')).toEqual([]);
     } finally {
       node.child.kill('SIGTERM');
       expect(await node.exited).toBe(0);

@@ -67,7 +67,8 @@ export class FolderObjectStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
-      return { key, size: (await fsp.stat(this.file(key))).size };
+      const st = await fsp.stat(this.file(key));
+      return { key, size: st.size, lastModifiedMs: st.mtimeMs };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -85,7 +86,8 @@ export class FolderObjectStore implements ObjectStore {
           // Only descend where the prefix can still match.
           if ((key + '/').startsWith(prefix) || prefix.startsWith(key + '/')) await walk(path.join(dir, e.name), key + '/');
         } else if (key.startsWith(prefix)) {
-          keys.push({ key, size: (await fsp.stat(path.join(dir, e.name))).size });
+          const st = await fsp.stat(path.join(dir, e.name));
+          keys.push({ key, size: st.size, lastModifiedMs: st.mtimeMs });
         }
       }
     };

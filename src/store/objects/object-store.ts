@@ -7,6 +7,8 @@
 export interface ObjectInfo {
   key: string;
   size: number;
+  /** When the object was written (ms since the epoch); retention deletes by it. */
+  lastModifiedMs: number;
 }
 
 export interface ByteRange {

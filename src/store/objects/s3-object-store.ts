@@ -78,7 +78,7 @@ export class S3ObjectStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { key, size: out.ContentLength ?? 0 };
+      return { key, size: out.ContentLength ?? 0, lastModifiedMs: out.LastModified?.getTime() ?? 0 };
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw err;
@@ -91,7 +91,7 @@ export class S3ObjectStore implements ObjectStore {
       const out = await this.client.send(
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
       );
-      for (const o of out.Contents ?? []) yield { key: o.Key!, size: o.Size ?? 0 };
+      for (const o of out.Contents ?? []) yield { key: o.Key!, size: o.Size ?? 0, lastModifiedMs: o.LastModified?.getTime() ?? 0 };
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
   }

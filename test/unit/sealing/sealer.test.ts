@@ -200,3 +200,32 @@ describe('sealer with a failing object store', () => {
     expect((await index.get(stream.id, r.fragmentNumber))!.location.object).toBeDefined();
   });
 });
+
+describe('object retention', () => {
+  it('deletes objects older than the stream retention + 1 h by their own time, leaves unknown streams, and DeleteStream empties a stream', async () => {
+    const short = await streams.create(streamRecord('short', { dataRetentionInHours: 1 }));
+    const long = await streams.create(streamRecord('long', { dataRetentionInHours: 24 }));
+    await store(short, 1, Buffer.alloc(10, 1));
+    await store(long, 2, Buffer.alloc(10, 2));
+    await sealer().tick();
+    await objects.putIfAbsent('site/streams/unknown/0000000000/x.mkv', Buffer.from('x'));
+    const keys = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const o of objects.list('site/streams/')) out.push(o.key.split('/')[2]!);
+      return out;
+    };
+    expect(await keys()).toEqual(['long', 'short', 'unknown']);
+
+    const s = sealer();
+    clock += 90 * 60_000; // 1.5 h: within 1 h retention + 1 h margin
+    await s.deleteExpiredObjects();
+    expect(await keys()).toEqual(['long', 'short', 'unknown']);
+    clock += 60 * 60_000; // 2.5 h
+    await s.deleteExpiredObjects();
+    expect(await keys()).toEqual(['long', 'unknown']);
+    expect(s.stats().objectsDeleted).toBe(1);
+
+    await s.deleteStreamObjects('long');
+    expect(await keys()).toEqual(['unknown']);
+  });
+});
