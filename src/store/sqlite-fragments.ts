@@ -99,6 +99,8 @@ export class SqliteFragmentIndex implements FragmentIndex, MediaLocationIndex {
     db.exec(SCHEMA);
     const have = new Set((db.prepare('PRAGMA table_info(fragments)').all() as Array<{ name: string }>).map((c) => c.name));
     for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) db.exec(`ALTER TABLE fragments ADD COLUMN ${name} ${type}`);
+    // Only rows still in the local log: stays small however long the sealed history grows.
+    db.exec('CREATE INDEX IF NOT EXISTS fragments_local_by_segment ON fragments (stream_id, segment) WHERE object_key IS NULL');
     this.writer = writerFile ? new SqliteWriter(writerFile) : undefined;
     this.stmts = {
       findHeader: db.prepare('SELECT id FROM mkv_headers WHERE stream_id = ? AND sha256 = ?'),
@@ -120,7 +122,7 @@ export class SqliteFragmentIndex implements FragmentIndex, MediaLocationIndex {
       committedEnds: db.prepare(
         'SELECT segment, MAX(byte_offset + byte_length) AS end FROM fragments WHERE stream_id = ? AND object_key IS NULL GROUP BY segment',
       ),
-      localInSegment: db.prepare('SELECT * FROM fragments WHERE stream_id = ? AND segment = ? AND object_key IS NULL ORDER BY fragment_number'),
+      localInSegment: db.prepare('SELECT * FROM fragments INDEXED BY fragments_local_by_segment WHERE stream_id = ? AND segment = ? AND object_key IS NULL ORDER BY byte_offset'),
       markSealed: db.prepare('UPDATE fragments SET object_key = ?, object_offset = ? WHERE stream_id = ? AND fragment_number = ?'),
     };
   }
