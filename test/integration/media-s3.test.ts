@@ -216,6 +216,16 @@ describe('media on S3 (Ceph RGW)', () => {
     }
   });
 
+  it('a node stopping (SIGTERM) seals and uploads its tail before it exits', async () => {
+    const { node } = await startNode(['--seal-interval', '10m']);
+    expect((await api(node.url, 'createStream', { StreamName: 'cam-handover', DataRetentionInHours: 24 })).status).toBe(200);
+    const { persisted } = await pushFragments(node.url, 'cam-handover', 3, 0);
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toBe(0);
+    const keys = await keysUnder('site-a/streams/cam-handover/');
+    expect(keys).toEqual([`site-a/streams/cam-handover/0000000000/${persisted[0]}-${persisted[2]}.mkv`]);
+  });
+
   it('a missing bucket: not ready, local durability still ACKs and retries, replicated answers ARCHIVAL_ERROR', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-media-s3-'));
     dirs.push(dataDir);
