@@ -42,6 +42,21 @@ objectStoreContract('S3 on Ceph RGW', async () => {
   return { store, close: () => store.close() };
 });
 
+describe('folder object store', () => {
+  it('refuses keys that would leave its folder', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-objects-'));
+    try {
+      const store = new FolderObjectStore(path.join(dir, 'bucket'));
+      for (const key of ['../escape.mkv', 'a/../../escape.mkv', '/abs.mkv', 'a//b.mkv', '']) {
+        await expect(store.putIfAbsent(key, Buffer.from('x'))).rejects.toThrow(/invalid object key/);
+      }
+      expect(fs.readdirSync(dir)).toEqual(['bucket']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('media URL', () => {
   it('splits s3://bucket/prefix and refuses anything else', () => {
     expect(parseMediaUrl('s3://media-bucket/site/a/')).toEqual({ bucket: 'media-bucket', prefix: 'site/a' });
