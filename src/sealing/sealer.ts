@@ -74,12 +74,21 @@ export class Sealer {
     return this.running;
   }
 
-  /** Stops the timer, then closes and uploads what is left (a node shutting down hands over its tail). */
-  async stop(opts: { flush: boolean } = { flush: true }): Promise<void> {
+  /**
+   * Stops the timer, then closes and uploads what is left (a node shutting down hands over its tail),
+   * giving up after `flushTimeoutMs` (an unreachable store must not hold the shutdown for minutes of
+   * retries; what is left stays in the local log for the next start).
+   */
+  async stop(opts: { flush: boolean; flushTimeoutMs?: number } = { flush: true }): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
-    if (opts.flush) await this.pass({ closeOpen: true });
+    if (!opts.flush) return;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), opts.flushTimeoutMs ?? 15_000)));
+    const outcome = await Promise.race([this.pass({ closeOpen: true }), gaveUp]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.deps.log.warn('final seal did not finish in time; the tail stays in the local log');
   }
 
   private async pass(opts: { closeOpen: boolean } = { closeOpen: true }): Promise<void> {

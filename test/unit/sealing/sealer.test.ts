@@ -201,6 +201,20 @@ describe('sealer with a failing object store', () => {
   });
 });
 
+describe('sealer shutdown', () => {
+  it('gives up the final upload after the flush timeout when the store hangs', async () => {
+    const stream = await streams.create(streamRecord('cam', { dataRetentionInHours: 24 }));
+    const r = await store(stream, 1, Buffer.alloc(100, 1));
+    const hanging = Object.create(objects) as FolderObjectStore;
+    hanging.putIfAbsent = () => new Promise(() => undefined);
+    const s = new Sealer({ streams, index, local, objects: hanging, prefix: 'site', intervalMs: 1000, now: () => clock, log: silentLogger() });
+    await s.stop({ flush: true, flushTimeoutMs: 200 });
+    // The fragment stays local (readable, not marked sealed) for the next start to upload.
+    expect((await index.get(stream.id, r.fragmentNumber))!.location.object).toBeUndefined();
+    expect(await local.read(stream.id, r.location)).toEqual(Buffer.alloc(100, 1));
+  });
+});
+
 describe('object retention', () => {
   it('deletes objects older than the stream retention + 1 h by their own time, leaves unknown streams, and DeleteStream empties a stream', async () => {
     const short = await streams.create(streamRecord('short', { dataRetentionInHours: 1 }));
