@@ -68,6 +68,9 @@ export default tseslint.config(
   layer(['src/archive/**/*.ts'], [
     { group: ['**/ingest/**', '**/control/**', '**/api/**', '**/cli/**', '**/app.ts', 'express', '**/store/sqlite-*', '**/store/segment-store*'], message: 'Use cases never import each other, HTTP, or a storage implementation.' },
   ]),
+  layer(['src/sealing/**/*.ts'], [
+    { group: ['**/api/**', '**/cli/**', '**/app.ts', '**/app-*.ts', '**/ingest/**', '**/archive/**', '**/control/**', 'express', '**/store/sqlite-*', '**/store/segment-store*', '**/store/objects/s3-*', '**/store/objects/folder-*'], message: 'sealing/ moves media between the store ports (local log, index, object store) in the sealed-object format: no HTTP, no other use case, no storage implementation.' },
+  ]),
   layer(['src/kvs-delivery/**/*.ts'], [
     { group: ['**/api/**', '**/cli/**', '**/app.ts', '**/app-*.ts', '**/ingest/**', '**/archive/**', '**/detect/**', 'express', '**/store/sqlite-*', '**/store/segment-store*'], message: 'kvs-delivery/ works after PERSISTED on what app.ts hands it (store interfaces, notify/ senders, media/ demux, control/ config types): no HTTP, no other use case, no storage implementation.' },
   ]),

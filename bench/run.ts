@@ -18,6 +18,7 @@ import { glassBench } from './glass.ts';
 import { ingestBench } from './ingest.ts';
 import { latencyBench } from './latency.ts';
 import { persistBench } from './persist.ts';
+import { mediaS3Bench } from './media-s3.ts';
 import { readBench } from './read.ts';
 import { segmentsBench } from './segments.ts';
 import { slowlorisBench } from './slowloris.ts';
@@ -28,6 +29,7 @@ const BENCHES: Record<string, Bench> = {
   ingest: ingestBench,
   cameras: camerasBench,
   persist: persistBench,
+  'media-s3': mediaS3Bench,
   tail: tailBench,
   'bus-tail': busTailBench,
   read: readBench,

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { KestrelConfig } from './config.ts';
 import type { Logger } from './shared/logger.ts';
 import type { SqliteDb } from './store/sqlite-db.ts';
-import type { FragmentIndex, StreamRepository } from './store/types.ts';
+import type { FragmentIndex, MediaLocationIndex, StreamRepository } from './store/types.ts';
 import type { IdentityStore } from './auth/types.ts';
 import type { SessionStore } from './auth/session-store.ts';
 import { SqliteStreamRepository } from './store/sqlite-streams.ts';
@@ -26,7 +26,7 @@ import { pgWritable, sqliteWritable, type ReadinessCheck } from './ops/readiness
 export interface IndexStores {
   kind: 'sqlite' | 'postgres';
   streams: StreamRepository;
-  index: FragmentIndex;
+  index: FragmentIndex & MediaLocationIndex;
   identities: IdentityStore;
   sessions: SessionStore;
   /** /readyz "index": the index takes a write. */

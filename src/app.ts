@@ -64,6 +64,7 @@ import { usersRouter } from './api/users-routes.ts';
 import { createViewerSessions } from './app-sessions.ts';
 import { startLiveBus } from './app-bus.ts';
 import { ReaderQueueStats } from './store/reader-queue.ts';
+import { createMediaTier, type MediaTier } from './app-media.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -80,6 +81,8 @@ export class KestrelServer {
   getMediaReaders: (() => number) | undefined;
   /** Users, roles and access keys (src/auth). */
   identities: IdentityStore | undefined;
+  /** The media tier (sealer and read-cache counters when --media is set). */
+  media: MediaTier | undefined;
 
   private constructor(
     readonly url: string,
@@ -105,10 +108,13 @@ export class KestrelServer {
       throw err;
     });
     if (insecureNoAuth) log.warn('AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach this port can read, write and delete everything. Development only.');
-    const media = new SegmentMediaStore(path.join(config.dataDir, 'media'), { maxSegmentBytes: segmentBytesFor(config.dataDir, config.storage) });
+    const localMedia = new SegmentMediaStore(path.join(config.dataDir, 'media'), { maxSegmentBytes: segmentBytesFor(config.dataDir, config.storage) });
+    // With --media s3://…, reads of sealed fragments go to the object store (app-media.ts).
+    const mediaTier = createMediaTier({ settings: config.media, local: localMedia, streams, index, log: log.child({ component: 'media' }) });
+    const media = mediaTier.media;
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }), sharedIndex: stores.shared });
     const diskPressure = new DiskPressure({ dataDir: config.dataDir, index, media, settings: config.storage, log: log.child({ component: 'disk' }) });
-    media.setSpaceGuard(diskPressure);
+    localMedia.setSpaceGuard(diskPressure);
     await diskPressure.start();
     // Events, jobs, outbox, detection config/checkpoints, secrets: in the PostgreSQL index when there is one.
     const work = stores.pool
@@ -129,6 +135,7 @@ export class KestrelServer {
         ...kvsDelivery.queueDepths,
         ...live.detection?.queueDepths,
       }),
+      mediaTier: () => mediaTier.metricValues(),
     });
     const limits = config.limits;
     // On-demand decoders (GetImages, image generation) share this many ffmpeg children; the rest wait.
@@ -155,6 +162,7 @@ export class KestrelServer {
         feed.dropStream(stream.id);
         await diskPressure.withSpace(() => index.deleteStream(stream.id));
         await media.removeStream(stream.id);
+        await mediaTier.streamDeleted(stream.name);
       },
     });
     // With a shared index, jobs and outbox lanes are leased to one node at a time under this node's id.
@@ -188,6 +196,7 @@ export class KestrelServer {
         nodeBus.bridge.announce(p.stream.name, p.fragment);
       },
       observeAcks: (stream) => metrics.ackObserver(stream.name),
+      ...(mediaTier.replicate ? { replicate: mediaTier.replicate } : {}),
     });
     const reader = new FragmentReader({
       index, media, feed, clock, idleTimeoutMs: config.getMediaIdleTimeoutMs, maxGetMediaConnectionsPerStream: limits.maxGetMediaPerStream,
@@ -249,6 +258,7 @@ export class KestrelServer {
       ...(stores.kind === 'postgres' ? { 'local-db': sqliteWritable(db) } : {}),
       disk: folderWritable(path.join(config.dataDir, 'media')),
       ...(nodeBus.readiness ? { bus: nodeBus.readiness } : {}),
+      ...(mediaTier.readinessCheck ? { objects: mediaTier.readinessCheck } : {}),
     });
     app.use(opsRouter({ metrics, readiness, settings: opsSettings }));
     app.use(playbackMetrics(metrics));
@@ -291,6 +301,7 @@ export class KestrelServer {
     policy = hostPolicy({ boundHost: config.host, port: addr.port, allowedHosts: limits.allowedHosts, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
     await ownership.start();
     retention.start();
+    mediaTier.start();
     await kvsDelivery.start();
 
     const closers: Array<() => Promise<void> | void> = [
@@ -304,6 +315,7 @@ export class KestrelServer {
       () => viewer.stop(),
       () => playback.close(),
       () => nodeBus.close(),
+      () => mediaTier.stop(),
       () => media.close(),
       () => stores.close(),
       () => {
@@ -349,6 +361,7 @@ export class KestrelServer {
     server.getMediaReaders = () => reader.activeGetMediaReaders;
     server.edge = () => edgeStats({ connections, screening, calls, clipGate, imagesGate, refusedJobs, ingest, ffmpegQueued: () => ffmpegSlots.pendingCount });
     server.identities = identities;
+    server.media = mediaTier;
     await jobs.runner.start();
     return server;
   }

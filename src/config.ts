@@ -7,6 +7,7 @@ import type { OutboundSettings } from './outbound/outbound.ts';
 import type { OpsSettings } from './ops/ops-routes.ts';
 import type { ViewerSessionSettings } from './app-sessions.ts';
 import type { AuthSettings } from './auth/types.ts';
+import type { MediaSettings } from './app-media.ts';
 
 /** Server configuration. One typed object, merged from defaults, env and CLI flags in the cli layer. */
 export interface KestrelConfig {
@@ -60,6 +61,8 @@ export interface KestrelConfig {
   bus?: { url: string; /** Subject prefix (default "kestrel"): clusters sharing one NATS keep apart. */ subjectPrefix?: string };
   /** Bound of each GetMedia reader's live queue in bytes (`--reader-queue-size`; default 32 MiB). */
   readerQueueBytes?: number;
+  /** Media in an object store (`--media s3://…`); absent: media stays in the local segment files only. */
+  media?: MediaSettings;
   /** Viewer sign-in: session lifetime and caps, login rate limits (defaults in src/auth/session-service.ts, login-limiter.ts). */
   viewerSessions?: ViewerSessionSettings;
 }

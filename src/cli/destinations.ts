@@ -13,7 +13,7 @@ export const DESTINATION_OPTIONS: readonly OptionSpec[] = [
     help: 'publish to kestrel/events, kestrel/<stream>/events' },
   { name: 'snapshots', env: 'KESTREL_SNAPSHOTS', arg: 'DEST', help: 's3://bucket/prefix, a folder, or local (default <dir>/snapshots)' },
   { name: 's3-endpoint', env: 'KESTREL_S3_ENDPOINT', arg: 'URL', type: types.url(),
-    help: 'S3-compatible endpoint; credentials and region from\nAWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_REGION' },
+    help: 'S3-compatible endpoint (--media, snapshots, image generation); credentials and region from\nAWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_REGION' },
   { name: 'detect-config', env: 'KESTREL_DETECT_CONFIG', arg: 'FILE',
     help: 'per-stream detection settings, JSON { "defaults": {...}, "streams": { "cam*": {...} } }\n(see docs/DETECTION.md); API overrides win over it' },
 ];

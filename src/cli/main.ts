@@ -7,6 +7,7 @@ import { ANALYZE_USAGE, analyze } from './analyze.ts';
 import { PRESIGN_USAGE, presign } from './presign.ts';
 import { KEYS_USAGE, USERS_USAGE, keys, users } from './identities.ts';
 import { MIGRATE_USAGE, migrate } from './migrate.ts';
+import { REINDEX_USAGE, reindex } from './reindex.ts';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>; usage: string }> = {
   serve: { run: serve, usage: SERVE_USAGE },
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>
   users: { run: users, usage: USERS_USAGE },
   keys: { run: keys, usage: KEYS_USAGE },
   migrate: { run: (argv) => migrate(argv), usage: MIGRATE_USAGE },
+  reindex: { run: reindex, usage: REINDEX_USAGE },
 };
 
 const HELP = `Kestrel — a self-hosted, wire-compatible Kinesis Video Streams server.

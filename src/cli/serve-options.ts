@@ -8,6 +8,8 @@ import { LIMIT_OPTIONS } from './limit-flags.ts';
 import { parseByteSize, parseFreeSpaceFloor } from '../shared/byte-size.ts';
 import { parseDestinationPatterns } from '../outbound/destination-patterns.ts';
 import { convert, invalid, types, type OptionSpec } from './options.ts';
+import { parseMediaUrl } from '../store/objects/object-store.ts';
+import { DEFAULT_MEDIA_READ_CACHE_BYTES, DEFAULT_SEAL_INTERVAL_MS } from '../app-media.ts';
 
 const freeSpaceFloor = convert((v) => parseFreeSpaceFloor(String(v)) ?? invalid('must be a percentage (5%) or a size (2GiB, 500MB, bytes)'));
 const byteSize = convert((v) => parseByteSize(String(v)) || invalid('must be a positive size (2GiB, 500MB, bytes)'));
@@ -31,6 +33,20 @@ const destinationPatterns = convert((v) => {
 export const INDEX_OPTION: OptionSpec = { name: 'index', env: 'KESTREL_INDEX_URL', arg: 'URL', type: types.url(['postgres:', 'postgresql:']),
     help: 'keep streams, fragments, users and sessions in this PostgreSQL database (postgres://…),\nshared by every node; migrated at start (default: SQLite under --data)' };
 const nodeId = convert((v) => (typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(v) ? v : invalid('must be 1-128 letters, digits, ".", "_", ":" or "-"')));
+const mediaUrl = convert((v) => {
+  try {
+    parseMediaUrl(String(v));
+    return String(v);
+  } catch (err) {
+    return invalid((err as Error).message);
+  }
+});
+/** `5s`, `500ms`, `2m`, or a number of seconds. */
+const interval = convert((v) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(String(v));
+  const ms = m ? Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000)) : NaN;
+  return ms >= 100 && ms <= 3_600_000 ? ms : invalid('must be a duration from 100ms to 1h (5s, 500ms, 2m; a bare number is seconds)');
+});
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'config', env: 'KESTREL_CONFIG', key: false, arg: 'FILE', help: 'read options from a YAML or JSON file (keys: the camelCase option names);\nflags and env variables override it' },
@@ -65,6 +81,14 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'NATS server for live fan-out between nodes (nats://host:4222): GetMedia and HLS readers on\nevery node hear of fragments stored on any node; default: this node only' },
   { name: 'reader-queue-size', env: 'KESTREL_READER_QUEUE_SIZE', arg: 'SIZE', type: byteSize, default: 32 * 1024 * 1024,
     help: 'bytes a live GetMedia reader may fall behind before it is ended with a WRITE_ERROR chunk\n(default 32MiB)' },
+  { name: 'media', env: 'KESTREL_MEDIA_URL', arg: 'URL', type: mediaUrl,
+    help: 's3://bucket/prefix: sealed media goes to this S3-compatible bucket (it must exist;\n--s3-endpoint, credentials from AWS_*); the data folder keeps the unsealed tail' },
+  { name: 'durability', env: 'KESTREL_DURABILITY', arg: 'MODE', type: types.oneOf(['local', 'replicated']), default: 'local',
+    help: 'with --media: local (PERSISTED after local fsync; a lost node loses at most its unsealed\ntail, --seal-interval) or replicated (PERSISTED once the fragment is in the bucket)' },
+  { name: 'seal-interval', env: 'KESTREL_SEAL_INTERVAL', arg: 'DURATION', type: interval, default: DEFAULT_SEAL_INTERVAL_MS,
+    help: 'with --media: local segments are closed and uploaded this often (default 5s)' },
+  { name: 'media-read-cache', env: 'KESTREL_MEDIA_READ_CACHE', arg: 'SIZE', type: byteSize, default: DEFAULT_MEDIA_READ_CACHE_BYTES,
+    help: 'with --media: memory for fragments read back from the bucket (default 64MiB)' },
   { name: 'detect', env: 'KESTREL_DETECT', kind: 'switch', help: 'run person detection in-process on every stream' },
   ...DESTINATION_OPTIONS,
   ...LIMIT_OPTIONS,

@@ -68,6 +68,19 @@ function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConf
   if (allowDestinations.length > 0) config.outbound = { allowDestinations };
   const kvsDelivery = kvsDeliveryFrom(opts);
   if (kvsDelivery) config.kvsDelivery = kvsDelivery;
+  const media = opts.string('media');
+  if (media) {
+    const s3Endpoint = opts.string('s3-endpoint');
+    config.media = {
+      url: media,
+      ...(s3Endpoint ? { s3Endpoint } : {}),
+      durability: opts.get<'local' | 'replicated'>('durability')!,
+      sealIntervalMs: opts.number('seal-interval')!,
+      readCacheBytes: opts.number('media-read-cache')!,
+    };
+  } else if (opts.sources.get('durability') !== 'default' && opts.get('durability') === 'replicated') {
+    throw new UsageError('--durability replicated needs --media s3://bucket/prefix');
+  }
   if (opts.flag('detect')) {
     const configFile = detectConfigFrom(opts);
     config.detection = { enabled: true, ...destinationsFrom(opts, env), ...(configFile ? { configFile: path.resolve(configFile) } : {}) };

@@ -37,6 +37,11 @@ export interface IngestDeps {
    * PERSISTED ACK. Must only enqueue (e.g. KVS image generation / notifications); a throw is logged.
    */
   onPersisted?: (p: PersistedFragment) => void;
+  /**
+   * `--durability replicated`: awaited after the index commit and before the PERSISTED ACK (uploads
+   * the fragment to the object store); a rejection makes the producer get ARCHIVAL_ERROR.
+   */
+  replicate?: (p: PersistedFragment, header: Buffer, chunks: readonly Buffer[]) => Promise<void>;
   /** Optional: an observer for one session's ACK lines (metrics), created when the session opens. */
   observeAcks?: (stream: StreamRecord) => (ack: string) => void;
 }
@@ -213,6 +218,7 @@ export class IngestService {
       if (err instanceof StaleFenceError) owner.lose('Another node took the stream over.');
       throw err;
     }
+    if (this.deps.replicate) await this.deps.replicate({ stream: current, fragment: record }, f.header, f.chunks);
     this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), TAIL_CACHE);
     if (this.deps.onPersisted) {
       try {

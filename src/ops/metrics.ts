@@ -53,6 +53,8 @@ export interface MetricsSources {
   tooSlowReaders?: () => number;
   /** The live bus, when the node has one. */
   bus?: () => { connected: boolean; published: number; publishFailed: number; received: number; reconnects: number };
+  /** With --media s3://…: sealer and read-cache counters by name (objects_uploaded, cache_hits…). */
+  mediaTier?: () => Record<string, number>;
 }
 
 export interface ReaderQueueCounters {
@@ -150,6 +152,15 @@ export class KestrelMetrics {
       });
       sampledCounter('kestrel_bus_reconnects_total', 'Times the live bus connection came back after a loss', registers, [], () => [[{}, bus().reconnects]]);
     }
+    new Gauge({
+      name: 'kestrel_media_tier',
+      help: 'Object-store media tier (--media): sealer counters since start (objects_uploaded, bytes_uploaded, fragments_sealed, upload_failures, key_conflicts, local_segments_removed, objects_deleted, last_seal_lag_ms) and read cache (cache_hits, cache_misses, cache_evictions, cache_bytes, cache_max_bytes)',
+      labelNames: ['stat'],
+      registers,
+      collect() {
+        for (const [stat, n] of Object.entries(sources.mediaTier?.() ?? {})) this.set({ stat }, n);
+      },
+    });
     const disk = (name: string, help: string, pick: (s: fs.StatsFs) => number) =>
       new Gauge({
         name,

@@ -1,11 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { SqliteDb } from './sqlite-db.ts';
 import { SqliteWriter, type FragmentRow } from './sqlite-writer.ts';
-import type { FragmentIndex, FragmentRangeQuery, FragmentRecord, TimestampKind } from './types.ts';
+import type { FragmentIndex, FragmentRangeQuery, FragmentRecord, MediaLocationIndex, SealedLocation, TimestampKind } from './types.ts';
 import { StaleFenceError, type LeaseFence } from './leases.ts';
 
-/** Rows read back have exactly the shape the writer inserts. */
-type Row = FragmentRow;
+/** Rows read back: what the writer inserts, plus the sealed location the sealer adds later. */
+type Row = FragmentRow & { object_key?: string | null; object_offset?: number | null };
+
+/** Columns added after the first release; added in place when an older index lacks them. */
+const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
+  ['object_key', 'TEXT'],
+  ['object_offset', 'INTEGER'],
+];
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS mkv_headers (
@@ -62,7 +68,12 @@ function toRecord(r: Row): FragmentRecord {
     durationMs: r.duration_ms,
     sizeBytes: r.size_bytes,
     headerId: r.header_id,
-    location: { segment: r.segment, offset: r.byte_offset, length: r.byte_length },
+    location: {
+      segment: r.segment,
+      offset: r.byte_offset,
+      length: r.byte_length,
+      ...(r.object_key ? { object: { key: r.object_key, offset: r.object_offset ?? 0 } } : {}),
+    },
     tags: r.tags ? (JSON.parse(r.tags) as Record<string, string>) : {},
     flags: r.flags,
   };
@@ -74,7 +85,7 @@ function toRecord(r: Row): FragmentRecord {
  * commit fsyncs never stall the event loop; inserts are group-committed there. Without a file
  * (in-memory tests) writes run inline, batched per event-loop turn.
  */
-export class SqliteFragmentIndex implements FragmentIndex {
+export class SqliteFragmentIndex implements FragmentIndex, MediaLocationIndex {
   private pending: Array<{ f: FragmentRecord; fence: LeaseFence | undefined; resolve: () => void; reject: (e: unknown) => void }> = [];
   private flushScheduled = false;
   private readonly stmts;
@@ -87,6 +98,10 @@ export class SqliteFragmentIndex implements FragmentIndex {
     writerFile?: string,
   ) {
     db.exec(SCHEMA);
+    const have = new Set((db.prepare('PRAGMA table_info(fragments)').all() as Array<{ name: string }>).map((c) => c.name));
+    for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) db.exec(`ALTER TABLE fragments ADD COLUMN ${name} ${type}`);
+    // Only rows still in the local log: stays small however long the sealed history grows.
+    db.exec('CREATE INDEX IF NOT EXISTS fragments_local_by_segment ON fragments (stream_id, segment) WHERE object_key IS NULL');
     this.writer = writerFile ? new SqliteWriter(writerFile) : undefined;
     this.stmts = {
       findHeader: db.prepare('SELECT id FROM mkv_headers WHERE stream_id = ? AND sha256 = ?'),
@@ -106,8 +121,10 @@ export class SqliteFragmentIndex implements FragmentIndex {
       deleteStream: db.prepare('DELETE FROM fragments WHERE stream_id = ?'),
       deleteHeaders: db.prepare('DELETE FROM mkv_headers WHERE stream_id = ?'),
       committedEnds: db.prepare(
-        'SELECT segment, MAX(byte_offset + byte_length) AS end FROM fragments WHERE stream_id = ? GROUP BY segment',
+        'SELECT segment, MAX(byte_offset + byte_length) AS end FROM fragments WHERE stream_id = ? AND object_key IS NULL GROUP BY segment',
       ),
+      localInSegment: db.prepare('SELECT * FROM fragments INDEXED BY fragments_local_by_segment WHERE stream_id = ? AND segment = ? AND object_key IS NULL ORDER BY byte_offset'),
+      markSealed: db.prepare('UPDATE fragments SET object_key = ?, object_offset = ? WHERE stream_id = ? AND fragment_number = ?'),
     };
   }
 
@@ -243,11 +260,28 @@ export class SqliteFragmentIndex implements FragmentIndex {
   }
 
   async deleteBeyond(streamId: number, segment: string, validLength: number): Promise<number> {
-    const sql = 'DELETE FROM fragments WHERE stream_id = ? AND segment = ? AND byte_offset + byte_length > ?';
+    // Uploaded fragments do not depend on the local segment any more (and its name may be reused).
+    const sql = 'DELETE FROM fragments WHERE stream_id = ? AND segment = ? AND byte_offset + byte_length > ? AND object_key IS NULL';
     if (this.writer) return this.writer.run(sql, [streamId, segment, validLength]);
-    return this.db
-      .prepare('DELETE FROM fragments WHERE stream_id = ? AND segment = ? AND byte_offset + byte_length > ?')
-      .run(streamId, segment, validLength).changes;
+    return this.db.prepare(sql).run(streamId, segment, validLength).changes;
+  }
+
+  async localFragmentsInSegment(streamId: number, segment: string): Promise<FragmentRecord[]> {
+    return (this.stmts.localInSegment.all(streamId, segment) as Row[]).map(toRecord);
+  }
+
+  async markSealed(streamId: number, sealed: ReadonlyArray<{ fragmentNumber: string; object: SealedLocation }>): Promise<void> {
+    if (this.writer) {
+      // The writer thread runs single statements; each update is idempotent, so a crash midway only
+      // leaves some fragments read locally until the sealer retries.
+      for (const s of sealed) {
+        await this.writer.run('UPDATE fragments SET object_key = ?, object_offset = ? WHERE stream_id = ? AND fragment_number = ?', [s.object.key, s.object.offset, streamId, s.fragmentNumber]);
+      }
+      return;
+    }
+    this.db.transaction(() => {
+      for (const s of sealed) this.stmts.markSealed.run(s.object.key, s.object.offset, streamId, s.fragmentNumber);
+    })();
   }
 
   async close(): Promise<void> {

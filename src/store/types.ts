@@ -67,11 +67,22 @@ export class StaleStreamError extends KvsError {
   }
 }
 
-/** Where a fragment's bytes live in the media store. */
+/**
+ * Where a fragment's bytes live. `segment`/`offset` place them in this node's local log (the
+ * write-ahead segment files); once the sealer has uploaded them, `object` names the immutable object
+ * and the offset inside it, and reads go there (the local copy may already be gone).
+ */
 export interface MediaLocation {
   segment: string;
   offset: number;
   length: number;
+  object?: SealedLocation;
+}
+
+/** A fragment's bytes inside a sealed object (src/mkv/sealed-object.ts) in the object store. */
+export interface SealedLocation {
+  key: string;
+  offset: number;
 }
 
 export interface FragmentRecord {
@@ -135,6 +146,18 @@ export interface FragmentIndex {
   /** Removes rows whose bytes end beyond `validLength` in a segment (bytes lost or corrupted); returns count. */
   deleteBeyond(streamId: number, segment: string, validLength: number): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * What the sealer needs of the index beyond FragmentIndex: find fragments still only in the local log
+ * and record that they were uploaded. Segment-based queries of FragmentIndex (committedEnds,
+ * deleteBeyond) see only fragments that are still local.
+ */
+export interface MediaLocationIndex {
+  /** Fragments of the segment not yet in the object store, ascending. */
+  localFragmentsInSegment(streamId: number, segment: string): Promise<FragmentRecord[]>;
+  /** Records the sealed location of each fragment (one commit). */
+  markSealed(streamId: number, sealed: ReadonlyArray<{ fragmentNumber: string; object: SealedLocation }>): Promise<void>;
 }
 
 export interface MediaStore {

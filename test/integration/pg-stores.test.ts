@@ -19,6 +19,8 @@ import { streamRepositoryContract } from '../support/stream-repository-contract.
 import { fragmentIndexContract } from '../support/fragment-index-contract.ts';
 import { sessionStoreContract } from '../support/session-store-contract.ts';
 import { identityStoreContract } from '../support/identity-store-contract.ts';
+import { mediaLocationIndexContract } from '../support/media-location-index-contract.ts';
+import { streamRecord } from '../support/stream-record.ts';
 
 let db: Promise<TestDatabase> | undefined;
 /** A second pool on the same database: another node's connections. */
@@ -52,6 +54,13 @@ fragmentIndexContract('postgres', async () => {
 sessionStoreContract('postgres', async () => ({ store: new PgSessionStore((await emptied()).pool), close: () => undefined }));
 
 identityStoreContract('postgres', async () => ({ store: new PgIdentityStore((await emptied()).pool, randomBytes(32)), close: () => undefined }));
+
+mediaLocationIndexContract('postgres', async () => {
+  const d = await emptied();
+  const stream = await new PgStreamRepository(d.pool).create(streamRecord('cam'));
+  const index = new PgFragmentIndex(d.pool);
+  return { index, streamId: stream.id, close: () => index.close() };
+});
 
 describe('PostgreSQL index specifics', () => {
   it('group-commits concurrent fragment inserts: a burst of 200 goes out in a few multi-row statements', async () => {

@@ -13,7 +13,7 @@ import { StaleFenceError } from '../leases.ts';
 import { STALE_FENCE_SQLSTATE } from './pg-leases.ts';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import type { FragmentIndex, FragmentRangeQuery, FragmentRecord, TimestampKind } from '../types.ts';
+import type { FragmentIndex, FragmentRangeQuery, FragmentRecord, MediaLocationIndex, SealedLocation, TimestampKind } from '../types.ts';
 
 interface Row {
   stream_id: string;
@@ -27,6 +27,8 @@ interface Row {
   byte_offset: string;
   byte_length: string;
   tags: Record<string, string> | null;
+  object_key?: string | null;
+  object_offset?: string | null;
   flags: number;
 }
 
@@ -56,7 +58,12 @@ function toRecord(r: Row): FragmentRecord {
     durationMs: r.duration_ms,
     sizeBytes: Number(r.size_bytes),
     headerId: Number(r.header_id),
-    location: { segment: r.segment, offset: Number(r.byte_offset), length: Number(r.byte_length) },
+    location: {
+      segment: r.segment,
+      offset: Number(r.byte_offset),
+      length: Number(r.byte_length),
+      ...(r.object_key ? { object: { key: r.object_key, offset: Number(r.object_offset ?? 0) } } : {}),
+    },
     tags: r.tags ?? {},
     flags: r.flags,
   };
@@ -91,7 +98,7 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-export class PgFragmentIndex implements FragmentIndex {
+export class PgFragmentIndex implements FragmentIndex, MediaLocationIndex {
   private queued: Pending[] = [];
   private committing: Promise<void> | undefined;
   private readonly headerCache = new Map<number, Buffer>();
@@ -216,20 +223,34 @@ export class PgFragmentIndex implements FragmentIndex {
 
   async committedEnds(streamId: number): Promise<Map<string, number>> {
     const { rows } = await this.pool.query<{ segment: string; end: string }>(
-      'SELECT segment, MAX(byte_offset + byte_length) AS end FROM fragments WHERE stream_id = $1 GROUP BY segment',
+      'SELECT segment, MAX(byte_offset + byte_length) AS end FROM fragments WHERE stream_id = $1 AND object_key IS NULL GROUP BY segment',
       [streamId],
     );
     return new Map(rows.map((r) => [r.segment, Number(r.end)]));
   }
 
   async deleteBeyond(streamId: number, segment: string, validLength: number): Promise<number> {
-    const res = await this.pool.query('DELETE FROM fragments WHERE stream_id = $1 AND segment = $2 AND byte_offset + byte_length > $3', [
+    const res = await this.pool.query('DELETE FROM fragments WHERE stream_id = $1 AND segment = $2 AND byte_offset + byte_length > $3 AND object_key IS NULL', [
       streamId,
       segment,
       validLength,
     ]);
     return res.rowCount ?? 0;
   }
+  async localFragmentsInSegment(streamId: number, segment: string): Promise<FragmentRecord[]> {
+    return this.many('SELECT * FROM fragments WHERE stream_id = $1 AND segment = $2 AND object_key IS NULL ORDER BY byte_offset', [streamId, segment]);
+  }
+
+  async markSealed(streamId: number, sealed: ReadonlyArray<{ fragmentNumber: string; object: SealedLocation }>): Promise<void> {
+    if (sealed.length === 0) return;
+    await this.pool.query(
+      `UPDATE fragments f SET object_key = s.key, object_offset = s.off
+       FROM unnest($2::text[], $3::text[], $4::bigint[]) AS s(num, key, off)
+       WHERE f.stream_id = $1 AND f.fragment_number = s.num`,
+      [streamId, sealed.map((x) => x.fragmentNumber), sealed.map((x) => x.object.key), sealed.map((x) => x.object.offset)],
+    );
+  }
+
 
   /** Waits for queued inserts; the pool itself belongs to the caller (shared with the other stores). */
   async close(): Promise<void> {
