@@ -17,6 +17,10 @@ import { signedFetch } from '../support/auth.ts';
 import { eventually, until } from '../support/wait.ts';
 import { createTestBucket, rgwChildEnv, type TestBucket } from '../support/s3.ts';
 import { MkvStreamParser } from '../../src/mkv/index.ts';
+import { epochOf } from '../../src/shared/fragment-number.ts';
+
+/** Objects sit under the fencing epoch their fragments were written in (10 digits). */
+const epochDir = (fragmentNumber: string): string => String(epochOf(fragmentNumber)).padStart(10, '0');
 import { SEALED_FOOTER_BYTES, parseSealedFooter, parseSealedTrailer } from '../../src/mkv/sealed-object.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/kestrel.js');
@@ -94,7 +98,7 @@ describe('media on S3 (Ceph RGW)', () => {
       const mediaDir = path.join(dataDir, 'media');
       const state = await eventually(
         async () => {
-          const keys = await keysUnder('site-a/streams/cam-s3/0000000000/');
+          const keys = await keysUnder('site-a/streams/cam-s3/');
           const sealed: string[] = [];
           for (const key of keys) {
             const body = await objectBytes(key);
@@ -109,7 +113,7 @@ describe('media on S3 (Ceph RGW)', () => {
         20_000,
       );
       const keys = state.keys;
-      for (const key of keys) expect(key).toMatch(/^site-a\/streams\/cam-s3\/0000000000\/\d{47}-\d{47}\.mkv$/);
+      for (const key of keys) expect(key).toMatch(/^site-a\/streams\/cam-s3\/\d{10}\/\d{47}-\d{47}\.mkv$/);
 
       // ListFragments and GetMediaForFragmentList answer from the index + bucket alone.
       const listed = await api(node.url, 'listFragments', { StreamName: 'cam-s3' });
@@ -223,7 +227,7 @@ describe('media on S3 (Ceph RGW)', () => {
     node.child.kill('SIGTERM');
     expect(await node.exited).toBe(0);
     const keys = await keysUnder('site-a/streams/cam-handover/');
-    expect(keys).toEqual([`site-a/streams/cam-handover/0000000000/${persisted[0]}-${persisted[2]}.mkv`]);
+    expect(keys).toEqual([`site-a/streams/cam-handover/${epochDir(persisted[0]!)}/${persisted[0]}-${persisted[2]}.mkv`]);
   });
 
   it('a missing bucket: not ready, local durability still ACKs and retries, replicated answers ARCHIVAL_ERROR', async () => {
@@ -269,7 +273,7 @@ describe('media on S3 (Ceph RGW)', () => {
       const result = await rawPutMedia(node.url, 'cam-repl', [mkvHeader(), ...clusters], {}, (ack) => {
         if (ack.EventType !== 'PERSISTED') return;
         // Checked as the ACK arrives: the fragment's own object must already exist.
-        const key = `site-a/streams/cam-repl/0000000000/${ack.FragmentNumber}-${ack.FragmentNumber}.mkv`;
+        const key = `site-a/streams/cam-repl/${epochDir(ack.FragmentNumber!)}/${ack.FragmentNumber}-${ack.FragmentNumber}.mkv`;
         const index = seenAtAck.length;
         seenAtAck.push(false);
         pending.push(keysUnder(key).then((k) => void (seenAtAck[index] = k.includes(key))));
