@@ -7,10 +7,14 @@ import { KvsError, invalidArgument } from '../shared/errors.ts';
 import type { LiveFeed, LiveFragment } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
 import { fragmentChunk } from './fragment-chunk.ts';
+import { ReadBuffers } from './read-buffers.ts';
 import { decodeListToken, encodeListToken } from './list-token.ts';
 import { fragmentNumber, intInRange, parseFragmentSelector, type StartSelector } from './selectors.ts';
 
-/** Where a streaming read writes; `write` resolves once the transport has taken the bytes (backpressure). */
+/**
+ * Where a streaming read writes. `write` resolves once the transport has taken the bytes (handed
+ * them to the kernel: the buffers may then be reused) or the sink closed.
+ */
 export interface ChunkSink {
   write(parts: Buffer[]): Promise<void>;
   readonly closed: boolean;
@@ -30,6 +34,13 @@ export interface ReaderDeps {
 }
 
 const BATCH = 64;
+
+/** A fragment ready to send; `buffer` is the reusable read buffer `body` is a view of (archive reads). */
+interface LoadedFragment {
+  header: Buffer;
+  body: Buffer;
+  buffer?: Buffer;
+}
 
 export class FragmentReader {
   private readonly readers = new Map<number, number>();
@@ -79,6 +90,7 @@ export class FragmentReader {
     const abort = () => wake?.();
     this.aborters.add(abort);
     sink.onClose(abort);
+    const buffers = new ReadBuffers();
     try {
       let cursor = await this.startCursor(stream, selector);
       const archived = stream.dataRetentionInHours > 0;
@@ -86,16 +98,10 @@ export class FragmentReader {
         if (sink.closed || !this.aborters.has(abort)) return;
         // Catch up from the index (or the in-memory buffer for retention 0) in batches.
         const batch = archived ? await this.deps.index.after(stream.id, cursor.after, BATCH) : this.fromBuffer(stream.id, cursor.after);
-        // Read the next fragment from disk while the current one is being sent.
-        let next = batch[0] ? this.prefetch(stream.id, batch[0]) : undefined;
-        for (const [i, record] of batch.entries()) {
-          if (sink.closed) return;
-          const { header, body } = await next!;
-          const following = batch[i + 1];
-          next = following ? this.prefetch(stream.id, following) : undefined;
-          await sink.write(fragmentChunk(record, header, body, { millisBehindNow: this.deps.clock.now() - record.serverTimestampMs }));
-          cursor = { after: record.fragmentNumber };
-        }
+        await this.send(stream.id, batch, buffers, sink, (record) => ({ millisBehindNow: this.deps.clock.now() - record.serverTimestampMs }));
+        if (sink.closed) return;
+        const last = batch.at(-1);
+        if (last) cursor = { after: last.fragmentNumber };
         if (batch.length === BATCH) continue;
         // Caught up: serve what the feed delivered meanwhile, then wait for more.
         const pending = queued.splice(0).filter((f) => cursor.after === undefined || f.record.fragmentNumber > cursor.after);
@@ -144,18 +150,43 @@ export class FragmentReader {
     }
   }
 
+  /**
+   * Sends fragments in order, reading the next one from disk while the current one is being
+   * sent. `trailer` runs just before each fragment goes out (undefined: no trailing tags).
+   * Stops early when the sink closes.
+   */
+  private async send(
+    streamId: number,
+    records: readonly FragmentRecord[],
+    buffers: ReadBuffers,
+    sink: ChunkSink,
+    trailer: (record: FragmentRecord) => { millisBehindNow: number } | undefined,
+  ): Promise<void> {
+    let next = records[0] ? this.prefetch(streamId, records[0], buffers) : undefined;
+    for (const [i, record] of records.entries()) {
+      if (sink.closed) return;
+      const { header, body, buffer } = await next!;
+      const following = records[i + 1];
+      next = following ? this.prefetch(streamId, following, buffers) : undefined;
+      await sink.write(fragmentChunk(record, header, body, trailer(record)));
+      // Written means handed to the transport; a closed sink may still hold it, so then it is dropped.
+      if (buffer && !sink.closed) buffers.give(buffer);
+    }
+  }
+
   /** Starts loading a fragment; a load nobody awaits (the client left) must not become an unhandled rejection. */
-  private prefetch(streamId: number, record: FragmentRecord): Promise<{ header: Buffer; body: Buffer }> {
-    const p = this.load(streamId, record);
+  private prefetch(streamId: number, record: FragmentRecord, buffers: ReadBuffers): Promise<LoadedFragment> {
+    const p = this.load(streamId, record, buffers);
     p.catch(() => undefined);
     return p;
   }
 
-  private async load(streamId: number, record: FragmentRecord): Promise<{ header: Buffer; body: Buffer }> {
+  private async load(streamId: number, record: FragmentRecord, buffers: ReadBuffers): Promise<LoadedFragment> {
     const live = this.deps.feed.find(streamId, record.fragmentNumber);
     if (live) return { header: live.header, body: live.body };
-    const [header, body] = await Promise.all([this.deps.index.getHeader(record.headerId), this.deps.media.read(streamId, record.location)]);
-    return { header, body };
+    const buffer = buffers.take(record.location.length);
+    const [header, body] = await Promise.all([this.deps.index.getHeader(record.headerId), this.deps.media.read(streamId, record.location, buffer)]);
+    return { header, body, buffer };
   }
 
   private fromBuffer(streamId: number, after: string | undefined): FragmentRecord[] {
@@ -195,14 +226,7 @@ export class FragmentReader {
 
   async getMediaForFragmentList(stream: StreamRecord, fragments: unknown, sink: ChunkSink): Promise<void> {
     const records = await this.resolveFragmentList(stream, fragments);
-    let next = records[0] ? this.prefetch(stream.id, records[0]) : undefined;
-    for (const [i, record] of records.entries()) {
-      if (sink.closed) break;
-      const { header, body } = await next!;
-      const following = records[i + 1];
-      next = following ? this.prefetch(stream.id, following) : undefined;
-      await sink.write(fragmentChunk(record, header, body, undefined));
-    }
+    await this.send(stream.id, records, new ReadBuffers(), sink, () => undefined);
   }
 
   /** Validates the whole list before the response starts, so a bad number is a clean 4xx. */
