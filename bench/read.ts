@@ -13,7 +13,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { agent, createStreams, openReader } from './lib/http.ts';
 import { SyntheticCamera } from './lib/mkv.ts';
-import { cpuPercent, makeDataDir, startChild, type ChildServer } from './lib/procs.ts';
+import { makeDataDir, startChild, type ChildServer } from './lib/procs.ts';
 import { median, medianPair, result, type BenchContext, type BenchResult } from './lib/results.ts';
 import { upload } from './ingest.ts';
 
@@ -46,11 +46,10 @@ async function getMediaAll(
   url: string,
   stream: string,
   lastFragment: string,
-): Promise<{ bytes: number; seconds: number; complete: boolean; clientCpuPct: number }> {
+): Promise<{ bytes: number; seconds: number; complete: boolean }> {
   // The number appears twice in the last fragment: in the leading KVS tags and in the trailing
   // CONTINUATION_TOKEN; the second sighting is the end. Random payload cannot match 47 digits.
   let finishedAt = 0;
-  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -62,10 +61,9 @@ async function getMediaAll(
   const status = await reader.ready;
   if (status !== 200) throw new Error(`GetMedia HTTP ${status}`);
   await Promise.race([done, reader.done, new Promise((r) => setTimeout(r, 120_000))]);
-  const cpu = process.cpuUsage(cpu0);
   reader.close();
   const seconds = ((finishedAt || performance.now()) - t0) / 1000;
-  return { bytes: scan.bytes, seconds, complete: finishedAt > 0, clientCpuPct: (cpu.user + cpu.system) / 1e4 / seconds };
+  return { bytes: scan.bytes, seconds, complete: finishedAt > 0 };
 }
 
 /** The segment files over loopback HTTP from the bare static server, one GET each, with GetMedia's client loop. */
@@ -115,50 +113,72 @@ export async function readBench(ctx: BenchContext): Promise<BenchResult[]> {
     const segFiles = fs.readdirSync(segDir).filter((f) => f.endsWith('.seg')).sort();
     stat = await startChild('static-child.ts', segDir, { keepData: true });
 
-    const k: Array<{ mbPerS: number; bytes: number; serverCpuPct: number; clientCpuPct: number }> = [];
-    const d: Array<{ mbPerS: number; bytes: number }> = [];
-    const h: Array<{ mbPerS: number; bytes: number; serverCpuPct: number }> = [];
+    /** One timed read: MB/s, and CPU ms per MB of this process (client) and of the serving child. */
+    interface Measure {
+      mbPerS: number;
+      bytes: number;
+      clientMsPerMB: number;
+      serverMsPerMB: number;
+    }
+    const measure = async (child: ChildServer | undefined, read: () => Promise<{ bytes: number; seconds: number }>): Promise<Measure> => {
+      const s0 = child?.sample();
+      const c0 = process.cpuUsage();
+      const got = await read();
+      const c = process.cpuUsage(c0);
+      const s1 = child?.sample();
+      const mb = got.bytes / 1e6;
+      return {
+        mbPerS: mb / got.seconds,
+        bytes: got.bytes,
+        clientMsPerMB: (c.user + c.system) / 1000 / mb,
+        serverMsPerMB: s0 && s1 ? (((s1.cpuTicks - s0.cpuTicks) / 100) * 1000) / mb : 0,
+      };
+    };
+    const k: Measure[] = [];
+    const d: Measure[] = [];
+    const h: Measure[] = [];
     let incomplete = 0;
-    const readDisk = async () => {
-      const disk = await readSegments(segDir);
-      d.push({ mbPerS: disk.bytes / 1e6 / disk.seconds, bytes: disk.bytes });
-    };
-    const readHttp = async () => {
-      const before = stat!.sample();
-      const got = await httpSegments(stat!.url, segFiles, Buffer.from(lastFragment));
-      h.push({ mbPerS: got.bytes / 1e6 / got.seconds, bytes: got.bytes, serverCpuPct: cpuPercent(before, stat!.sample()) });
-    };
-    const readGetMedia = async () => {
-      const before = server.sample();
-      const got = await getMediaAll(server.url, 'archive', lastFragment);
-      const after = server.sample();
-      if (!got.complete) incomplete++;
-      k.push({ mbPerS: got.bytes / 1e6 / got.seconds, bytes: got.bytes, serverCpuPct: cpuPercent(before, after), clientCpuPct: got.clientCpuPct });
-    };
+    const readDisk = async () => void d.push(await measure(undefined, () => readSegments(segDir)));
+    const readHttp = async () => void h.push(await measure(stat, () => httpSegments(stat!.url, segFiles, Buffer.from(lastFragment))));
+    const readGetMedia = async () =>
+      void k.push(
+        await measure(server, async () => {
+          const got = await getMediaAll(server.url, 'archive', lastFragment);
+          if (!got.complete) incomplete++;
+          return got;
+        }),
+      );
     // Warm-up pass of each (JIT, page cache), not counted.
     await readSegments(segDir);
     await httpSegments(stat.url, segFiles, Buffer.from(lastFragment));
     await getMediaAll(server.url, 'archive', lastFragment);
     const order = [readDisk, readHttp, readGetMedia];
+    const cpu = (m: Measure) => `cpu ${m.serverMsPerMB ? `${m.serverMsPerMB.toFixed(2)} server + ` : ''}${m.clientMsPerMB.toFixed(2)} client ms/MB`;
     for (let r = 0; r < reps; r++) {
       for (const run of r % 2 === 0 ? order : [...order].reverse()) await run();
-      const got = k.at(-1)!;
+      const [got, disk, bare] = [k.at(-1)!, d.at(-1)!, h.at(-1)!];
       ctx.log(
-        `rep ${r}: GetMedia ${got.mbPerS.toFixed(0)} MB/s (${(got.bytes / 1e6).toFixed(0)} MB, server cpu ${got.serverCpuPct.toFixed(0)} %, ` +
-          `client cpu ${got.clientCpuPct.toFixed(0)} %), disk ${d.at(-1)!.mbPerS.toFixed(0)} MB/s, ` +
-          `bare HTTP ${h.at(-1)!.mbPerS.toFixed(0)} MB/s (server cpu ${h.at(-1)!.serverCpuPct.toFixed(0)} %)`,
+        `rep ${r}: GetMedia ${got.mbPerS.toFixed(0)} MB/s (${(got.bytes / 1e6).toFixed(0)} MB, ${cpu(got)}), ` +
+          `disk ${disk.mbPerS.toFixed(0)} MB/s (${cpu(disk)}), bare HTTP ${bare.mbPerS.toFixed(0)} MB/s (${cpu(bare)})`,
       );
     }
     const kRates = k.map((x) => x.mbPerS);
     const vsDisk = medianPair(kRates, d.map((x) => x.mbPerS));
     const vsHttp = medianPair(kRates, h.map((x) => x.mbPerS));
+    const ms = (xs: Measure[], key: 'clientMsPerMB' | 'serverMsPerMB') => Number(median(xs.map((x) => x[key])).toFixed(2));
     const common = {
       storedMB: Math.round(d[0]!.bytes / 1e6),
       getMediaMB: Math.round(k[0]!.bytes / 1e6),
       reps,
       incomplete,
-      serverCpuPct: Math.round(median(k.map((x) => x.serverCpuPct))),
-      clientCpuPct: Math.round(median(k.map((x) => x.clientCpuPct))),
+      // CPU per MB read (medians), load-independent where the MB/s figures are not.
+      cpuMsPerMB: {
+        getMediaServer: ms(k, 'serverMsPerMB'),
+        getMediaClient: ms(k, 'clientMsPerMB'),
+        disk: ms(d, 'clientMsPerMB'),
+        bareHttpServer: ms(h, 'serverMsPerMB'),
+        bareHttpClient: ms(h, 'clientMsPerMB'),
+      },
     };
     return [
       result({
@@ -174,7 +194,7 @@ export async function readBench(ctx: BenchContext): Promise<BenchResult[]> {
         metric: k[vsHttp.index]!.mbPerS,
         baseline: h[vsHttp.index]!.mbPerS,
         unit: 'MB/s',
-        extra: { repRatios: vsHttp.ratios, staticServerCpuPct: Math.round(median(h.map((x) => x.serverCpuPct))), ...common },
+        extra: { repRatios: vsHttp.ratios, ...common },
       }),
     ];
   } finally {
