@@ -6,7 +6,7 @@
  * Also reported: end to end, last byte sent by the producer → fragment at the reader.
  * Baseline: the bare fsync server relaying each persisted fragment to a tail reader.
  */
-import { MkvStreamParser, KVS_TAG } from '../src/mkv/index.ts';
+import { KVS_TAG } from '../src/mkv/index.ts';
 import { createStreams, fsyncPutHeaders, kestrelPutHeaders, openReader, Producer, type Reader } from './lib/http.ts';
 import { mkvHeader, SyntheticCamera } from './lib/mkv.ts';
 import { producerErrors, sendPaced, WARMUP } from './lib/paced.ts';
@@ -27,14 +27,8 @@ async function kestrelTail(url: string, names: string[], cam: SyntheticCamera, f
   await createStreams(url, names);
   const arrivals = new Map<string, number>();
   const readers: Reader[] = names.map((StreamName) => {
-    const parser = new MkvStreamParser();
-    return openReader(`${url}/getMedia`, { json: { StreamName, StartSelector: { StartSelectorType: 'NOW' } } }, (chunk, at) => {
-      for (const ev of parser.push(chunk)) {
-        if (ev.type !== 'tags') continue;
-        const token = ev.tags.find((t) => t.name === KVS_TAG.CONTINUATION_TOKEN);
-        if (token) arrivals.set(token.value, at);
-      }
-    });
+    const scan = tokenScanner((token, at) => arrivals.set(token, at));
+    return openReader(`${url}/getMedia`, { json: { StreamName, StartSelector: { StartSelectorType: 'NOW' } } }, scan);
   });
   const statuses = await Promise.all(readers.map((r) => r.ready));
   const producers = names.map((n) => new Producer(`${url}/putMedia`, kestrelPutHeaders(n)));
@@ -55,6 +49,34 @@ async function kestrelTail(url: string, names: string[], cam: SyntheticCamera, f
     });
   });
   return { latencies, endToEnd, errors };
+}
+
+const TOKEN_NAME = Buffer.from(KVS_TAG.CONTINUATION_TOKEN);
+/** The tag name, the TagString element's ID (2 bytes) and 1-byte size, and the 47 digits. */
+const TOKEN_SPAN = TOKEN_NAME.length + 3 + 47;
+
+/**
+ * Finds each CONTINUATION_TOKEN value in a GetMedia byte stream, also across chunk borders. A
+ * byte search rather than an MKV parse, so the reader does about as little per byte as the
+ * baseline's byte counter and a CPU-starved bench process delays both alike.
+ */
+function tokenScanner(onToken: (token: string, at: number) => void): (chunk: Buffer, at: number) => void {
+  let carry = Buffer.alloc(0);
+  const valueAt = (hay: Buffer, i: number) => {
+    const s = i + TOKEN_NAME.length;
+    return hay.toString('latin1', s + 3, s + 3 + (hay[s + 2]! & 0x7f));
+  };
+  return (chunk, at) => {
+    // Matches that started in the previous chunk's tail (they were incomplete there).
+    const joined = Buffer.concat([carry, chunk.subarray(0, TOKEN_SPAN - 1)]);
+    for (let i = joined.indexOf(TOKEN_NAME); i >= 0 && i < carry.length; i = joined.indexOf(TOKEN_NAME, i + 1)) {
+      if (i + TOKEN_SPAN <= joined.length) onToken(valueAt(joined, i), at);
+    }
+    // Matches complete within this chunk; one too close to the end is found via the carry next time.
+    for (let i = chunk.indexOf(TOKEN_NAME); i >= 0 && i + TOKEN_SPAN <= chunk.length; i = chunk.indexOf(TOKEN_NAME, i + 1)) onToken(valueAt(chunk, i), at);
+    const tail = chunk.length >= TOKEN_SPAN - 1 ? chunk : Buffer.concat([carry, chunk]);
+    carry = Buffer.from(tail.subarray(Math.max(0, tail.length - (TOKEN_SPAN - 1))));
+  };
 }
 
 async function baselineTail(url: string, names: string[], cam: SyntheticCamera, fragments: number): Promise<TailRun> {

@@ -161,8 +161,10 @@ function startMkvResponse(res: Response): void {
 }
 
 /**
- * Adapts an HTTP response to the reader's sink, honouring backpressure. A client that reads
- * nothing for `stalledMs` is dropped, so a stalled reader holds at most one write's bytes.
+ * Adapts an HTTP response to the reader's sink, honouring backpressure. A write resolves when
+ * its last part's write callback runs — every byte is in the kernel, so the reader may reuse
+ * its buffers — or when the response closes. A client that reads nothing for `stalledMs` is
+ * dropped, so a stalled reader holds at most one write's bytes.
  */
 export function responseSink(res: ServerResponse, stalledMs = 0): ChunkSink {
   return {
@@ -172,21 +174,21 @@ export function responseSink(res: ServerResponse, stalledMs = 0): ChunkSink {
     onClose: (listener) => res.once('close', listener),
     write: (parts) =>
       new Promise<void>((resolve) => {
-        if (res.destroyed) return resolve();
-        res.cork();
-        let ok = true;
-        for (const p of parts) ok = res.write(p) && ok;
-        res.uncork();
-        if (ok) return resolve();
-        const stalled = stalledMs > 0 ? setTimeout(() => res.destroy(), stalledMs) : undefined;
+        if (res.destroyed || parts.length === 0) return resolve();
+        let stalled: NodeJS.Timeout | undefined;
         const done = () => {
           clearTimeout(stalled);
-          res.off('drain', done);
           res.off('close', done);
           resolve();
         };
-        res.once('drain', done);
         res.once('close', done);
+        res.cork();
+        let ok = true;
+        parts.forEach((p, i) => {
+          ok = res.write(p, i === parts.length - 1 ? done : undefined) && ok;
+        });
+        res.uncork();
+        if (!ok && stalledMs > 0 && !res.destroyed) stalled = setTimeout(() => res.destroy(), stalledMs);
       }),
   };
 }

@@ -10,6 +10,7 @@ import { indexedMediaBytes, type FragmentBytes, type FragmentBytesSource } from 
 import { ReaderQueue, ReaderQueueStats } from '../store/reader-queue.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
 import { GET_MEDIA_WRITE_ERROR, errorChunk, fragmentChunk } from './fragment-chunk.ts';
+import { ReadBuffers } from './read-buffers.ts';
 import { decodeListToken, encodeListToken } from './list-token.ts';
 import { fragmentNumber, intInRange, parseFragmentSelector, type StartSelector } from './selectors.ts';
 
@@ -38,6 +39,9 @@ export interface ReaderDeps {
 }
 
 const BATCH = 64;
+
+/** A fragment ready to send; `buffer` is the reusable read buffer `body` may be a view of (archive reads). */
+type LoadedFragment = FragmentBytes & { buffer?: Buffer };
 /** A live GetMedia reader may fall this far behind (queued fragment bytes) before it is ended. */
 export const DEFAULT_READER_QUEUE_BYTES = 32 * 1024 * 1024;
 
@@ -121,12 +125,15 @@ export class FragmentReader {
     this.aborters.add(abort);
     sink.onClose(abort);
     let lastHeader: Buffer | undefined;
+    const buffers = new ReadBuffers();
     try {
       let cursor = await this.startCursor(stream, selector);
-      const send = async (record: FragmentRecord, { header, body }: FragmentBytes) => {
+      const send = async (record: FragmentRecord, { header, body, buffer }: LoadedFragment) => {
         await sink.write(fragmentChunk(record, header, body, { millisBehindNow: this.deps.clock.now() - record.serverTimestampMs }));
         cursor = { after: record.fragmentNumber };
         lastHeader = header;
+        // Written means the transport has every byte; a closed sink may still hold it, so then it is dropped.
+        if (buffer && !sink.closed) buffers.give(buffer);
       };
       for (;;) {
         if (sink.closed || !this.aborters.has(abort)) return;
@@ -135,12 +142,12 @@ export class FragmentReader {
         // Catch up from the index (or the in-memory buffer for retention 0) in batches.
         const batch = archived ? await this.deps.index.after(stream.id, cursor.after, BATCH) : this.fromBuffer(stream.id, cursor.after);
         // Read the next fragment from disk while the current one is being sent.
-        let next = batch[0] ? this.prefetch(stream.id, batch[0]) : undefined;
+        let next = batch[0] ? this.prefetch(stream.id, batch[0], buffers) : undefined;
         for (const [i, record] of batch.entries()) {
           if (sink.closed) return;
           const bytes = await next!;
           const following = batch[i + 1];
-          next = following ? this.prefetch(stream.id, following) : undefined;
+          next = following ? this.prefetch(stream.id, following, buffers) : undefined;
           await send(record, bytes);
         }
         if (batch.length === BATCH) continue;
@@ -202,16 +209,18 @@ export class FragmentReader {
   }
 
   /** Starts loading a fragment; a load nobody awaits (the client left) must not become an unhandled rejection. */
-  private prefetch(streamId: number, record: FragmentRecord): Promise<{ header: Buffer; body: Buffer }> {
-    const p = this.load(streamId, record);
+  private prefetch(streamId: number, record: FragmentRecord, buffers?: ReadBuffers): Promise<LoadedFragment> {
+    const p = this.load(streamId, record, buffers);
     p.catch(() => undefined);
     return p;
   }
 
-  private async load(streamId: number, record: FragmentRecord): Promise<FragmentBytes> {
+  private async load(streamId: number, record: FragmentRecord, buffers?: ReadBuffers): Promise<LoadedFragment> {
     const live = this.deps.feed.find(streamId, record.fragmentNumber);
     if (live) return { header: live.header, body: live.body };
-    return this.bytes.read(record);
+    if (!buffers) return this.bytes.read(record);
+    const buffer = buffers.take(record.location.length);
+    return { ...(await this.bytes.read(record, buffer)), buffer };
   }
 
   private fromBuffer(streamId: number, after: string | undefined): FragmentRecord[] {
@@ -251,13 +260,15 @@ export class FragmentReader {
 
   async getMediaForFragmentList(stream: StreamRecord, fragments: unknown, sink: ChunkSink): Promise<void> {
     const records = await this.resolveFragmentList(stream, fragments);
-    let next = records[0] ? this.prefetch(stream.id, records[0]) : undefined;
+    const buffers = new ReadBuffers();
+    let next = records[0] ? this.prefetch(stream.id, records[0], buffers) : undefined;
     for (const [i, record] of records.entries()) {
       if (sink.closed) break;
-      const { header, body } = await next!;
+      const { header, body, buffer } = await next!;
       const following = records[i + 1];
-      next = following ? this.prefetch(stream.id, following) : undefined;
+      next = following ? this.prefetch(stream.id, following, buffers) : undefined;
       await sink.write(fragmentChunk(record, header, body, undefined));
+      if (buffer && !sink.closed) buffers.give(buffer);
     }
   }
 

@@ -3,7 +3,7 @@
  * (headers, KVS Tags) and by tests instead of binary fixtures.
  */
 import { Buffer } from 'node:buffer';
-import { encodeElementId, encodeInt, encodeSignedVint, encodeSize, encodeUint, encodeUnknownSize, encodeVint } from './ebml.ts';
+import { encodeElementId, encodeInt, encodeSignedVint, encodeSize, encodeUint, encodeUnknownSize, encodeVint, minimalVintWidth } from './ebml.ts';
 import { MKV_ID } from './ids.ts';
 import type { Lacing, TrackEntry } from './types.ts';
 
@@ -126,12 +126,49 @@ export function clusterElement(opts: { timecode: number; children: readonly Buff
   return element(MKV_ID.Cluster, children);
 }
 
-/** One Tags > one Tag (no Targets) > a SimpleTag{TagName, TagString} per entry: the layout KVS injects. */
+/**
+ * One Tags > one Tag (no Targets) > a SimpleTag{TagName, TagString} per entry: the layout KVS
+ * injects. The same bytes as nesting element()/stringElement(), written into one allocation:
+ * GetMedia builds two of these per fragment sent.
+ */
 export function tagsElement(tags: ReadonlyArray<{ name: string; value: string }>): Buffer {
-  const simpleTags = tags.map((t) =>
-    element(MKV_ID.SimpleTag, [stringElement(MKV_ID.TagName, t.name), stringElement(MKV_ID.TagString, t.value)]),
-  );
-  return element(MKV_ID.Tags, [element(MKV_ID.Tag, simpleTags)]);
+  const strings = tags.map((t) => [Buffer.from(t.name, 'utf8'), Buffer.from(t.value, 'utf8')] as const);
+  const simpleSizes = strings.map(([name, value]) => elementBytes(MKV_ID.TagName, name.length) + elementBytes(MKV_ID.TagString, value.length));
+  const tagSize = simpleSizes.reduce((n, size) => n + elementBytes(MKV_ID.SimpleTag, size), 0);
+  const tagsSize = elementBytes(MKV_ID.Tag, tagSize);
+  const out = Buffer.allocUnsafe(elementBytes(MKV_ID.Tags, tagsSize));
+  let at = writeElementHead(out, 0, MKV_ID.Tags, tagsSize);
+  at = writeElementHead(out, at, MKV_ID.Tag, tagSize);
+  strings.forEach(([name, value], i) => {
+    at = writeElementHead(out, at, MKV_ID.SimpleTag, simpleSizes[i]!);
+    at = writeElementHead(out, at, MKV_ID.TagName, name.length);
+    at += name.copy(out, at);
+    at = writeElementHead(out, at, MKV_ID.TagString, value.length);
+    at += value.copy(out, at);
+  });
+  return out;
+}
+
+/** Bytes of a known-size element with `size` payload bytes (ID, minimal size field, payload). */
+function elementBytes(id: number, size: number): number {
+  return encodedIdWidth(id) + minimalVintWidth(size) + size;
+}
+
+const encodedIdWidth = (id: number) => (id < 0x100 ? 1 : id < 0x10000 ? 2 : id < 0x1000000 ? 3 : 4);
+
+/** Writes an element's ID and minimal-width size field at `at`; returns where the payload starts. */
+function writeElementHead(out: Buffer, at: number, id: number, size: number): number {
+  const idWidth = encodedIdWidth(id);
+  out.writeUIntBE(id, at, idWidth);
+  at += idWidth;
+  const width = minimalVintWidth(size);
+  let rest = size;
+  for (let i = width - 1; i >= 0; i--) {
+    out[at + i] = rest % 256;
+    rest = Math.floor(rest / 256);
+  }
+  out[at] = out[at]! | (0x80 >> (width - 1));
+  return at + width;
 }
 
 function blockPayload(opts: BlockContent, baseFlags: number): Buffer {

@@ -12,13 +12,14 @@ export interface FragmentBytes {
 }
 
 export interface FragmentBytesSource {
-  read(record: FragmentRecord): Promise<FragmentBytes>;
+  /** `into`: a reusable buffer the body may be read into (the result is then a view of it). */
+  read(record: FragmentRecord, into?: Buffer): Promise<FragmentBytes>;
 }
 
 export function indexedMediaBytes(index: FragmentIndex, media: MediaStore): FragmentBytesSource {
   return {
-    async read(record) {
-      const [header, body] = await Promise.all([index.getHeader(record.headerId), media.read(record.streamId, record.location)]);
+    async read(record, into) {
+      const [header, body] = await Promise.all([index.getHeader(record.headerId), media.read(record.streamId, record.location, into)]);
       return { header, body };
     },
   };

@@ -180,10 +180,10 @@ export class SegmentMediaStore implements MediaStore {
     return w;
   }
 
-  async read(streamId: number, loc: MediaLocation): Promise<Buffer> {
+  async read(streamId: number, loc: MediaLocation, into?: Buffer): Promise<Buffer> {
     const file = path.join(this.dir(streamId), loc.segment + SEGMENT_SUFFIX);
     const handle = await this.readHandle(file);
-    const buf = Buffer.allocUnsafe(loc.length);
+    const buf = into && into.length >= loc.length ? into.subarray(0, loc.length) : Buffer.allocUnsafe(loc.length);
     const { bytesRead } = await handle.read(buf, 0, loc.length, loc.offset);
     if (bytesRead !== loc.length) throw new Error(`short read in ${file}: ${bytesRead}/${loc.length}`);
     return buf;

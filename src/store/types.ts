@@ -163,7 +163,11 @@ export interface MediaLocationIndex {
 export interface MediaStore {
   /** Appends bytes for a stream; resolves when they are durable (fsynced). */
   append(streamId: number, chunks: readonly Buffer[]): Promise<MediaLocation>;
-  read(streamId: number, location: MediaLocation): Promise<Buffer>;
+  /**
+   * The bytes at `location`. With `into` (large enough), they are read into it and a view of it
+   * is returned, so a reader that reuses its buffers allocates nothing per fragment.
+   */
+  read(streamId: number, location: MediaLocation, into?: Buffer): Promise<Buffer>;
   /** Segments currently on disk for the stream, oldest first. */
   segments(streamId: number): Promise<string[]>;
   segmentSize(streamId: number, segment: string): Promise<number>;
