@@ -16,6 +16,12 @@ export interface FragmentRow {
   flags: number;
 }
 
+interface HeaderPut {
+  streamId: number;
+  sha: string;
+  bytes: Buffer;
+}
+
 /**
  * Sends index writes to a worker thread holding its own connection. Inserts are group-committed:
  * rows that arrive while a commit (and its fsync) is in flight go out together in the next one.
@@ -23,14 +29,15 @@ export interface FragmentRow {
 export class SqliteWriter {
   private readonly worker: Worker;
   private nextId = 1;
-  private readonly calls = new Map<number, { resolve: (v: number) => void; reject: (e: Error) => void }>();
+  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private queued: Array<{ row: FragmentRow; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private queuedHeaders: Array<{ header: HeaderPut; resolve: (id: number) => void; reject: (e: unknown) => void }> = [];
   private committing = false;
   private closed = false;
 
   constructor(file: string) {
     this.worker = new Worker(new URL('./sqlite-writer.worker.js', import.meta.url), { workerData: { file } });
-    this.worker.on('message', (m: { id: number; result?: number; error?: string }) => {
+    this.worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
       const call = this.calls.get(m.id);
       this.calls.delete(m.id);
       if (m.error !== undefined) call?.reject(new Error(m.error));
@@ -45,9 +52,13 @@ export class SqliteWriter {
     this.calls.clear();
     for (const q of this.queued) q.reject(err);
     this.queued = [];
+    for (const q of this.queuedHeaders) q.reject(err);
+    this.queuedHeaders = [];
   }
 
-  private call(msg: Record<string, unknown>): Promise<number> {
+  private call(msg: Record<string, unknown>): Promise<number>;
+  private call<T>(msg: Record<string, unknown>): Promise<T>;
+  private call(msg: Record<string, unknown>): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('index writer is closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -63,23 +74,32 @@ export class SqliteWriter {
     });
   }
 
+  /** One transaction (one fsync) for everything queued: new streams' header rows, then fragment rows. */
   private async commitQueued(): Promise<void> {
     this.committing = true;
-    while (this.queued.length > 0) {
+    while (this.queued.length > 0 || this.queuedHeaders.length > 0) {
       const batch = this.queued;
+      const headers = this.queuedHeaders;
       this.queued = [];
+      this.queuedHeaders = [];
       try {
-        await this.call({ op: 'insert', rows: batch.map((b) => b.row) });
+        const ids = await this.call<number[]>({ op: 'commit', headers: headers.map((h) => h.header), rows: batch.map((b) => b.row) });
+        headers.forEach((h, i) => h.resolve(ids[i]!));
         for (const b of batch) b.resolve();
       } catch (err) {
+        for (const h of headers) h.reject(err);
         for (const b of batch) b.reject(err);
       }
     }
     this.committing = false;
   }
 
+  /** Group-committed with the fragment rows: 200 cameras starting at once share a few commits. */
   putHeader(streamId: number, sha: string, bytes: Buffer): Promise<number> {
-    return this.call({ op: 'putHeader', streamId, sha, bytes });
+    return new Promise((resolve, reject) => {
+      this.queuedHeaders.push({ header: { streamId, sha, bytes }, resolve, reject });
+      if (!this.committing) void this.commitQueued();
+    });
   }
 
   /** Any other write statement; resolves with the number of changed rows. */

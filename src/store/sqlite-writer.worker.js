@@ -20,16 +20,28 @@ const findHeader = db.prepare('SELECT id FROM mkv_headers WHERE stream_id = ? AN
 const insertHeader = db.prepare('INSERT INTO mkv_headers (stream_id, sha256, bytes) VALUES (?, ?, ?)');
 const statements = new Map();
 
+function putHeader(h) {
+  const found = findHeader.get(h.streamId, h.sha);
+  if (found) return found.id;
+  return Number(insertHeader.run(h.streamId, h.sha, Buffer.from(h.bytes)).lastInsertRowid);
+}
+
+// Header rows first: a fragment row only ever refers to a header committed in an earlier batch.
+const commitAll = db.transaction((headers, rows) => {
+  const ids = headers.map(putHeader);
+  for (const r of rows) insert.run(r);
+  return ids;
+});
+
 function run(m) {
   switch (m.op) {
     case 'insert':
       insertAll(m.rows);
       return m.rows.length;
-    case 'putHeader': {
-      const found = findHeader.get(m.streamId, m.sha);
-      if (found) return found.id;
-      return Number(insertHeader.run(m.streamId, m.sha, Buffer.from(m.bytes)).lastInsertRowid);
-    }
+    case 'commit':
+      return commitAll(m.headers, m.rows);
+    case 'putHeader':
+      return putHeader(m);
     case 'run': {
       let stmt = statements.get(m.sql);
       if (!stmt) statements.set(m.sql, (stmt = db.prepare(m.sql)));
