@@ -9,7 +9,7 @@ import type { Clock } from '../shared/clock.ts';
 import { AckError, KvsError } from '../shared/errors.ts';
 import { makeFragmentNumber, nextSequence, sequenceOf } from '../shared/fragment-number.ts';
 import type { Logger } from '../shared/logger.ts';
-import { NO_ARCHIVE_BUFFER, TAIL_CACHE, lazyLiveFragment, type LiveFeed } from '../store/live-feed.ts';
+import { NO_ARCHIVE_BUFFER, lazyLiveFragment, type LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
 import type { CompletedFragment } from './fragment-assembler.ts';
 import { decoderForBody } from './body-decoder.ts';
@@ -211,7 +211,7 @@ export class IngestService {
     record.headerId = await this.headerId(stream.id, f, headerIds);
     await previous;
     await this.deps.index.insert(record);
-    this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), TAIL_CACHE);
+    this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), this.deps.feed.tailPolicy(stream.id));
     if (this.deps.onPersisted) {
       try {
         this.deps.onPersisted({ stream: current, fragment: record, ...(f.imagePrefix !== undefined ? { imagePrefix: f.imagePrefix } : {}) });
