@@ -141,7 +141,7 @@ export class MkvStreamParser {
     if (rest.length === 0) return;
     if (this.wanted !== undefined) {
       // Size already checked against the limits by the handler that asked for it.
-      const assembler = new ElementAssembler(this.wanted.headerLength + this.wanted.size);
+      const assembler = new ElementAssembler(this.wanted.headerLength + this.wanted.size, rest.length);
       assembler.append(rest);
       this.assembly = { assembler, header: this.wanted };
     } else {
