@@ -151,6 +151,7 @@ export class IngestService {
     // ones before it. Each persist takes its turn at the call (fragment order) and waits for the
     // previous one's index row and publication before its own.
     let lastTurn: Promise<void> = Promise.resolve();
+    let prepared = false;
     return {
       wantsProgress: () => this.deps.feed.progressWanted(stream.id),
       progress: (p) =>
@@ -164,6 +165,9 @@ export class IngestService {
           blocks: p.blocks,
         }),
       number: (serverTimestampMs) => {
+        // The first fragment started: let the store open its segment while the cluster arrives.
+        if (!prepared && stream.dataRetentionInHours > 0) this.deps.media.prepare?.(stream.id);
+        prepared = true;
         const seq = nextSequence(this.lastSequence.get(stream.id), serverTimestampMs);
         this.lastSequence.set(stream.id, seq);
         return makeFragmentNumber(seq, serverTimestampMs);

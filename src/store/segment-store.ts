@@ -96,6 +96,16 @@ export class SegmentMediaStore implements MediaStore {
     });
   }
 
+  /**
+   * Opens the stream's segment (new file, directory fsync) ahead of its first append, queued like
+   * an append: with hundreds of cameras connecting at once, those thread-pool trips then overlap
+   * the first cluster's arrival instead of delaying its PERSISTED.
+   */
+  prepare(streamId: number): void {
+    if (this.writers.has(streamId)) return;
+    void this.serialize(streamId, () => this.writerFor(streamId)).catch(() => undefined);
+  }
+
   private async flushAppends(streamId: number): Promise<void> {
     const batch = this.pendingAppends.get(streamId) ?? [];
     this.pendingAppends.delete(streamId);
@@ -166,8 +176,9 @@ export class SegmentMediaStore implements MediaStore {
       await current.handle.close();
     }
     const dir = this.dir(streamId);
-    await fsp.mkdir(dir, { recursive: true });
-    const existing = await this.segments(streamId);
+    // A directory created just now has no segments: skip the listing.
+    const created = await fsp.mkdir(dir, { recursive: true });
+    const existing = created === undefined ? await this.segments(streamId) : [];
     const last = existing.at(-1);
     const nextNo = last ? Number(last) + 1 : 1;
     const segment = String(nextNo).padStart(12, '0');

@@ -111,6 +111,11 @@ export interface FragmentIndex {
 export interface MediaStore {
   /** Appends bytes for a stream; resolves when they are durable (fsynced). */
   append(streamId: number, chunks: readonly Buffer[]): Promise<MediaLocation>;
+  /**
+   * Optional: a fragment for the stream has started arriving; get ready to append (open the
+   * segment file) so the first append does not wait for it. Never fails: the append retries.
+   */
+  prepare?(streamId: number): void;
   read(streamId: number, location: MediaLocation): Promise<Buffer>;
   /** Segments currently on disk for the stream, oldest first. */
   segments(streamId: number): Promise<string[]>;
