@@ -141,7 +141,9 @@ export async function camerasBench(ctx: BenchContext): Promise<BenchResult[]> {
   const baselineSeconds = ctx.quick ? 10 : 20;
   const cam = new SyntheticCamera({ frameBytes: 10_000, frames: FPS }); // 250 KB/s = 2 Mbit/s
 
-  const server = await startChild('server-child.ts', makeDataDir(ctx.tmpRoot, 'cameras'), { profile: ctx.profile });
+  // All simulated cameras share 127.0.0.1; the per-address connection cap (256) would refuse some.
+  const env = { KESTREL_BENCH_CONNECTIONS_PER_ADDRESS: String(count + 64) };
+  const server = await startChild('server-child.ts', makeDataDir(ctx.tmpRoot, 'cameras'), { profile: ctx.profile, env });
   let k: CameraRun;
   try {
     ctx.log(`${count} cameras × ${seconds} s against Kestrel`);

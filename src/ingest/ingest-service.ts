@@ -10,7 +10,7 @@ import { MkvStreamParser } from '../mkv/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { AckError, KvsError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { NO_ARCHIVE_BUFFER, TAIL_CACHE, lazyLiveFragment, type LiveFeed } from '../store/live-feed.ts';
+import { NO_ARCHIVE_BUFFER, lazyLiveFragment, type LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
 import { StaleFenceError, type LeaseFence } from '../store/leases.ts';
 import type { StreamOwner } from './stream-owner.ts';
@@ -154,6 +154,7 @@ export class IngestService {
     // ones before it. Each persist takes its turn at the call (fragment order) and waits for the
     // previous one's index row and publication before its own.
     let lastTurn: Promise<void> = Promise.resolve();
+    let prepared = false;
     return {
       wantsProgress: () => this.deps.feed.progressWanted(stream.id),
       progress: (p) =>
@@ -166,7 +167,12 @@ export class IngestService {
           clusterChildren: p.children,
           blocks: p.blocks,
         }),
-      number: (serverTimestampMs) => owner.numberFragment(serverTimestampMs),
+      number: (serverTimestampMs) => {
+        // The first fragment started: let the store open its segment while the cluster arrives.
+        if (!prepared && stream.dataRetentionInHours > 0) this.deps.media.prepare?.(stream.id);
+        prepared = true;
+        return owner.numberFragment(serverTimestampMs);
+      },
       persist: async (f, fragmentNumber, serverTimestampMs) => {
         const previous = lastTurn;
         let done!: () => void;
@@ -219,7 +225,7 @@ export class IngestService {
       throw err;
     }
     if (this.deps.replicate) await this.deps.replicate({ stream: current, fragment: record }, f.header, f.chunks);
-    this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), TAIL_CACHE);
+    this.deps.feed.publish(lazyLiveFragment(record, f.header, f.chunks), this.deps.feed.tailPolicy(stream.id));
     if (this.deps.onPersisted) {
       try {
         this.deps.onPersisted({ stream: current, fragment: record, ...(f.imagePrefix !== undefined ? { imagePrefix: f.imagePrefix } : {}) });

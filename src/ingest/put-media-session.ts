@@ -58,7 +58,8 @@ export class PutMediaSession {
   private decoder: BodyDecoder | undefined;
   private sniffed: Buffer[] = [];
   private readonly meta = new Map<number, { fragmentNumber: string; serverTimestampMs: number }>();
-  private inFlight = new Set<Promise<void>>();
+  /** Persists started and not yet settled (the body pauses at MAX_IN_FLIGHT). */
+  private inFlight = 0;
   private persistChain: Promise<void> = Promise.resolve();
   private failed: AckError | undefined;
   private lastFragmentNumber: string | undefined;
@@ -68,9 +69,10 @@ export class PutMediaSession {
   private ended = false;
   private readonly received: RateWindow;
   private fragmentsStarted = 0;
-  /** Resolves when the session stops reading (ERROR, idle, abort): the body is left unread, not destroyed. */
-  private stopReading!: () => void;
-  private readonly stopped = new Promise<typeof STOP>((resolve) => (this.stopReading = () => resolve(STOP)));
+  /** Stops reading the body (ERROR, idle, abort): it is left unread, not destroyed. Set while reading. */
+  private stopReading: () => void = NOOP;
+  /** Told when a persist settles, to resume a body paused for backpressure. Set while reading. */
+  private persistSettled: () => void = NOOP;
   fragmentsPersisted = 0;
 
   constructor(
@@ -86,32 +88,76 @@ export class PutMediaSession {
   /** Runs until the body ends, an error ends the session, or it idles out. */
   async run(body: Readable): Promise<void> {
     const timer = setInterval(() => this.tick(), Math.min(this.opts.limits.idleAckIntervalMs, 1000));
-    // Iterated by hand: leaving a for-await early would destroy the request, and with it the
-    // socket the ERROR ACK still has to go out on (the api layer closes the connection after it).
-    const chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     try {
-      for (;;) {
-        const next = await Promise.race([chunks.next(), this.stopped]);
-        if (next === STOP || next.done || this.failed || this.ended) break;
-        const chunk = next.value;
-        this.lastDataAt = this.opts.clock.now();
-        this.received.add(this.lastDataAt, chunk.length);
-        const startedBefore = this.fragmentsStarted;
-        this.handle(() => this.onChunk(chunk));
-        while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
-        const waitMs = this.opts.throttle?.(chunk.length, this.fragmentsStarted - startedBefore) ?? 0;
-        if (waitMs > 0) await Promise.race([new Promise((r) => setTimeout(r, waitMs)), this.stopped]);
-      }
-      if (!this.failed && !this.ended) this.handle(() => this.onEnd());
-    } catch (err) {
-      // The producer went away mid-body; what was complete is still persisted below.
-      this.opts.log.debug({ err }, 'PutMedia body aborted');
+      await this.readBody(body);
     } finally {
       clearInterval(timer);
     }
     await this.drain();
     this.ended = true;
     this.sink.end();
+  }
+
+  /**
+   * Reads the body in flowing mode: one synchronous handler per chunk, no promise per chunk.
+   * Backpressure (persists in flight, throttling) pauses the body. Stopping early (ERROR, idle,
+   * abort) removes the listeners and pauses it, never destroys it: the socket the ERROR ACK
+   * still has to go out on stays open (the api layer drains and closes it after the ACKs).
+   */
+  private readBody(body: Readable): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let done = false;
+      let throttled: NodeJS.Timeout | undefined;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        body.off('data', onData).off('end', onEnd).off('error', onAbort).off('close', onAbort);
+        clearTimeout(throttled);
+        this.stopReading = NOOP;
+        this.persistSettled = NOOP;
+        body.pause();
+        resolve();
+      };
+      const resume = () => {
+        if (!done && throttled === undefined && this.inFlight < MAX_IN_FLIGHT) body.resume();
+      };
+      const onData = (chunk: Buffer) => {
+        this.lastDataAt = this.opts.clock.now();
+        this.received.add(this.lastDataAt, chunk.length);
+        const startedBefore = this.fragmentsStarted;
+        try {
+          this.onChunk(chunk);
+        } catch (err) {
+          this.fail(toAckError(err));
+        }
+        if (this.failed || this.ended) return finish();
+        const waitMs = this.opts.throttle?.(chunk.length, this.fragmentsStarted - startedBefore) ?? 0;
+        if (waitMs > 0) {
+          body.pause();
+          throttled = setTimeout(() => {
+            throttled = undefined;
+            resume();
+          }, waitMs);
+        } else if (this.inFlight >= MAX_IN_FLIGHT) {
+          body.pause();
+        }
+      };
+      const onEnd = () => {
+        if (!this.failed && !this.ended) this.handle(() => this.onEnd());
+        finish();
+      };
+      // The producer went away mid-body; what was complete is still persisted (run drains).
+      const onAbort = (err?: unknown) => {
+        if (err) this.opts.log.debug({ err }, 'PutMedia body aborted');
+        finish();
+      };
+      this.stopReading = finish;
+      this.persistSettled = resume;
+      if (body.readableEnded) return onEnd();
+      if (body.destroyed) return onAbort();
+      body.on('data', onData).on('end', onEnd).on('error', onAbort).on('close', onAbort);
+      body.resume();
+    });
   }
 
   /** Waits for every queued persist and ACK, including ones queued while waiting. */
@@ -248,21 +294,23 @@ export class PutMediaSession {
     this.ack({ EventType: 'RECEIVED', FragmentTimecode: fragment.timecode, FragmentNumber: m.fragmentNumber });
     const persist = this.persister.persist(fragment, m.fragmentNumber, m.serverTimestampMs);
     // ACKs must leave in fragment order, so each PERSISTED waits for the ones before it.
+    this.inFlight++;
     const p: Promise<void> = Promise.all([persist, this.persistChain]).then(
       ([archived]) => {
+        this.inFlight--;
+        this.persistSettled();
         this.fragmentsPersisted++;
         if (archived && !this.ended) {
           this.ack({ EventType: 'PERSISTED', FragmentTimecode: fragment.timecode, FragmentNumber: m.fragmentNumber });
         }
       },
       (err: unknown) => {
+        this.inFlight--;
         this.opts.log.error({ err, fragmentNumber: m.fragmentNumber }, 'failed to persist fragment');
         this.fail(new AckError('ARCHIVAL_ERROR', 'Failed to persist the fragment.'), fragment.timecode, m.fragmentNumber);
       },
     );
     this.persistChain = p;
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
   }
 
   private fail(error: AckError, timecode?: number, fragmentNumber?: string): void {
@@ -287,7 +335,7 @@ export class PutMediaSession {
   }
 }
 
-const STOP = Symbol('stop');
+const NOOP = (): void => undefined;
 
 function toAckError(err: unknown): AckError {
   if (err instanceof AckError) return err;

@@ -6,14 +6,18 @@ const INITIAL_CAPACITY = 64 * 1024;
  * Collects the bytes of one element that arrives over several chunks. The target length has
  * already been checked against the limits; capacity still grows with the bytes actually
  * received (doubling), so a peer that claims a large element and stalls costs little memory.
- * Each byte is copied once plus amortised regrowth, whatever the chunk sizes.
+ * The first capacity is sized from the first piece (up to 4× it), so a frame of a few hundred
+ * KB that spans two or three chunks is copied exactly once, with no regrowth.
  */
 export class ElementAssembler {
   private buf: Buffer;
   private filled = 0;
 
-  constructor(readonly target: number) {
-    this.buf = Buffer.allocUnsafe(Math.min(target, INITIAL_CAPACITY));
+  constructor(
+    readonly target: number,
+    firstPieceBytes = 0,
+  ) {
+    this.buf = Buffer.allocUnsafe(Math.min(target, Math.max(INITIAL_CAPACITY, firstPieceBytes * 4)));
   }
 
   get length(): number {

@@ -42,6 +42,8 @@ interface OpenMaster {
 /** Handler result: the element is needed whole and has not fully arrived. */
 const NEED_MORE = -1;
 const EMPTY = Buffer.alloc(0);
+/** Longest element header: a 4-byte ID and an 8-byte size. */
+const MAX_HEADER_BYTES = 12;
 const EBML_ID_BYTES = [0x1a, 0x45, 0xdf, 0xa3] as const;
 
 export class MkvStreamParser {
@@ -88,11 +90,19 @@ export class MkvStreamParser {
           this.consume(whole, out);
           continue;
         }
-        // Only a partial header can be left over, so this concat is small or absent (zero copy).
-        const buf = this.leftover.length > 0 ? Buffer.concat([this.leftover, input]) : input;
-        this.leftover = EMPTY;
+        if (this.leftover.length > 0) {
+          // Only a partial element header is ever left over: complete it from the next few bytes
+          // (a copy of at most 23 bytes), never by copying the whole chunk. Whatever of `head` is
+          // not consumed becomes the next assembly or leftover, and `input` continues after it.
+          const take = Math.min(input.length, MAX_HEADER_BYTES);
+          const head = Buffer.concat([this.leftover, input.subarray(0, take)]);
+          this.leftover = EMPTY;
+          input = input.subarray(take);
+          this.consume(head, out);
+          continue;
+        }
+        this.consume(input, out);
         input = EMPTY;
-        this.consume(buf, out);
       }
       return out;
     } catch (err) {
@@ -141,7 +151,7 @@ export class MkvStreamParser {
     if (rest.length === 0) return;
     if (this.wanted !== undefined) {
       // Size already checked against the limits by the handler that asked for it.
-      const assembler = new ElementAssembler(this.wanted.headerLength + this.wanted.size);
+      const assembler = new ElementAssembler(this.wanted.headerLength + this.wanted.size, rest.length);
       assembler.append(rest);
       this.assembly = { assembler, header: this.wanted };
     } else {

@@ -44,6 +44,8 @@ const MIN_SEGMENT_BYTES = 256 * 1024;
 /** Cap scans read every segment's size, so they run every this many checks, not every check. */
 const CAP_SCAN_EVERY = 10;
 const HYSTERESIS_MAX = 256 * MiB;
+/** Appends skip the statfs while a measurement younger than two check intervals leaves this much above the floor. */
+const FAST_ADMIT_MARGIN = 256 * MiB;
 /** A closed segment untouched this long has no index row still in flight. */
 const SETTLED_MS = 30_000;
 
@@ -78,6 +80,9 @@ export class DiskPressure implements SpaceGuard {
   private exhaustedAt = 0;
   private checks = 0;
   private last = { free: 0, total: 0 };
+  /** When `last` was measured, and the bytes admitted since (counted as already written). */
+  private measuredAt = 0;
+  private admittedSince = 0;
   private readonly counts = { evictedSegments: 0, evictedFragments: 0, evictedBytes: 0, sealedSegments: 0, refusedAppends: 0, reserveReleases: 0, sweeps: 0 };
 
   constructor(
@@ -123,6 +128,14 @@ export class DiskPressure implements SpaceGuard {
   // ---- SpaceGuard ----
 
   async admit(bytes: number): Promise<void> {
+    // Fast path, no statfs: a fresh measurement minus everything admitted since still leaves a wide
+    // margin above the floor. A statfs per append would queue behind fdatasyncs in libuv's small
+    // thread pool and delay every PERSISTED. Near the floor every append measures exactly.
+    const estimate = this.usableFree(this.last.free - this.admittedSince) - bytes;
+    if (Date.now() - this.measuredAt < 2 * this.deps.settings.checkIntervalMs && estimate >= this.floor() + FAST_ADMIT_MARGIN) {
+      this.admittedSince += bytes;
+      return;
+    }
     if (this.usableFree((await this.measure()).free) - bytes >= this.floor()) return;
     // Below the floor: evict (one pass at a time, shared by every waiting append), then look again.
     // Right after a pass found nothing left to evict, do not rescan for every append.
@@ -177,8 +190,11 @@ export class DiskPressure implements SpaceGuard {
   }
 
   private async measure(): Promise<{ free: number; total: number }> {
+    const startedAt = Date.now();
     const st = await fsp.statfs(this.deps.dataDir);
     this.last = { free: st.bavail * st.bsize, total: st.blocks * st.bsize };
+    this.measuredAt = startedAt;
+    this.admittedSince = 0;
     return this.last;
   }
 

@@ -15,11 +15,17 @@ export interface RetainPolicy {
 
 /** Streams with archive keep only a short tail in memory (the index has the rest). */
 export const TAIL_CACHE: RetainPolicy = { maxAgeMs: 30_000, maxBytes: 16 * 1024 * 1024, maxCount: 3 };
+/**
+ * Streams with archive and nobody reading live keep no bytes in memory: a reader that comes
+ * later reads the disk once (it may well hit the page cache) and, by asking, marks the stream
+ * as read, so the fragments after that are kept in TAIL_CACHE. Most cameras are never watched.
+ */
+export const UNREAD_TAIL: RetainPolicy = { maxAgeMs: 0, maxBytes: 0, maxCount: 0 };
 /** Retention 0: KVS keeps fragments ~5 min / 200 MB in a buffer readable only by GetMedia. */
 export const NO_ARCHIVE_BUFFER: RetainPolicy = { maxAgeMs: 5 * 60_000, maxBytes: 200 * 1024 * 1024, maxCount: 10_000 };
 /** All tail caches together stay under this, however many streams there are. */
 const TAIL_CACHE_TOTAL_BYTES = 256 * 1024 * 1024;
-/** Fragments still arriving are only reported while someone asked for them this recently. */
+/** Fragments still arriving are only reported, and archived ones kept, while someone asked for them this recently. */
 const PROGRESS_INTEREST_MS = 30_000;
 
 /**
@@ -83,6 +89,8 @@ interface StreamFeed {
   progressWantedAt: number;
   storedListeners: Set<(n: StoredNotice) => void>;
   remoteStoredAt?: number;
+  /** When a reader last asked for buffered fragments (recent / find). */
+  readAt: number;
 }
 
 /**
@@ -102,7 +110,7 @@ export class LiveFeed {
   private feed(streamId: number): StreamFeed {
     let f = this.streams.get(streamId);
     if (!f) {
-      f = { items: [], bytes: 0, listeners: new Set(), progressListeners: new Set(), progressWantedAt: 0, storedListeners: new Set() };
+      f = { items: [], bytes: 0, listeners: new Set(), progressListeners: new Set(), progressWantedAt: 0, storedListeners: new Set(), readAt: 0 };
       this.streams.set(streamId, f);
     }
     return f;
@@ -200,6 +208,20 @@ export class LiveFeed {
     }
   }
 
+  /**
+   * The policy for a newly archived fragment: TAIL_CACHE while the stream has live readers
+   * (subscribers, progress listeners, an all-streams listener, or a recent()/find() in the last
+   * 30 s), else UNREAD_TAIL (nothing kept).
+   */
+  tailPolicy(streamId: number): RetainPolicy {
+    if (this.anyListeners.size > 0) return TAIL_CACHE;
+    const f = this.streams.get(streamId);
+    if (!f) return UNREAD_TAIL;
+    const now = this.now();
+    const read = f.listeners.size > 0 || f.progressListeners.size > 0 || now - f.readAt < PROGRESS_INTEREST_MS || now - f.progressWantedAt < PROGRESS_INTEREST_MS;
+    return read ? TAIL_CACHE : UNREAD_TAIL;
+  }
+
   /** Whether anyone wants progress reports for the stream (ingest skips the work otherwise). */
   progressWanted(streamId: number): boolean {
     const f = this.streams.get(streamId);
@@ -228,12 +250,16 @@ export class LiveFeed {
 
   /** Buffered fragments, oldest first. */
   recent(streamId: number): readonly LiveFragment[] {
-    return this.streams.get(streamId)?.items.map((i) => i.fragment) ?? [];
+    const f = this.feed(streamId);
+    f.readAt = this.now();
+    return f.items.map((i) => i.fragment);
   }
 
   /** The buffered fragment with this number, if still in memory. */
   find(streamId: number, fragmentNumber: string): LiveFragment | undefined {
-    return this.streams.get(streamId)?.items.find((i) => i.fragment.record.fragmentNumber === fragmentNumber)?.fragment;
+    const f = this.feed(streamId);
+    f.readAt = this.now();
+    return f.items.find((i) => i.fragment.record.fragmentNumber === fragmentNumber)?.fragment;
   }
 
   /** Every stream's new fragments (e.g. to start work for a stream at its first fragment). */

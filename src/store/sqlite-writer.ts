@@ -17,6 +17,12 @@ export interface FragmentRow {
   flags: number;
 }
 
+interface HeaderPut {
+  streamId: number;
+  sha: string;
+  bytes: Buffer;
+}
+
 /**
  * Sends index writes to a worker thread holding its own connection. Inserts are group-committed:
  * rows that arrive while a commit (and its fsync) is in flight go out together in the next one.
@@ -26,6 +32,7 @@ export class SqliteWriter {
   private nextId = 1;
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private queued: Array<{ row: FragmentRow; fence: LeaseFence | undefined; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private queuedHeaders: Array<{ header: HeaderPut; resolve: (id: number) => void; reject: (e: unknown) => void }> = [];
   private committing = false;
   private closed = false;
 
@@ -46,9 +53,13 @@ export class SqliteWriter {
     this.calls.clear();
     for (const q of this.queued) q.reject(err);
     this.queued = [];
+    for (const q of this.queuedHeaders) q.reject(err);
+    this.queuedHeaders = [];
   }
 
-  private call<T = number>(msg: Record<string, unknown>): Promise<T> {
+  private call(msg: Record<string, unknown>): Promise<number>;
+  private call<T>(msg: Record<string, unknown>): Promise<T>;
+  private call(msg: Record<string, unknown>): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('index writer is closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -65,25 +76,40 @@ export class SqliteWriter {
     });
   }
 
+  /** One transaction (one fsync) for everything queued: new streams' header rows, then fragment rows. */
   private async commitQueued(): Promise<void> {
     this.committing = true;
-    while (this.queued.length > 0) {
+    while (this.queued.length > 0 || this.queuedHeaders.length > 0) {
       const batch = this.queued;
+      const headers = this.queuedHeaders;
       this.queued = [];
+      this.queuedHeaders = [];
       try {
-        const refused = new Set(await this.call<number[]>({ op: 'insert', rows: batch.map((b) => b.row), fences: batch.map((b) => b.fence ?? null) }));
-        batch.forEach((b, i) => (refused.has(i) ? b.reject(new StaleFenceError(b.row.stream_id, b.fence!.epoch)) : b.resolve()));
+        const { ids, refused } = await this.call<{ ids: number[]; refused: number[] }>({
+          op: 'commit',
+          headers: headers.map((h) => h.header),
+          rows: batch.map((b) => b.row),
+          fences: batch.map((b) => b.fence ?? null),
+        });
+        headers.forEach((h, i) => h.resolve(ids[i]!));
+        const stale = new Set(refused);
+        batch.forEach((b, i) => (stale.has(i) ? b.reject(new StaleFenceError(b.row.stream_id, b.fence!.epoch)) : b.resolve()));
       } catch (err) {
+        for (const h of headers) h.reject(err);
         if (batch.length === 1) batch[0]!.reject(err);
         // One refused row (a duplicate number) must not fail the others committed with it: one by one.
-        else for (const b of batch) await this.call({ op: 'insert', rows: [b.row] }).then(() => b.resolve(), b.reject);
+        else for (const b of batch) await this.call({ op: 'insert', rows: [b.row], fences: [b.fence ?? null] }).then((r) => (Array.isArray(r) && r.length ? b.reject(new StaleFenceError(b.row.stream_id, b.fence!.epoch)) : b.resolve()), b.reject);
       }
     }
     this.committing = false;
   }
 
+  /** Group-committed with the fragment rows: 200 cameras starting at once share a few commits. */
   putHeader(streamId: number, sha: string, bytes: Buffer): Promise<number> {
-    return this.call({ op: 'putHeader', streamId, sha, bytes });
+    return new Promise((resolve, reject) => {
+      this.queuedHeaders.push({ header: { streamId, sha, bytes }, resolve, reject });
+      if (!this.committing) void this.commitQueued();
+    });
   }
 
   /** Any other write statement; resolves with the number of changed rows. */

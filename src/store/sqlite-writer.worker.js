@@ -16,7 +16,7 @@ const insert = db.prepare(`INSERT INTO fragments (stream_id, fragment_number, pr
 // Fenced rows commit only while their epoch is the stream's current lease (sqlite-leases.ts);
 // the check runs inside the commit's transaction. Returns the indexes of refused rows.
 let fenceCheck;
-const insertAll = db.transaction((rows, fences) => {
+function insertFenced(rows, fences) {
   const refused = [];
   rows.forEach((r, i) => {
     const fence = fences?.[i];
@@ -30,20 +30,34 @@ const insertAll = db.transaction((rows, fences) => {
     insert.run(r);
   });
   return refused;
-});
+}
+const insertAll = db.transaction(insertFenced);
 const findHeader = db.prepare('SELECT id FROM mkv_headers WHERE stream_id = ? AND sha256 = ?');
 const insertHeader = db.prepare('INSERT INTO mkv_headers (stream_id, sha256, bytes) VALUES (?, ?, ?)');
 const statements = new Map();
+
+function putHeader(h) {
+  const found = findHeader.get(h.streamId, h.sha);
+  if (found) return found.id;
+  return Number(insertHeader.run(h.streamId, h.sha, Buffer.from(h.bytes)).lastInsertRowid);
+}
+
+// Header rows first: a fragment row only ever refers to a header committed in an earlier batch.
+// Returns the new header ids and the indexes of fragment rows refused by their fence.
+const commitAll = db.transaction((headers, rows, fences) => {
+  const ids = headers.map(putHeader);
+  const refused = insertFenced(rows, fences);
+  return { ids, refused };
+});
 
 function run(m) {
   switch (m.op) {
     case 'insert':
       return insertAll(m.rows, m.fences);
-    case 'putHeader': {
-      const found = findHeader.get(m.streamId, m.sha);
-      if (found) return found.id;
-      return Number(insertHeader.run(m.streamId, m.sha, Buffer.from(m.bytes)).lastInsertRowid);
-    }
+    case 'commit':
+      return commitAll(m.headers, m.rows, m.fences);
+    case 'putHeader':
+      return putHeader(m);
     case 'run': {
       let stmt = statements.get(m.sql);
       if (!stmt) statements.set(m.sql, (stmt = db.prepare(m.sql)));

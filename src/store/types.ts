@@ -164,6 +164,11 @@ export interface MediaStore {
   /** Appends bytes for a stream; resolves when they are durable (fsynced). */
   append(streamId: number, chunks: readonly Buffer[]): Promise<MediaLocation>;
   /**
+   * Optional: a fragment for the stream has started arriving; get ready to append (open the
+   * segment file) so the first append does not wait for it. Never fails: the append retries.
+   */
+  prepare?(streamId: number): void;
+  /**
    * The bytes at `location`. With `into` (large enough), they are read into it and a view of it
    * is returned, so a reader that reuses its buffers allocates nothing per fragment.
    */
