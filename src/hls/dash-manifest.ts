@@ -115,12 +115,19 @@ function adaptationSetXml(spec: DashManifestSpec, period: DashPeriod, segs: Dash
   const rep = [`id="${track.number}"`, `codecs="${xml(track.codec)}"`, `bandwidth="${Math.max(1, Math.round(track.bandwidth))}"`];
   if (track.width && track.height) rep.push(`width="${track.width}"`, `height="${track.height}"`);
   if (track.sampleRate) rep.push(`audioSamplingRate="${track.sampleRate}"`);
-  const timeline = segs.map((s) => {
+  const timeline: string[] = [];
+  // GStreamer (1.22 up to at least 1.26) picks the segment after a seek or MPD reload with
+  // (ts − S.start + first S.start) / d, right only when the first listed segment starts the Period;
+  // so a live timeline keeps the Period's first segment, then (after a gap) the window. It is
+  // outside timeShiftBufferDepth, so players do not fetch it (ffmpeg may try once: 404, it moves on).
+  const leadMs = Math.round(segs[0]!.mediaTimeMs) - period.ptoMs;
+  if (spec.live && leadMs > 0) timeline.push(`            <S t="${period.ptoMs}" d="${Math.min(leadMs, period.firstDurationMs)}"/>`);
+  timeline.push(...segs.map((s) => {
     const attrs = [`t="${Math.round(s.mediaTimeMs)}"`, `d="${Math.max(1, Math.round(s.durationMs))}"`];
     if (spec.displayTimestamp) attrs.push(`kvs:ts="${Math.round(s.timestampMs)}"`);
     if (spec.displayFragmentNumber) attrs.push(`kvs:fn="${s.fragmentNumber}"`);
     return `            <S ${attrs.join(' ')}/>`;
-  });
+  }));
   const init = xml(spec.uris.init(period.initSequence, track.number));
   const addressing = spec.live
     ? [
