@@ -59,6 +59,7 @@ export class DashService {
       },
       displayTimestamp: s.claims.displayTimestamp === 'ALWAYS',
       displayFragmentNumber: s.claims.displayFragmentNumber === 'ALWAYS',
+      template: s.claims.mode !== 'ON_DEMAND',
       ...(dynamic ? { live: liveTiming(plan, segments, availabilityStartTimeMs, maxDur, this.deps.clock.now()) } : {}),
     });
     return { body, final: !dynamic };
@@ -158,17 +159,18 @@ interface SessionPlan {
 }
 
 /**
- * Fixed for the session. Presentation time equals media time in the first Period (see
- * PeriodOptions), so availabilityStartTime is the wall-clock time of media time 0. LIVE: the
- * first fragment became available on arrival. LIVE_REPLAY: the fragments shown at once are all
- * available when the session is issued, later ones as their pacing lists them.
+ * Fixed for the session. Presentation time is the session offset in the first Period (its
+ * presentationTimeOffset is the media time of the session's first fragment), so
+ * availabilityStartTime is the wall-clock time of the session's start. LIVE: a fragment became
+ * available on arrival. LIVE_REPLAY: the fragments shown at once are all available when the
+ * session is issued, later ones as their pacing lists them.
  */
 function timing(s: OpenSession, view: TimelineView, first: TimelineEntry, firstMediaTimeMs: number): { availabilityStartTimeMs: number; originMs: number } {
   const originMs = firstMediaTimeMs - first.offsetMs;
-  if (s.claims.mode === 'LIVE') return { availabilityStartTimeMs: first.record.serverTimestampMs - firstMediaTimeMs, originMs };
+  if (s.claims.mode === 'LIVE') return { availabilityStartTimeMs: first.record.serverTimestampMs - first.offsetMs, originMs };
   const lead = view.entries.find((e) => e.offsetMs === view.replayLeadMs);
   const leadEndMs = view.replayLeadMs + (lead?.record.durationMs ?? view.maxDurationMs);
-  return { availabilityStartTimeMs: s.claims.issuedAtMs - leadEndMs - originMs, originMs };
+  return { availabilityStartTimeMs: s.claims.issuedAtMs - leadEndMs, originMs };
 }
 
 function liveTiming(plan: PeriodPlan, segments: DashSegment[], astMs: number, maxDur: number, now: number) {

@@ -56,8 +56,14 @@ export interface DashManifestSpec {
   };
   displayTimestamp: boolean;
   displayFragmentNumber: boolean;
-  /** type="dynamic" (LIVE, LIVE_REPLAY); static when absent (ON_DEMAND). */
+  /** type="dynamic" (LIVE, LIVE_REPLAY); static when absent (ON_DEMAND, or a live session that ended). */
   live?: DashLiveSpec;
+  /**
+   * SegmentTemplate ($Time$) addressing instead of a SegmentList: always for dynamic MPDs, and
+   * for a LIVE_REPLAY session that reached its end (its last MPD turns static but keeps the
+   * addressing players loaded, so they finish the presentation instead of failing to match it).
+   */
+  template?: boolean;
 }
 
 /** The namespace of KVS's kvs:ts / kvs:fn attributes (Kestrel's URI; KVS documents only the prefix). */
@@ -129,7 +135,7 @@ function adaptationSetXml(spec: DashManifestSpec, period: DashPeriod, segs: Dash
     return `            <S ${attrs.join(' ')}/>`;
   }));
   const init = xml(spec.uris.init(period.initSequence, track.number));
-  const addressing = spec.live
+  const addressing = spec.live || spec.template
     ? [
         `        <SegmentTemplate timescale="1000" presentationTimeOffset="${period.ptoMs}" initialization="${init}" media="${xml(spec.uris.template(period.id, track.number))}">`,
         '          <SegmentTimeline>',
