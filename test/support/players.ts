@@ -46,11 +46,21 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
   });
 }
 
-/** ffmpeg decodes the first video stream; `seconds` bounds a live play (-t on the output). */
-export async function playFfmpeg(url: string, seconds?: number): Promise<PlayResult> {
+/**
+ * ffmpeg decodes the first video stream; `seconds` bounds a live play (-t on the output),
+ * `wallSeconds` stops ffmpeg after that long (SIGINT; inside dashdemux ffmpeg may ignore it and
+ * is killed, losing the last few frames in flight): ffmpeg 5.1 never leaves live mode once an
+ * MPD was dynamic, so it does not end a LIVE_REPLAY DASH session by itself.
+ */
+export async function playFfmpeg(url: string, seconds?: number, wallSeconds?: number): Promise<PlayResult> {
   const limit = seconds === undefined ? [] : ['-t', String(seconds)];
   const lines: string[] = [];
-  const proc = spawnFfmpeg(['-i', url, ...limit, '-map', '0:v:0', '-f', 'framecrc', '-'], { stdout: 'pipe', timeoutMs: ((seconds ?? 30) + 40) * 1000 });
+  const proc = spawnFfmpeg(['-i', url, ...limit, '-map', '0:v:0', '-f', 'framecrc', '-'], { stdout: 'pipe', timeoutMs: ((seconds ?? wallSeconds ?? 30) + 40) * 1000 });
+  let stopped = false;
+  const stopper = wallSeconds === undefined ? undefined : setTimeout(() => {
+    stopped = true;
+    void proc.stop(3000);
+  }, wallSeconds * 1000);
   let buf = '';
   proc.stdout!.on('data', (b: Buffer) => {
     buf += b.toString();
@@ -59,6 +69,7 @@ export async function playFfmpeg(url: string, seconds?: number): Promise<PlayRes
     lines.push(...parts.filter((l) => l));
   });
   const exit = await proc.exited;
+  if (stopper) clearTimeout(stopper);
   // framecrc: "#tb 0: 1/25" headers, then stream, dts, pts, duration, size, crc per frame.
   const tb = /^#tb 0: (\d+)\/(\d+)/m.exec(lines.filter((l) => l.startsWith('#tb')).join('\n'));
   const timebase = tb ? Number(tb[1]) / Number(tb[2]) : 1 / 90_000;
@@ -66,8 +77,8 @@ export async function playFfmpeg(url: string, seconds?: number): Promise<PlayRes
   return {
     frames: frames.length,
     pts: frames.map((l) => Number(l.split(',')[2]) * timebase),
-    ended: exit.code === 0,
-    error: exit.code === 0 ? null : proc.stderrTail().join('\n'),
+    ended: exit.code === 0 && !stopped,
+    error: exit.code === 0 || stopped ? null : `exit ${JSON.stringify(exit)}: ${proc.stderrTail().join('\n')}`,
   };
 }
 
@@ -97,7 +108,7 @@ function vlcCommand(args: string[]): [string, string[]] {
  * short VOD can fall after the last sample), so VOD checks also use `segments`: the distinct
  * video media segments VLC fetched (its HTTP log); `demuxErrors` are its demuxers' error lines.
  */
-export async function playVlc(url: string, seconds?: number): Promise<PlayResult & { samples: number[]; segments: number; demuxErrors: string[] }> {
+export async function playVlc(url: string, seconds?: number): Promise<PlayResult & { samples: number[]; segments: number; fetched: string[]; demuxErrors: string[] }> {
   const [cmd, args] = vlcCommand(['-vv', '--intf', 'rc', '--rc-fake-tty', '--vout', 'dummy', '--aout', 'dummy', '--play-and-exit', url, 'vlc://quit']);
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.on('error', () => {});
@@ -138,7 +149,7 @@ export async function playVlc(url: string, seconds?: number): Promise<PlayResult
   clearTimeout(killer);
   if (stopAt) clearTimeout(stopAt);
   const error = code !== 0 ? `exit ${code}` : demuxErrors.length ? demuxErrors.slice(0, 5).join('\n') : null;
-  return { frames: decoded, pts: [], samples, segments: segments.size, demuxErrors, ended: code === 0, error };
+  return { frames: decoded, pts: [], samples, segments: segments.size, fetched: [...segments], demuxErrors, ended: code === 0, error };
 }
 
 /** Span of the presentation times a player produced, seconds. */

@@ -65,6 +65,17 @@ describe('DASH manifest', () => {
     expect(mpd).not.toContain('SegmentURL');
   });
 
+  it('a LIVE_REPLAY session that ended: static, with the SegmentTemplate players loaded while it was live', () => {
+    const mpd = buildDashManifest({ ...base, template: true });
+    expect(mpd).toContain('type="static"');
+    expect(mpd).toContain('mediaPresentationDuration="PT3S"');
+    expect(mpd).not.toContain('availabilityStartTime');
+    expect(mpd).toContain('media="getMP4MediaFragment.mp4?SessionToken=tok&amp;TrackNumber=1&amp;Period=2&amp;MediaTime=$Time$"');
+    expect(mpd).not.toContain('SegmentURL');
+    // Static: no leading Period-start segment (that is for live position arithmetic).
+    expect(mpd.match(/<S [^>]*>/)![0]).toBe('<S t="5000" d="1000"/>');
+  });
+
   it('live reloads: Period start, presentationTimeOffset and availabilityStartTime stay put; the timeline only grows at the end', () => {
     // 1 s fragments arriving in real time; the window (3 fragments) slides by one per reload.
     const frag = (msn: number) => ({
