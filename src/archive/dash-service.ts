@@ -90,6 +90,14 @@ export class DashService {
         arrived ||= deadline !== undefined && t >= time - PERIOD_BREAK_MS;
       }
       if (arrived) break; // the awaited fragment is listed now: the player reloads the MPD and asks for it
+      if (deadline === undefined) {
+        // Listed before and slid out of the window. A Period's first segment, which a live timeline
+        // keeps listing, only while it still adjoins the window: ffmpeg (which ignores
+        // timeShiftBufferDepth) would otherwise play it and jump over the gap after it.
+        const known = this.plans.get(s.key)?.listed?.find((x) => x.msn >= firstMsn && x.msn < next && x.t === time);
+        const detachedFirst = known !== undefined && known.msn === firstMsn && (inPeriod[0]?.msn ?? Infinity) > known.msn + 1;
+        if (known && !detachedFirst) return { body: await this.deps.builder.mp4Segment(known.entry.record, known.msn + 1, track), final: true };
+      }
       const newest = inPeriod.at(-1);
       const upcoming =
         newest && next === Infinity && !view.ended && Math.abs((await this.mediaTime(newest.record)) + newest.record.durationMs - time) <= PERIOD_BREAK_MS;
@@ -137,7 +145,7 @@ export class DashService {
       ? { dynamic: { originMs: prior.originMs ?? originMs, ...(s.claims.mode === 'LIVE' ? { realTimeAnchorMs: prior.availabilityStartTimeMs } : {}) } }
       : {};
     const plan = trimPeriods(extendPeriods(prior.plan, inputs, opts), first.msn);
-    const next: SessionPlan = { ...prior, plan };
+    const next: SessionPlan = { ...prior, plan, listed: rememberListed(this.plans.get(s.key)?.listed ?? [], entries, segments) };
     this.plans.set(s.key, next);
     return next;
   }
@@ -156,6 +164,28 @@ interface SessionPlan {
   plan: PeriodPlan;
   availabilityStartTimeMs: number;
   originMs?: number;
+  /** Fragments recent MPDs listed, still served for a while once the window slid past them. */
+  listed?: ListedSegment[];
+}
+
+interface ListedSegment {
+  msn: number;
+  /** Its timeline `t` (ms), the `MediaTime` of its URL. */
+  t: number;
+  entry: TimelineEntry;
+}
+
+/** Recently listed segments kept per session. */
+const LISTED_KEEP = 64;
+
+/**
+ * A player may fetch a segment a moment after the window slid past it (a slow browser): the
+ * session remembers what its MPDs listed (the last LISTED_KEEP), so that stays answerable.
+ */
+function rememberListed(prior: readonly ListedSegment[], entries: readonly TimelineEntry[], segments: readonly DashSegment[]): ListedSegment[] {
+  const newest = prior.at(-1)?.msn ?? -1;
+  const added = entries.flatMap((entry, i) => (entry.msn > newest ? [{ msn: entry.msn, t: Math.round(segments[i]!.mediaTimeMs), entry }] : []));
+  return [...prior, ...added].slice(-LISTED_KEEP);
 }
 
 /**

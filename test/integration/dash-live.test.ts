@@ -39,6 +39,8 @@ afterAll(async () => {
   await srv?.close();
 });
 
+const kvsCall = (mode: 'LIVE') => kvam.send(new GetDASHStreamingSessionURLCommand({ StreamName: 'cam', PlaybackMode: mode }));
+
 async function mpdText(url: string): Promise<string> {
   const res = await fetch(url);
   expect(res.status).toBe(200);
@@ -87,6 +89,19 @@ describe('live DASH in ffmpeg', () => {
     const sorted = [...times].sort((x, y) => x - y);
     for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBeLessThan(0.2);
   }, 90_000);
+
+  it('LIVE: a segment an MPD listed is still served after the window slid past it', async () => {
+    const out = await kvsCall('LIVE');
+    const url = out.DASHStreamingSessionURL!;
+    const first = await mpdText(url);
+    const template = first.match(/media="([^"]+)"/)![1]!.replace(/&amp;/g, '&');
+    const oldest = timelineStarts(first).at(-3)!; // two segments before the newest
+    const later = await eventually(() => mpdText(url), (mpd) => !timelineStarts(mpd).includes(oldest) && timelineStarts(mpd).length > 1, 'the window to slide past it', 30_000);
+    expect(timelineStarts(later)).not.toContain(oldest);
+    const res = await fetch(new URL(template.replace('$Time$', String(oldest)), url));
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+  }, 60_000);
 
   it('LIVE_REPLAY from the start of the push plays continuously', async () => {
     const out = await kvam.send(new GetDASHStreamingSessionURLCommand({

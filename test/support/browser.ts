@@ -111,7 +111,7 @@ export async function playFrames(page: Page, player: 'hls.js' | 'shaka', url: st
     async ({ url, player }) => {
       type W = {
         Hls: new (cfg: object) => { on(ev: string, cb: (e: string, d: { fatal: boolean; details: string }) => void): void; loadSource(u: string): void; attachMedia(v: HTMLVideoElement): void };
-        shaka: { polyfill: { installAll(): void }; Player: new () => { attach(v: HTMLVideoElement): Promise<void>; load(u: string): Promise<void>; addEventListener(t: string, cb: (e: { detail?: { code?: number; message?: string } }) => void): void } };
+        shaka: { polyfill: { installAll(): void }; Player: new () => { attach(v: HTMLVideoElement): Promise<void>; load(u: string): Promise<void>; addEventListener(t: string, cb: (e: { detail?: { code?: number; data?: unknown[] } }) => void): void } };
         __errors: string[];
       };
       const w = window as unknown as W;
@@ -127,7 +127,7 @@ export async function playFrames(page: Page, player: 'hls.js' | 'shaka', url: st
       } else {
         w.shaka.polyfill.installAll();
         const p = new w.shaka.Player();
-        p.addEventListener('error', (e) => w.__errors.push(`shaka error ${e.detail?.code} ${e.detail?.message ?? ''}`));
+        p.addEventListener('error', (e) => w.__errors.push(`shaka error ${e.detail?.code} ${JSON.stringify(e.detail?.data ?? []).slice(0, 300)}`));
         await p.attach(video);
         await p.load(url).catch((e: { code?: number; message?: string }) => w.__errors.push(`shaka load ${e.code} ${e.message ?? ''}`));
       }
