@@ -59,6 +59,7 @@ export class DashService {
       },
       displayTimestamp: s.claims.displayTimestamp === 'ALWAYS',
       displayFragmentNumber: s.claims.displayFragmentNumber === 'ALWAYS',
+      template: s.claims.mode !== 'ON_DEMAND',
       ...(dynamic ? { live: liveTiming(plan, segments, availabilityStartTimeMs, maxDur, this.deps.clock.now()) } : {}),
     });
     return { body, final: !dynamic };
@@ -89,6 +90,14 @@ export class DashService {
         arrived ||= deadline !== undefined && t >= time - PERIOD_BREAK_MS;
       }
       if (arrived) break; // the awaited fragment is listed now: the player reloads the MPD and asks for it
+      if (deadline === undefined) {
+        // Listed before and slid out of the window. A Period's first segment, which a live timeline
+        // keeps listing, only while it still adjoins the window: ffmpeg (which ignores
+        // timeShiftBufferDepth) would otherwise play it and jump over the gap after it.
+        const known = this.plans.get(s.key)?.listed?.find((x) => x.msn >= firstMsn && x.msn < next && x.t === time);
+        const detachedFirst = known !== undefined && known.msn === firstMsn && (inPeriod[0]?.msn ?? Infinity) > known.msn + 1;
+        if (known && !detachedFirst) return { body: await this.deps.builder.mp4Segment(known.entry.record, known.msn + 1, track), final: true };
+      }
       const newest = inPeriod.at(-1);
       const upcoming =
         newest && next === Infinity && !view.ended && Math.abs((await this.mediaTime(newest.record)) + newest.record.durationMs - time) <= PERIOD_BREAK_MS;
@@ -136,7 +145,7 @@ export class DashService {
       ? { dynamic: { originMs: prior.originMs ?? originMs, ...(s.claims.mode === 'LIVE' ? { realTimeAnchorMs: prior.availabilityStartTimeMs } : {}) } }
       : {};
     const plan = trimPeriods(extendPeriods(prior.plan, inputs, opts), first.msn);
-    const next: SessionPlan = { ...prior, plan };
+    const next: SessionPlan = { ...prior, plan, listed: rememberListed(this.plans.get(s.key)?.listed ?? [], entries, segments) };
     this.plans.set(s.key, next);
     return next;
   }
@@ -155,20 +164,43 @@ interface SessionPlan {
   plan: PeriodPlan;
   availabilityStartTimeMs: number;
   originMs?: number;
+  /** Fragments recent MPDs listed, still served for a while once the window slid past them. */
+  listed?: ListedSegment[];
+}
+
+interface ListedSegment {
+  msn: number;
+  /** Its timeline `t` (ms), the `MediaTime` of its URL. */
+  t: number;
+  entry: TimelineEntry;
+}
+
+/** Recently listed segments kept per session. */
+const LISTED_KEEP = 64;
+
+/**
+ * A player may fetch a segment a moment after the window slid past it (a slow browser): the
+ * session remembers what its MPDs listed (the last LISTED_KEEP), so that stays answerable.
+ */
+function rememberListed(prior: readonly ListedSegment[], entries: readonly TimelineEntry[], segments: readonly DashSegment[]): ListedSegment[] {
+  const newest = prior.at(-1)?.msn ?? -1;
+  const added = entries.flatMap((entry, i) => (entry.msn > newest ? [{ msn: entry.msn, t: Math.round(segments[i]!.mediaTimeMs), entry }] : []));
+  return [...prior, ...added].slice(-LISTED_KEEP);
 }
 
 /**
- * Fixed for the session. Presentation time equals media time in the first Period (see
- * PeriodOptions), so availabilityStartTime is the wall-clock time of media time 0. LIVE: the
- * first fragment became available on arrival. LIVE_REPLAY: the fragments shown at once are all
- * available when the session is issued, later ones as their pacing lists them.
+ * Fixed for the session. Presentation time is the session offset in the first Period (its
+ * presentationTimeOffset is the media time of the session's first fragment), so
+ * availabilityStartTime is the wall-clock time of the session's start. LIVE: a fragment became
+ * available on arrival. LIVE_REPLAY: the fragments shown at once are all available when the
+ * session is issued, later ones as their pacing lists them.
  */
 function timing(s: OpenSession, view: TimelineView, first: TimelineEntry, firstMediaTimeMs: number): { availabilityStartTimeMs: number; originMs: number } {
   const originMs = firstMediaTimeMs - first.offsetMs;
-  if (s.claims.mode === 'LIVE') return { availabilityStartTimeMs: first.record.serverTimestampMs - firstMediaTimeMs, originMs };
+  if (s.claims.mode === 'LIVE') return { availabilityStartTimeMs: first.record.serverTimestampMs - first.offsetMs, originMs };
   const lead = view.entries.find((e) => e.offsetMs === view.replayLeadMs);
   const leadEndMs = view.replayLeadMs + (lead?.record.durationMs ?? view.maxDurationMs);
-  return { availabilityStartTimeMs: s.claims.issuedAtMs - leadEndMs - originMs, originMs };
+  return { availabilityStartTimeMs: s.claims.issuedAtMs - leadEndMs, originMs };
 }
 
 function liveTiming(plan: PeriodPlan, segments: DashSegment[], astMs: number, maxDur: number, now: number) {

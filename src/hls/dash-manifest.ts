@@ -56,8 +56,14 @@ export interface DashManifestSpec {
   };
   displayTimestamp: boolean;
   displayFragmentNumber: boolean;
-  /** type="dynamic" (LIVE, LIVE_REPLAY); static when absent (ON_DEMAND). */
+  /** type="dynamic" (LIVE, LIVE_REPLAY); static when absent (ON_DEMAND, or a live session that ended). */
   live?: DashLiveSpec;
+  /**
+   * SegmentTemplate ($Time$) addressing instead of a SegmentList: always for dynamic MPDs, and
+   * for a LIVE_REPLAY session that reached its end (its last MPD turns static but keeps the
+   * addressing players loaded, so they finish the presentation instead of failing to match it).
+   */
+  template?: boolean;
 }
 
 /** The namespace of KVS's kvs:ts / kvs:fn attributes (Kestrel's URI; KVS documents only the prefix). */
@@ -115,14 +121,21 @@ function adaptationSetXml(spec: DashManifestSpec, period: DashPeriod, segs: Dash
   const rep = [`id="${track.number}"`, `codecs="${xml(track.codec)}"`, `bandwidth="${Math.max(1, Math.round(track.bandwidth))}"`];
   if (track.width && track.height) rep.push(`width="${track.width}"`, `height="${track.height}"`);
   if (track.sampleRate) rep.push(`audioSamplingRate="${track.sampleRate}"`);
-  const timeline = segs.map((s) => {
+  const timeline: string[] = [];
+  // GStreamer (1.22 up to at least 1.26) picks the segment after a seek or MPD reload with
+  // (ts − S.start + first S.start) / d, right only when the first listed segment starts the Period;
+  // so a live timeline keeps the Period's first segment, then (after a gap) the window. It is
+  // outside timeShiftBufferDepth, so players do not fetch it (ffmpeg may try once: 404, it moves on).
+  const leadMs = Math.round(segs[0]!.mediaTimeMs) - period.ptoMs;
+  if (spec.live && leadMs > 0) timeline.push(`            <S t="${period.ptoMs}" d="${Math.min(leadMs, period.firstDurationMs)}"/>`);
+  timeline.push(...segs.map((s) => {
     const attrs = [`t="${Math.round(s.mediaTimeMs)}"`, `d="${Math.max(1, Math.round(s.durationMs))}"`];
     if (spec.displayTimestamp) attrs.push(`kvs:ts="${Math.round(s.timestampMs)}"`);
     if (spec.displayFragmentNumber) attrs.push(`kvs:fn="${s.fragmentNumber}"`);
     return `            <S ${attrs.join(' ')}/>`;
-  });
+  }));
   const init = xml(spec.uris.init(period.initSequence, track.number));
-  const addressing = spec.live
+  const addressing = spec.live || spec.template
     ? [
         `        <SegmentTemplate timescale="1000" presentationTimeOffset="${period.ptoMs}" initialization="${init}" media="${xml(spec.uris.template(period.id, track.number))}">`,
         '          <SegmentTimeline>',

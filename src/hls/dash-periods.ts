@@ -32,8 +32,12 @@ export interface DashPeriod {
   startMs: number;
   /** presentationTimeOffset: media time of the Period's first fragment, ms. */
   ptoMs: number;
+  /** Duration of the Period's first fragment (dynamic MPDs keep it listed, see dash-manifest.ts). */
+  firstDurationMs: number;
   /** End of its last fragment on the media timeline, ms. */
   mediaEndMs: number;
+  /** End of its last fragment as a session offset (PeriodInput.offsetMs + durationMs). */
+  offsetEndMs: number;
 }
 
 export interface PeriodPlan {
@@ -47,12 +51,11 @@ export const PERIOD_BREAK_MS = 100;
 
 export interface PeriodOptions {
   /**
-   * Dynamic MPDs. The first Period starts at 0 with presentationTimeOffset 0, so presentation
-   * time equals media (tfdt) time there and availabilityStartTime absorbs the offset: players
-   * that compute live availability without presentationTimeOffset (GStreamer 1.22 dashdemux2)
-   * then agree with those that apply it. `originMs` is the media time of presentation time 0
-   * (the session's first fragment); with `realTimeAnchorMs` (LIVE: availabilityStartTime) a
-   * later Period never starts before its first fragment's arrival.
+   * Dynamic MPDs. The first Period starts at 0 and its presentationTimeOffset is `originMs`, the
+   * media time of presentation time 0 (the session's first fragment), even when the plan is
+   * built after that fragment left the window; presentation time is then the session offset.
+   * With `realTimeAnchorMs` (LIVE: availabilityStartTime) a later Period never starts before its
+   * first fragment's arrival.
    */
   dynamic?: { originMs: number; realTimeAnchorMs?: number };
 }
@@ -71,14 +74,17 @@ export function extendPeriods(plan: PeriodPlan | undefined, fragments: readonly 
   for (const f of fragments) {
     if (plan && f.msn < out.nextMsn) continue;
     const last = out.periods.at(-1);
+    // A LIVE window may have slid past fragments no reload saw: the media timeline continues when
+    // it advanced as far as the session's own clock (Σ durations) did since the plan's last fragment.
+    const expectedMediaTimeMs = last ? last.mediaEndMs + (f.offsetMs - last.offsetEndMs) : 0;
     const continues =
-      last !== undefined && last.initSequence === f.initSequence && Math.abs(f.mediaTimeMs - last.mediaEndMs) <= PERIOD_BREAK_MS;
+      last !== undefined && last.initSequence === f.initSequence && Math.abs(f.mediaTimeMs - expectedMediaTimeMs) <= PERIOD_BREAK_MS;
     if (continues) {
-      out.periods[out.periods.length - 1] = { ...last, mediaEndMs: f.mediaTimeMs + f.durationMs };
+      out.periods[out.periods.length - 1] = { ...last, mediaEndMs: f.mediaTimeMs + f.durationMs, offsetEndMs: f.offsetMs + f.durationMs };
     } else {
       const earliest = last ? periodEndMs(last) : 0;
       const d = opts.dynamic;
-      const natural = d?.realTimeAnchorMs !== undefined ? f.serverTimestampMs - d.realTimeAnchorMs : f.offsetMs + (d?.originMs ?? 0);
+      const natural = d?.realTimeAnchorMs !== undefined ? f.serverTimestampMs - d.realTimeAnchorMs : f.offsetMs;
       const first = d !== undefined && last === undefined;
       const startMs = first ? 0 : Math.max(earliest, Math.round(natural), 0);
       out.periods.push({
@@ -86,8 +92,11 @@ export function extendPeriods(plan: PeriodPlan | undefined, fragments: readonly 
         firstMsn: f.msn,
         initSequence: f.initSequence,
         startMs,
-        ptoMs: first ? 0 : Math.round(f.mediaTimeMs),
+        ptoMs: Math.round(first && d ? d.originMs : f.mediaTimeMs),
+        // A plan built after the session's first fragment left the window spans up to the first one it sees.
+        firstDurationMs: Math.max(1, Math.round(first && d && f.offsetMs > 0 ? f.mediaTimeMs - d.originMs : f.durationMs)),
         mediaEndMs: f.mediaTimeMs + f.durationMs,
+        offsetEndMs: f.offsetMs + f.durationMs,
       });
     }
     out.nextMsn = f.msn + 1;

@@ -39,6 +39,8 @@ afterAll(async () => {
   await srv?.close();
 });
 
+const kvsCall = (mode: 'LIVE') => kvam.send(new GetDASHStreamingSessionURLCommand({ StreamName: 'cam', PlaybackMode: mode }));
+
 async function mpdText(url: string): Promise<string> {
   const res = await fetch(url);
   expect(res.status).toBe(200);
@@ -125,4 +127,19 @@ describe('live DASH in VLC', () => {
     for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1]!);
     expect(log).not.toMatch(/HTTP\/1\.1 404/);
   }, 90_000);
+});
+
+describe('live DASH segments', () => {
+  it('LIVE: a segment an MPD listed is still served after the window slid past it', async () => {
+    const out = await kvsCall('LIVE');
+    const url = out.DASHStreamingSessionURL!;
+    const first = await mpdText(url);
+    const template = first.match(/media="([^"]+)"/)![1]!.replace(/&amp;/g, '&');
+    const oldest = timelineStarts(first).at(-3)!; // two segments before the newest
+    const later = await eventually(() => mpdText(url), (mpd) => !timelineStarts(mpd).includes(oldest) && timelineStarts(mpd).length > 1, 'the window to slide past it', 30_000);
+    expect(timelineStarts(later)).not.toContain(oldest);
+    const res = await fetch(new URL(template.replace('$Time$', String(oldest)), url));
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+  }, 60_000);
 });

@@ -69,6 +69,98 @@ export async function openHarness(page: Page, origin: string): Promise<void> {
   await page.waitForFunction(() => typeof (window as unknown as { Hls?: unknown }).Hls === 'function');
 }
 
+/** Shaka Player's compiled build (npm shaka-player), served to the harness page from node_modules. */
+const SHAKA_JS = path.resolve('node_modules/shaka-player/dist/shaka-player.compiled.js');
+
+/**
+ * Like openHarness, with Shaka Player loaded as well (served from node_modules by interception,
+ * as the viewer serves hls.js: no download at test time).
+ */
+export async function openShakaHarness(page: Page, origin: string): Promise<void> {
+  const url = `${origin}/__e2e__/shaka.html`;
+  await page.route(`${origin}/__e2e__/shaka-player.compiled.js`, (route) =>
+    route.fulfill({ contentType: 'application/javascript', body: fs.readFileSync(SHAKA_JS, 'utf8') }),
+  );
+  await page.route(url, (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: '<!doctype html><meta charset="utf-8"><title>shaka harness</title><script src="/__e2e__/shaka-player.compiled.js"></script><video id="v" muted playsinline width="640" height="360"></video>',
+    }),
+  );
+  await page.goto(url);
+  await page.waitForFunction(() => typeof (window as unknown as { shaka?: { Player?: unknown } }).shaka?.Player === 'function');
+}
+
+/** What a matrix play saw: decoded frames (getVideoPlaybackQuality), currentTime, errors. */
+export interface FramesReport {
+  frames: number;
+  /** totalVideoFrames halfway through a live play (frames must keep rising after it). */
+  midFrames: number;
+  firstTime: number;
+  lastTime: number;
+  ended: boolean;
+  errors: string[];
+}
+
+/**
+ * Plays `url` in the harness page with hls.js or Shaka; live (`liveSeconds`): for that long after
+ * playback starts; otherwise until the video element ends (or `timeoutMs`).
+ */
+export async function playFrames(page: Page, player: 'hls.js' | 'shaka', url: string, opts: { liveSeconds?: number; timeoutMs?: number } = {}): Promise<FramesReport> {
+  await page.evaluate(
+    async ({ url, player }) => {
+      type W = {
+        Hls: new (cfg: object) => { on(ev: string, cb: (e: string, d: { fatal: boolean; details: string }) => void): void; loadSource(u: string): void; attachMedia(v: HTMLVideoElement): void };
+        shaka: { polyfill: { installAll(): void }; Player: new () => { attach(v: HTMLVideoElement): Promise<void>; load(u: string): Promise<void>; addEventListener(t: string, cb: (e: { detail?: { code?: number; data?: unknown[] } }) => void): void } };
+        __errors: string[];
+      };
+      const w = window as unknown as W;
+      w.__errors = [];
+      const video = document.getElementById('v') as HTMLVideoElement;
+      if (player === 'hls.js') {
+        const hls = new w.Hls({ enableWorker: true, lowLatencyMode: false });
+        hls.on('hlsError', (_e, d) => {
+          if (d.fatal) w.__errors.push(`hls.js fatal ${d.details}`);
+        });
+        hls.attachMedia(video);
+        hls.loadSource(url);
+      } else {
+        w.shaka.polyfill.installAll();
+        const p = new w.shaka.Player();
+        p.addEventListener('error', (e) => w.__errors.push(`shaka error ${e.detail?.code} ${JSON.stringify(e.detail?.data ?? []).slice(0, 300)}`));
+        await p.attach(video);
+        await p.load(url).catch((e: { code?: number; message?: string }) => w.__errors.push(`shaka load ${e.code} ${e.message ?? ''}`));
+      }
+      void video.play().catch(() => {});
+    },
+    { url, player },
+  );
+  const read = () =>
+    page.evaluate(() => {
+      const v = document.getElementById('v') as HTMLVideoElement;
+      return { time: v.currentTime, ended: v.ended, frames: v.getVideoPlaybackQuality().totalVideoFrames, errors: [...(window as unknown as { __errors: string[] }).__errors] };
+    });
+  const deadline = Date.now() + (opts.timeoutMs ?? 40_000);
+  let state = await read();
+  let startedAt: number | undefined;
+  let firstTime = 0;
+  let midFrames = 0;
+  while (Date.now() < deadline && state.errors.length === 0 && !state.ended) {
+    await new Promise((r) => setTimeout(r, 200));
+    state = await read();
+    if (startedAt === undefined && state.time > 0) {
+      startedAt = Date.now();
+      firstTime = state.time;
+    }
+    if (opts.liveSeconds !== undefined && startedAt !== undefined) {
+      const elapsed = Date.now() - startedAt;
+      if (midFrames === 0 && elapsed >= (opts.liveSeconds * 1000) / 2) midFrames = state.frames;
+      if (elapsed >= opts.liveSeconds * 1000) break;
+    }
+  }
+  return { frames: state.frames, midFrames, firstTime, lastTime: state.time, ended: state.ended, errors: state.errors };
+}
+
 export interface PlaybackReport {
   /** currentTime when playback was first seen moving, and the latest value. */
   firstTime: number;

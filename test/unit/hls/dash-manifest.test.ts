@@ -10,8 +10,8 @@ const base: DashManifestSpec = {
     { fragmentNumber: '13', msn: 2, mediaTimeMs: 7040, durationMs: 960, timestampMs: 1_700_000_002_040, initSequence: 1 },
   ],
   periods: [
-    { id: '0', firstMsn: 0, initSequence: 0, startMs: 0, ptoMs: 5000, mediaEndMs: 7040 },
-    { id: '2', firstMsn: 2, initSequence: 1, startMs: 2040, ptoMs: 7040, mediaEndMs: 8000 },
+    { id: '0', firstMsn: 0, initSequence: 0, startMs: 0, ptoMs: 5000, firstDurationMs: 1000, mediaEndMs: 7040, offsetEndMs: 2040 },
+    { id: '2', firstMsn: 2, initSequence: 1, startMs: 2040, ptoMs: 7040, firstDurationMs: 960, mediaEndMs: 8000, offsetEndMs: 3000 },
   ],
   tracks: [
     { number: 1, kind: 'video', codec: 'avc1.64001f', bandwidth: 500000, width: 320, height: 240 },
@@ -65,6 +65,17 @@ describe('DASH manifest', () => {
     expect(mpd).not.toContain('SegmentURL');
   });
 
+  it('a LIVE_REPLAY session that ended: static, with the SegmentTemplate players loaded while it was live', () => {
+    const mpd = buildDashManifest({ ...base, template: true });
+    expect(mpd).toContain('type="static"');
+    expect(mpd).toContain('mediaPresentationDuration="PT3S"');
+    expect(mpd).not.toContain('availabilityStartTime');
+    expect(mpd).toContain('media="getMP4MediaFragment.mp4?SessionToken=tok&amp;TrackNumber=1&amp;Period=2&amp;MediaTime=$Time$"');
+    expect(mpd).not.toContain('SegmentURL');
+    // Static: no leading Period-start segment (that is for live position arithmetic).
+    expect(mpd.match(/<S [^>]*>/)![0]).toBe('<S t="5000" d="1000"/>');
+  });
+
   it('live reloads: Period start, presentationTimeOffset and availabilityStartTime stay put; the timeline only grows at the end', () => {
     // 1 s fragments arriving in real time; the window (3 fragments) slides by one per reload.
     const frag = (msn: number) => ({
@@ -72,8 +83,8 @@ describe('DASH manifest', () => {
       timestampMs: 1_700_000_000_000 + msn * 1000, initSequence: 0,
       serverTimestampMs: 1_700_000_000_000 + msn * 1000, offsetMs: msn * 1000,
     });
-    // Presentation time = media time in the first Period: availabilityStartTime is the wall clock at media time 0.
-    const ast = 1_700_000_000_000 - 162_005;
+    // Presentation time = session offset in the first Period: availabilityStartTime is the wall clock at the session's start.
+    const ast = 1_700_000_000_000;
     const opts = { dynamic: { originMs: 162_005, realTimeAnchorMs: ast } };
     let plan = extendPeriods(undefined, [0, 1, 2].map(frag), opts);
     const mpds: string[] = [];
@@ -87,11 +98,13 @@ describe('DASH manifest', () => {
     }
     for (const mpd of mpds) {
       expect(mpd.match(/<Period [^>]*>/g)).toEqual(['<Period id="0" start="PT0S">']);
-      expect(mpd).toContain('availabilityStartTime="2023-11-14T22:10:37.995Z"');
-      expect(mpd.match(/presentationTimeOffset="(\d+)"/g)!.every((m) => m === 'presentationTimeOffset="0"')).toBe(true);
+      expect(mpd).toContain('availabilityStartTime="2023-11-14T22:13:20.000Z"');
+      expect(mpd.match(/presentationTimeOffset="(\d+)"/g)!.every((m) => m === 'presentationTimeOffset="162005"')).toBe(true);
     }
-    const times = (mpd: string) => [...new Set([...mpd.matchAll(/<S t="(\d+)"/g)].map((m) => Number(m[1])))];
-    for (let i = 1; i < mpds.length; i++) {
+    // Once the Period's first segment left the window it stays listed first (GStreamer needs it), then the window.
+    for (const mpd of mpds.slice(1)) expect(mpd.match(/<S [^>]*>/)![0]).toBe('<S t="162005" d="1000"/>');
+    const times = (mpd: string) => [...new Set([...mpd.matchAll(/<S t="(\d+)"/g)].map((m) => Number(m[1])))].filter((t) => t !== 162_005);
+    for (let i = 2; i < mpds.length; i++) {
       const before = times(mpds[i - 1]!);
       const after = times(mpds[i]!);
       // Old entries leave only from the front, new ones arrive only at the end.
