@@ -7,6 +7,7 @@ import { KestrelServer } from '../src/app.ts';
 import { defaultConfig } from '../src/config.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { benchAuth } from './lib/auth.ts';
+import { serveUntilTerminated } from './lib/child-server.ts';
 
 const dataDir = process.argv[2];
 const url = process.env.BENCH_BUS_URL;
@@ -15,13 +16,4 @@ if (!dataDir || !url) throw new Error('usage: BENCH_BUS_URL=nats://… bus-serve
 const config = defaultConfig({ port: 0, host: '127.0.0.1', dataDir, auth: benchAuth() });
 config.bus = { url, ...(process.env.BENCH_BUS_PREFIX ? { subjectPrefix: process.env.BENCH_BUS_PREFIX } : {}) };
 const server = await KestrelServer.start(config, silentLogger());
-process.stdout.write(JSON.stringify({ url: server.url, pid: process.pid }) + '\n');
-
-let closing = false;
-process.on('SIGTERM', () => {
-  if (closing) return;
-  closing = true;
-  const force = setTimeout(() => process.exit(1), 10_000);
-  force.unref();
-  void server.close().finally(() => process.exit(0));
-});
+serveUntilTerminated(server);

@@ -7,19 +7,11 @@ import { KestrelServer } from '../src/app.ts';
 import { defaultConfig } from '../src/config.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { benchAuth } from './lib/auth.ts';
+import { serveUntilTerminated } from './lib/child-server.ts';
 
 const [dataDir, settingsJson] = process.argv.slice(2);
 if (!dataDir) throw new Error('usage: detect-server-child.ts <dataDir> [settings JSON]');
 const detection: DetectionSettings = { ...(JSON.parse(settingsJson ?? '{}') as Omit<DetectionSettings, 'enabled'>), enabled: true };
 
 const server = await KestrelServer.start({ ...defaultConfig({ port: 0, host: '127.0.0.1', dataDir, auth: benchAuth() }), detection }, silentLogger());
-process.stdout.write(JSON.stringify({ url: server.url, pid: process.pid }) + '\n');
-
-let closing = false;
-process.on('SIGTERM', () => {
-  if (closing) return;
-  closing = true;
-  const force = setTimeout(() => process.exit(1), 10_000);
-  force.unref();
-  void server.close().finally(() => process.exit(0));
-});
+serveUntilTerminated(server);

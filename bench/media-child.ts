@@ -8,6 +8,7 @@ import { defaultConfig } from '../src/config.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { DEFAULT_MEDIA_READ_CACHE_BYTES, DEFAULT_SEAL_INTERVAL_MS } from '../src/app-media.ts';
 import { benchAuth } from './lib/auth.ts';
+import { serveUntilTerminated } from './lib/child-server.ts';
 
 const [dataDir, url, s3Endpoint, durability, interval] = process.argv.slice(2);
 if (!dataDir || !url || !s3Endpoint || (durability !== 'local' && durability !== 'replicated')) {
@@ -15,13 +16,4 @@ if (!dataDir || !url || !s3Endpoint || (durability !== 'local' && durability !==
 }
 const media = { url, s3Endpoint, durability, sealIntervalMs: interval ? Number(interval) : DEFAULT_SEAL_INTERVAL_MS, readCacheBytes: DEFAULT_MEDIA_READ_CACHE_BYTES } as const;
 const server = await KestrelServer.start(defaultConfig({ port: 0, host: '127.0.0.1', dataDir, auth: benchAuth(), media }), silentLogger());
-process.stdout.write(JSON.stringify({ url: server.url, pid: process.pid }) + '\n');
-
-let closing = false;
-process.on('SIGTERM', () => {
-  if (closing) return;
-  closing = true;
-  const force = setTimeout(() => process.exit(1), 10_000);
-  force.unref();
-  void server.close().finally(() => process.exit(0));
-});
+serveUntilTerminated(server);

@@ -9,6 +9,7 @@ import { KestrelServer } from '../src/app.ts';
 import { defaultConfig } from '../src/config.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { benchAuth } from './lib/auth.ts';
+import { serveUntilTerminated } from './lib/child-server.ts';
 
 const dataDir = process.argv[2];
 if (!dataDir) throw new Error('usage: server-child.ts <dataDir>');
@@ -19,13 +20,4 @@ if (noQuota) config.ingest = { ...config.ingest, maxFragmentsPerSec: 0, maxBytes
 const perAddress = Number(process.env.KESTREL_BENCH_CONNECTIONS_PER_ADDRESS);
 if (perAddress > 0) config.limits = { ...config.limits, maxConnectionsPerAddress: perAddress };
 const server = await KestrelServer.start(config, silentLogger());
-process.stdout.write(JSON.stringify({ url: server.url, pid: process.pid }) + '\n');
-
-let closing = false;
-process.on('SIGTERM', () => {
-  if (closing) return;
-  closing = true;
-  const force = setTimeout(() => process.exit(1), 10_000);
-  force.unref();
-  void server.close().finally(() => process.exit(0));
-});
+serveUntilTerminated(server);
