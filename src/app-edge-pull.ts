@@ -46,6 +46,8 @@ export function createEdgePull(o: {
   const router = internalRouter({ internalKey, index: o.index, bytes: local, now: o.now, log: o.log });
   const holders = new LRUCache<number, { lease: StreamLease | undefined }>({ max: 10_000, ttl: LOOKUP_TTL_MS });
   const addresses = new LRUCache<string, string>({ max: 1_000, ttl: LOOKUP_TTL_MS });
+  // Who owned an epoch never changes once recorded: cached without expiry (bounded in entries).
+  const epochNodes = new LRUCache<string, string>({ max: 100_000 });
   const source = new EdgePullSource({
     local,
     selfNodeId: o.nodeId,
@@ -56,6 +58,14 @@ export function createEdgePull(o: {
       const lease = await o.leases.holder(streamId);
       holders.set(streamId, { lease });
       return lease;
+    },
+    async epochNode(streamId, epoch) {
+      const key = `${streamId}/${epoch}`;
+      const hit = epochNodes.get(key);
+      if (hit !== undefined) return hit;
+      const nodeId = await o.leases.epochNode(streamId, epoch);
+      if (nodeId !== undefined) epochNodes.set(key, nodeId);
+      return nodeId;
     },
     async pull(nodeId, streamId, fragmentNumber) {
       let url = addresses.get(nodeId);

@@ -7,9 +7,8 @@
  *
  * Who wrote it: the fragment number carries the fencing epoch of the ownership period it was
  * written in (shared/fragment-number.ts). The lease store's current holder names the node of the
- * current epoch; a fragment of that epoch written elsewhere is on the holder. Fragments of older
- * epochs were sealed when their owner handed over (SIGTERM seals the tail) or are read locally as
- * before; see src/cluster/README.md for that limit.
+ * current epoch (the live tail, cached briefly); the epoch history (`epochNode`, recorded with
+ * every lease acquisition) names the node of an older one.
  */
 import { LRUCache } from 'lru-cache';
 import { epochOf } from '../shared/fragment-number.ts';
@@ -20,11 +19,11 @@ import type { FragmentRecord } from '../store/types.ts';
 
 export type ByteOrigin = { from: 'local' } | { from: 'peer'; nodeId: string };
 
-/** Where a fragment's bytes are, from its record, the stream's current lease and this node's id. */
-export function originOf(record: FragmentRecord, lease: StreamLease | undefined, selfNodeId: string): ByteOrigin {
+/** Where a fragment's bytes are, from its record, the node that owned its epoch and this node's id. */
+export function originOf(record: FragmentRecord, writerNodeId: string | undefined, selfNodeId: string): ByteOrigin {
   if (record.location.object) return { from: 'local' }; // sealed: the media tier reads the object store
-  if (!lease || lease.nodeId === selfNodeId) return { from: 'local' };
-  return lease.epoch === epochOf(record.fragmentNumber) ? { from: 'peer', nodeId: lease.nodeId } : { from: 'local' };
+  if (writerNodeId === undefined || writerNodeId === selfNodeId) return { from: 'local' };
+  return { from: 'peer', nodeId: writerNodeId };
 }
 
 export interface EdgePullStats {
@@ -42,6 +41,8 @@ export interface EdgePullDeps {
   selfNodeId: string;
   /** The stream's live lease; may be cached briefly, but never one older than `epoch` (a fragment's). */
   holder(streamId: number, epoch: number): Promise<StreamLease | undefined>;
+  /** The node that owned the stream's `epoch` (epoch history; immutable, so cacheable). */
+  epochNode(streamId: number, epoch: number): Promise<string | undefined>;
   /** The peer's bytes; rejects with a KvsError when it cannot be had. */
   pull(nodeId: string, streamId: number, fragmentNumber: string): Promise<FragmentBytes>;
   cacheBytes: number;
@@ -64,7 +65,7 @@ export class EdgePullSource implements FragmentBytesSource {
 
   async read(record: FragmentRecord, into?: Buffer): Promise<FragmentBytes> {
     if (record.location.object) return this.deps.local.read(record, into);
-    const origin = originOf(record, await this.deps.holder(record.streamId, epochOf(record.fragmentNumber)), this.deps.selfNodeId);
+    const origin = originOf(record, await this.writerOf(record), this.deps.selfNodeId);
     if (origin.from === 'local') return this.deps.local.read(record, into);
     const key = `${record.streamId}/${record.fragmentNumber}`;
     const cached = this.cache.get(key);
@@ -80,6 +81,14 @@ export class EdgePullSource implements FragmentBytesSource {
       void pending.finally(() => this.inFlight.delete(key)).catch(() => undefined);
     }
     return pending;
+  }
+
+  /** The current lease answers for the current epoch (the live tail); the history for older ones. */
+  private async writerOf(record: FragmentRecord): Promise<string | undefined> {
+    const epoch = epochOf(record.fragmentNumber);
+    const lease = await this.deps.holder(record.streamId, epoch);
+    if (lease?.epoch === epoch) return lease.nodeId;
+    return this.deps.epochNode(record.streamId, epoch);
   }
 
   private async pullOnce(nodeId: string, record: FragmentRecord, key: string): Promise<FragmentBytes> {

@@ -25,28 +25,29 @@ const lease = (nodeId: string, epoch: number): StreamLease => ({ streamId: 7, no
 
 describe('originOf', () => {
   it('reads sealed fragments through the media tier whoever wrote them', () => {
-    expect(originOf(record(3, 0, { object: { key: 'k', offset: 0 } }), lease('a', 3), 'b')).toEqual({ from: 'local' });
+    expect(originOf(record(3, 0, { object: { key: 'k', offset: 0 } }), 'a', 'b')).toEqual({ from: 'local' });
   });
-  it('pulls an unsealed fragment of the current epoch from the node holding it', () => {
-    expect(originOf(record(3, 0), lease('a', 3), 'b')).toEqual({ from: 'peer', nodeId: 'a' });
+  it('pulls an unsealed fragment from the node that wrote it', () => {
+    expect(originOf(record(3, 0), 'a', 'b')).toEqual({ from: 'peer', nodeId: 'a' });
   });
-  it('reads locally what this node holds, when nobody holds the stream, and older epochs', () => {
-    expect(originOf(record(3, 0), lease('b', 3), 'b')).toEqual({ from: 'local' });
+  it('reads locally what this node wrote, and fragments of epochs nobody recorded', () => {
+    expect(originOf(record(3, 0), 'b', 'b')).toEqual({ from: 'local' });
     expect(originOf(record(3, 0), undefined, 'b')).toEqual({ from: 'local' });
-    expect(originOf(record(2, 5), lease('a', 3), 'b')).toEqual({ from: 'local' });
   });
 });
 
 describe('EdgePullSource', () => {
   const bytesOf = (tag: string, size = 10): FragmentBytes => ({ header: Buffer.from(`h-${tag}`), body: Buffer.alloc(size, tag) });
 
-  function source(o: { holder?: StreamLease; cacheBytes?: number; fail?: Error } = {}) {
+  function source(o: { holder?: StreamLease; epochs?: Record<number, string>; cacheBytes?: number; fail?: Error } = {}) {
     const pulls: string[] = [];
     const localReads: string[] = [];
+    const historyAsked: number[] = [];
     const s = new EdgePullSource({
       local: { read: async (r) => (localReads.push(r.fragmentNumber), bytesOf('local')) },
       selfNodeId: 'b',
       holder: async () => o.holder,
+      epochNode: async (_id, epoch) => (historyAsked.push(epoch), o.epochs?.[epoch]),
       pull: async (nodeId, _id, n) => {
         pulls.push(`${nodeId}:${n}`);
         if (o.fail) throw o.fail;
@@ -54,7 +55,7 @@ describe('EdgePullSource', () => {
       },
       cacheBytes: o.cacheBytes ?? 1 << 20,
     });
-    return { s, pulls, localReads };
+    return { s, pulls, localReads, historyAsked };
   }
 
   it('pulls once for concurrent and repeated reads of one fragment, then serves it from the cache', async () => {
@@ -76,6 +77,15 @@ describe('EdgePullSource', () => {
     expect(s.stats().cacheEvictions).toBe(2);
     await s.read(record(3, 0)); // evicted: pulled again
     expect(pulls).toHaveLength(5);
+  });
+
+  it('takes the live tail\'s writer from the lease and older epochs\' writers from the history', async () => {
+    const { s, pulls, localReads, historyAsked } = source({ holder: lease('c', 4), epochs: { 2: 'a', 3: 'b' } });
+    const [tail, older, ours, unknown] = [record(4, 0), record(2, 0), record(3, 0), record(1, 0)];
+    for (const r of [tail, older, ours, unknown]) await s.read(r);
+    expect(pulls).toEqual([`c:${tail.fragmentNumber}`, `a:${older.fragmentNumber}`]);
+    expect(localReads).toEqual([ours.fragmentNumber, unknown.fragmentNumber]);
+    expect(historyAsked).toEqual([2, 3, 1]);
   });
 
   it('reads locally what it should not pull', async () => {
