@@ -211,8 +211,8 @@ export class KestrelServer {
       ...(edgePull.bytes ? { bytes: edgePull.bytes } : {}),
       log: log.child({ component: 'get-media' }),
     });
-    const clips = new ClipService({ index, media, maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
-    const images = new ImagesService({ index, media, extractFrames: limitedExtractFrames, log: log.child({ component: 'images' }) });
+    const clips = new ClipService({ index, media, ...(edgePull.bytes ? { bytes: edgePull.bytes } : {}), maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
+    const images = new ImagesService({ index, media, ...(edgePull.bytes ? { bytes: edgePull.bytes } : {}), extractFrames: limitedExtractFrames, log: log.child({ component: 'images' }) });
     const playback = createPlayback({
       index,
       media,

@@ -110,6 +110,18 @@ describe('edge-pull between two nodes without an object store', () => {
     expect(fromB.body.length).toBeGreaterThan(6 * 1000);
     expect(fromB.body.equals(fromA.body)).toBe(true);
 
+    // GetClip (MP4 packaged from the fragments): B's is A's, byte for byte.
+    const clip = async (url: string) => {
+      const res = await signedFetch(`${url}/getClip`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ StreamName: stream, ClipFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: Date.now() / 1000 - 3600, EndTimestamp: Date.now() / 1000 + 60 } } }) });
+      return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+    };
+    const clipA = await clip(a.url);
+    const clipB = await clip(b.url);
+    expect(clipA.status, clipA.body.toString().slice(0, 200)).toBe(200);
+    expect(clipB.status).toBe(200);
+    expect(clipA.body.length).toBeGreaterThan(1000);
+    expect(clipB.body.equals(clipA.body)).toBe(true);
+
     // B's metrics count the pulls (one per fragment at most: the list was served from B's cache).
     const metrics = await (await fetch(`${b.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     const pulls = Number(/kestrel_media_tier\{stat="edge_pulls"\} (\d+)/.exec(metrics)?.[1]);
