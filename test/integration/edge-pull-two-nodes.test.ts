@@ -1,8 +1,8 @@
 /**
  * Edge-pull: two `kestrel serve` processes on one fresh PostgreSQL database and NATS, each with
  * its own data folder and no object store. A producer on node A; node B never has the bytes on
- * disk, so GetMedia NOW, GetMediaForFragmentList and ListFragments on B can only work by pulling
- * the unsealed fragments from A over the internal endpoint. Then A dies (kill -9) while it still
+ * disk, so GetMedia NOW, GetMediaForFragmentList, ListFragments, GetClip and HLS segments on B can
+ * only work by pulling the unsealed fragments from A over the internal endpoint. Then A dies (kill -9) while it still
  * holds the stream's lease: B answers a clear KVS error naming the unreachable node.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -13,7 +13,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedFetch, signedHeaders } from '../support/auth.ts';
 import { GetMediaCollector } from '../support/get-media-reader.ts';
-import { createStream, listAll } from '../support/live-push.ts';
+import { createStream, hlsUrl, listAll } from '../support/live-push.ts';
+import { mediaPlaylistUrl, text } from '../support/playlists.ts';
 import { NATS_URL } from '../support/nats.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { rawPutMedia, type Ack } from '../support/raw-put-media.ts';
@@ -121,6 +122,23 @@ describe('edge-pull between two nodes without an object store', () => {
     expect(clipB.status).toBe(200);
     expect(clipA.body.length).toBeGreaterThan(1000);
     expect(clipB.body.equals(clipA.body)).toBe(true);
+
+    // HLS ON_DEMAND: every segment B packages is the one A packages.
+    const segments = async (url: string) => {
+      const session = await hlsUrl(url, { StreamName: stream, PlaybackMode: 'ON_DEMAND', HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: Date.now() / 1000 - 3600, EndTimestamp: Date.now() / 1000 - 0.001 } } });
+      const mediaUrl = mediaPlaylistUrl(await text(session), session);
+      const lines = (await text(mediaUrl)).split('\n').filter((l) => l.startsWith('get'));
+      return Promise.all(
+        lines.map(async (l) => {
+          const res = await fetch(new URL(l, mediaUrl));
+          expect(res.status).toBe(200);
+          return Buffer.from(await res.arrayBuffer());
+        }),
+      );
+    };
+    const [segA, segB] = [await segments(a.url), await segments(b.url)];
+    expect(segA.length).toBeGreaterThanOrEqual(6);
+    expect(segB.map((x) => x.toString('base64'))).toEqual(segA.map((x) => x.toString('base64')));
 
     // B's metrics count the pulls (one per fragment at most: the list was served from B's cache).
     const metrics = await (await fetch(`${b.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
