@@ -43,7 +43,8 @@ export async function pullFragment(peer: { nodeId: string; baseUrl: string }, st
     await res.body?.cancel();
     throw new KvsError('InternalFailure', `node ${node} refused fragment ${fragmentNumber}: HTTP ${res.status}`);
   }
-  const declared = Number(res.headers.get('content-length'));
+  // A declared length is required: without one the body could grow without bound before we see it.
+  const declared = Number(res.headers.get('content-length') ?? NaN);
   const headerLength = Number(res.headers.get(HEADER_LENGTH_HEADER));
   if (!Number.isSafeInteger(declared) || declared > o.maxBytes || !Number.isSafeInteger(headerLength) || headerLength < 0 || headerLength > declared) {
     await res.body?.cancel();
