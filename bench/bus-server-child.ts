@@ -15,5 +15,9 @@ if (!dataDir || !url) throw new Error('usage: BENCH_BUS_URL=nats://… bus-serve
 
 const config = defaultConfig({ port: 0, host: '127.0.0.1', dataDir, auth: benchAuth() });
 config.bus = { url, ...(process.env.BENCH_BUS_PREFIX ? { subjectPrefix: process.env.BENCH_BUS_PREFIX } : {}) };
+// edge-tail: separate data folders on one PostgreSQL index (BENCH_INDEX_URL), so node B pulls the bytes from A.
+if (process.env.BENCH_INDEX_URL) config.indexUrl = process.env.BENCH_INDEX_URL;
+if (process.env.BENCH_NODE_ID) config.cluster = { ...config.cluster, nodeId: process.env.BENCH_NODE_ID };
+if (process.env.BENCH_SERVER_KEY) config.auth = { ...config.auth, serverKey: process.env.BENCH_SERVER_KEY };
 const server = await KestrelServer.start(config, silentLogger());
 serveUntilTerminated(server);

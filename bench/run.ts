@@ -8,7 +8,7 @@
  */
 import os from 'node:os';
 import { authBench } from './auth.ts';
-import { busTailBench } from './bus-tail.ts';
+import { busTailBench, edgeTailBench } from './bus-tail.ts';
 import { camerasBench } from './cameras.ts';
 import { clipBench } from './clip.ts';
 import { detectAlertBench } from './detect-alert.ts';
@@ -32,6 +32,7 @@ const BENCHES: Record<string, Bench> = {
   'media-s3': mediaS3Bench,
   tail: tailBench,
   'bus-tail': busTailBench,
+  'edge-tail': edgeTailBench,
   read: readBench,
   latency: latencyBench,
   glass: glassBench,

@@ -61,6 +61,7 @@ import { bootstrapIdentities, isLoopbackHost } from './auth/bootstrap.ts';
 import { authMiddleware, sigv4Authenticator, type Authenticator } from './auth/http-auth.ts';
 import type { IdentityStore } from './auth/types.ts';
 import { usersRouter } from './api/users-routes.ts';
+import { createEdgePull } from './app-edge-pull.ts';
 import { createViewerSessions } from './app-sessions.ts';
 import { startLiveBus } from './app-bus.ts';
 import { ReaderQueueStats } from './store/reader-queue.ts';
@@ -100,7 +101,8 @@ export class KestrelServer {
     const insecureNoAuth = config.auth?.insecureNoAuth === true;
     if (insecureNoAuth && !isLoopbackHost(config.host)) throw new Error(`--insecure-no-auth needs a loopback --host, not ${config.host}`);
     const db = openSqlite(dbFile);
-    const stores = await createIndexStores({ config, db, dbFile, serverKey: loadOrCreateServerKey(config.dataDir, config.auth?.serverKey), log: log.child({ component: 'index' }) });
+    const serverKey = loadOrCreateServerKey(config.dataDir, config.auth?.serverKey);
+    const stores = await createIndexStores({ config, db, dbFile, serverKey, log: log.child({ component: 'index' }) });
     const { streams, index, identities } = stores;
     await bootstrapIdentities(identities, { dataDir: config.dataDir, ...config.auth, log: log.child({ component: 'auth' }) }).catch(async (err: unknown) => {
       await stores.close();
@@ -135,7 +137,7 @@ export class KestrelServer {
         ...kvsDelivery.queueDepths,
         ...live.detection?.queueDepths,
       }),
-      mediaTier: () => mediaTier.metricValues(),
+      mediaTier: () => ({ ...mediaTier.metricValues(), ...edgePull.metricValues() }),
     });
     const limits = config.limits;
     // On-demand decoders (GetImages, image generation) share this many ffmpeg children; the rest wait.
@@ -148,6 +150,8 @@ export class KestrelServer {
     let baseUrl = config.publicUrl ?? '';
     // With a PostgreSQL index, pass its pool (pgPool) so leases and fences live beside the fragment rows.
     const ownership = createOwnership({ config, db, ...(stores.pool ? { pgPool: stores.pool } : {}), index, publicUrl: () => baseUrl, clock, log: log.child({ component: 'ownership' }) });
+    // With a shared index, unsealed fragments written by another node are pulled from it (app-edge-pull.ts).
+    const edgePull = createEdgePull({ cluster: stores.kind === 'postgres', serverKey, nodeId: ownership.nodeId, leases: ownership.leases, index, media, now: Date.now, log: log.child({ component: 'edge-pull' }) });
     const streamService = new StreamService({
       repo: spaceAwareRepository(streams, diskPressure),
       clock,
@@ -204,10 +208,11 @@ export class KestrelServer {
       // A producer on another node counts while its announcements keep coming.
       producerActive: (id: number): boolean => ingest.hasProducer(id) || feed.remoteProducerActive(id),
       ...(config.readerQueueBytes ? { readerQueueBytes: config.readerQueueBytes } : {}),
+      ...(edgePull.bytes ? { bytes: edgePull.bytes } : {}),
       log: log.child({ component: 'get-media' }),
     });
-    const clips = new ClipService({ index, media, maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
-    const images = new ImagesService({ index, media, extractFrames: limitedExtractFrames, log: log.child({ component: 'images' }) });
+    const clips = new ClipService({ index, media, ...(edgePull.bytes ? { bytes: edgePull.bytes } : {}), maxFragments: config.clipMaxFragments, maxBytes: config.clipMaxBytes });
+    const images = new ImagesService({ index, media, ...(edgePull.bytes ? { bytes: edgePull.bytes } : {}), extractFrames: limitedExtractFrames, log: log.child({ component: 'images' }) });
     const playback = createPlayback({
       index,
       media,
@@ -216,6 +221,7 @@ export class KestrelServer {
       secret: await loadOrCreateSessionSecret(work.secrets),
       partTargetMs: config.llPartTargetMs,
       currentStream: (id) => streamService.getById(id),
+      ...(edgePull.bytes ? { bytes: edgePull.bytes } : {}),
     });
     const retention = new RetentionCleaner({
       streams,
@@ -273,6 +279,7 @@ export class KestrelServer {
     const authenticators: Authenticator[] = [sigv4Authenticator({ identities, region: config.region })];
     const viewer = createViewerSessions({ store: stores.sessions, identities, clock, insecureNoAuth, ...(config.viewerSessions ? { settings: config.viewerSessions } : {}), ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
     authenticators.push(viewer.authenticator);
+    if (edgePull.router) app.use(edgePull.router); // node-to-node: takes a node token, not user credentials
     app.use(viewer.router); // sign-in/out: before the auth middleware, it checks Origin, rate and CSRF itself
     app.use(authMiddleware({ authenticators, insecureNoAuth, log: log.child({ component: 'auth' }) }));
     app.use(usersRouter({ identities: viewer.identities }));

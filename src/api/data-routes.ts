@@ -149,8 +149,8 @@ async function getMediaForFragmentList(deps: DataPlaneDeps, req: Request, res: R
   const body = bodyOf(req);
   const stream = await deps.streams.resolve(body);
   await deps.reader.resolveFragmentList(stream, body.Fragments);
-  startMkvResponse(res);
-  await deps.reader.getMediaForFragmentList(stream, body.Fragments, responseSink(res, deps.stalledWriteTimeoutMs));
+  // The response starts once the first fragment is read: a failed read is still a clean KVS error.
+  await deps.reader.getMediaForFragmentList(stream, body.Fragments, responseSink(res, deps.stalledWriteTimeoutMs), () => startMkvResponse(res));
   if (!res.writableEnded) res.end();
 }
 

@@ -4,6 +4,7 @@
  * unsupported codec) fails in prepare(), before the API sends its 200.
  */
 import { CodecError, describeTrack } from '../codec/index.ts';
+import type { FragmentBytesSource } from '../store/fragment-bytes.ts';
 import type { DemuxedFragment, MediaTrack } from '../media/types.ts';
 import { buildInitSegment, buildMediaSegment } from '../mp4/index.ts';
 import { KvsError } from '../shared/errors.ts';
@@ -17,6 +18,8 @@ import { packagingError } from './track-catalog.ts';
 export interface ClipDeps {
   index: FragmentIndex;
   media: MediaStore;
+  /** Where bodies come from when not only this node's media (cluster: edge-pull); default `media`. */
+  bytes?: FragmentBytesSource;
   /** Truncation limits; KVS: 200 fragments, 100 MB (kvs-api.md §5.3). */
   maxFragments: number;
   maxBytes: number;
@@ -59,7 +62,7 @@ export class ClipService {
       let cached = headers.get(record.headerId);
       if (!cached) headers.set(record.headerId, (cached = this.deps.index.getHeader(record.headerId)));
       const header = await cached;
-      const bytes = await this.deps.media.read(stream.id, record.location);
+      const bytes = this.deps.bytes ? (await this.deps.bytes.read(record)).body : await this.deps.media.read(stream.id, record.location);
       return { record, demuxed: playableFragment(header, bytes, record.fragmentNumber) };
     };
 

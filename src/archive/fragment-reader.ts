@@ -258,13 +258,19 @@ export class FragmentReader {
     }
   }
 
-  async getMediaForFragmentList(stream: StreamRecord, fragments: unknown, sink: ChunkSink): Promise<void> {
+  /**
+   * `beforeFirstWrite`: called once the first fragment's bytes are in hand, so a caller that
+   * starts its response there answers a failed first read (e.g. an unreachable owning node)
+   * as a clean KVS error instead of a cut-off 200.
+   */
+  async getMediaForFragmentList(stream: StreamRecord, fragments: unknown, sink: ChunkSink, beforeFirstWrite?: () => void): Promise<void> {
     const records = await this.resolveFragmentList(stream, fragments);
     const buffers = new ReadBuffers();
     let next = records[0] ? this.prefetch(stream.id, records[0], buffers) : undefined;
     for (const [i, record] of records.entries()) {
       if (sink.closed) break;
       const { header, body, buffer } = await next!;
+      if (i === 0) beforeFirstWrite?.();
       const following = records[i + 1];
       next = following ? this.prefetch(stream.id, following, buffers) : undefined;
       await sink.write(fragmentChunk(record, header, body, undefined));

@@ -4,6 +4,7 @@
  * most its own images (≤ 25), so a request's work is bounded.
  */
 import { demuxFragment } from '../media/demux-mkv.ts';
+import type { FragmentBytesSource } from '../store/fragment-bytes.ts';
 import { KvsError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore, StreamRecord } from '../store/types.ts';
@@ -26,6 +27,8 @@ export type ExtractFrames = (job: FrameJob) => Promise<Buffer[]>;
 export interface ImagesDeps {
   index: FragmentIndex;
   media: MediaStore;
+  /** Where bodies come from when not only this node's media (cluster: edge-pull); default `media`. */
+  bytes?: FragmentBytesSource;
   extractFrames: ExtractFrames;
   /** Decoder runs at once across all requests (each is a CPU-bound ffmpeg). Default 2. */
   maxConcurrentDecodes?: number;
@@ -116,7 +119,7 @@ export class ImagesService {
   ): Promise<Array<Buffer | undefined>> {
     try {
       const header = await this.deps.index.getHeader(record.headerId);
-      const body = await this.deps.media.read(stream.id, record.location);
+      const body = this.deps.bytes ? (await this.deps.bytes.read(record)).body : await this.deps.media.read(stream.id, record.location);
       const fragment = demuxFragment(header, body);
       const video = fragment.tracks.find((t) => t.kind === 'video');
       if (!video) return []; // audio-only media: KVS answers MEDIA_ERROR

@@ -41,6 +41,8 @@ const API_ROUTES: ReadonlyArray<readonly [string, RegExp, Need]> = [
   ['GET', /^\/snapshots\//, 'read'],
   ['POST', /^\/api\/v1\/jobs(\/[^/]+\/cancel)?$/, 'manage'],
   ['*', /^\/api\/v1\/streams\/[^/]+\/detection$/, 'manage'],
+  // Node-to-node edge-pull (api/internal-routes.ts) is served before user auth with a node token; never to users.
+  ['*', /^\/internal\//, 'admin'],
 ];
 
 export function operationOf(method: string, path: string): Operation {

@@ -47,6 +47,11 @@ export class StreamOwnership {
     return this.deps.nodeId;
   }
 
+  /** The lease store (edge-pull asks it which node holds a stream's current epoch). */
+  get leases(): StreamLeaseStore {
+    return this.deps.leases;
+  }
+
   /** The stream's owner object on this node, created on first use. */
   ownerOf(streamId: number): StreamOwner {
     let owner = this.owners.get(streamId);

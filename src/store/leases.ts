@@ -55,6 +55,11 @@ export interface StreamLeaseStore {
   release(streamId: number, nodeId: string, epoch: number): Promise<boolean>;
   /** The live lease on the stream, if any. */
   holder(streamId: number): Promise<StreamLease | undefined>;
+  /**
+   * The node that acquired the stream's lease at `epoch` (recorded with every acquisition), so a
+   * reader can find who wrote a fragment from its number. Undefined for epochs never recorded.
+   */
+  epochNode(streamId: number, epoch: number): Promise<string | undefined>;
   /** Whether `fence` is still the stream's current epoch and holder (what a fenced insert checks). */
   isCurrent(streamId: number, fence: LeaseFence): Promise<boolean>;
   /** Records the node as alive with its address and load. */

@@ -16,6 +16,13 @@ CREATE TABLE IF NOT EXISTS stream_leases (
   epoch INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
+-- Which node owned each epoch (twin of PostgreSQL migration 0009_epoch_nodes.sql).
+CREATE TABLE IF NOT EXISTS stream_epochs (
+  stream_id INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  node_id TEXT NOT NULL,
+  PRIMARY KEY (stream_id, epoch)
+);
 CREATE TABLE IF NOT EXISTS cluster_nodes (
   node_id TEXT PRIMARY KEY,
   public_url TEXT NOT NULL,
@@ -72,12 +79,20 @@ export class SqliteStreamLeaseStore implements StreamLeaseStore {
       leaveNode: db.prepare('DELETE FROM cluster_nodes WHERE node_id = ?'),
       expireNodeLeases: db.prepare('UPDATE stream_leases SET expires_at = min(expires_at, ?) WHERE node_id = ?'),
       forget: db.prepare('DELETE FROM stream_leases WHERE stream_id = ?'),
+      forgetEpochs: db.prepare('DELETE FROM stream_epochs WHERE stream_id = ?'),
+      recordEpoch: db.prepare('INSERT INTO stream_epochs (stream_id, epoch, node_id) VALUES (?, ?, ?) ON CONFLICT (stream_id, epoch) DO UPDATE SET node_id = excluded.node_id'),
+      epochNode: db.prepare('SELECT node_id FROM stream_epochs WHERE stream_id = ? AND epoch = ?'),
     };
   }
 
   async acquire(streamId: number, nodeId: string, options: { minEpoch?: number } = {}): Promise<StreamLease | undefined> {
     const now = this.clock.now();
-    const row = this.stmts.acquire.get({ streamId, nodeId, minEpoch: Math.max(1, options.minEpoch ?? 1), expiresAt: now + this.ttlMs, now }) as LeaseRow | undefined;
+    // Lease and epoch history in one transaction, as PostgreSQL does in one statement.
+    const row = this.db.transaction(() => {
+      const r = this.stmts.acquire.get({ streamId, nodeId, minEpoch: Math.max(1, options.minEpoch ?? 1), expiresAt: now + this.ttlMs, now }) as LeaseRow | undefined;
+      if (r) this.stmts.recordEpoch.run(r.stream_id, r.epoch, r.node_id);
+      return r;
+    })();
     return row && toLease(row);
   }
 
@@ -131,8 +146,13 @@ export class SqliteStreamLeaseStore implements StreamLeaseStore {
     })();
   }
 
+  async epochNode(streamId: number, epoch: number): Promise<string | undefined> {
+    return (this.stmts.epochNode.get(streamId, epoch) as { node_id: string } | undefined)?.node_id;
+  }
+
   async forget(streamId: number): Promise<void> {
     this.stmts.forget.run(streamId);
+    this.stmts.forgetEpochs.run(streamId);
   }
 
   async close(): Promise<void> {}

@@ -116,9 +116,21 @@ export function leaseStoreContract(name: string, open: () => Promise<LeaseContra
       expect(await s.b.acquire(1, 'node-b')).toMatchObject({ nodeId: 'node-b', epoch: 2 });
     });
 
+    it('remembers which node acquired each epoch, also after ownership moved on', async () => {
+      const first = (await s.a.acquire(1, 'node-a'))!;
+      await s.expire(1);
+      const second = (await s.b.acquire(1, 'node-b'))!;
+      expect(await s.b.epochNode(1, first.epoch)).toBe('node-a');
+      expect(await s.a.epochNode(1, second.epoch)).toBe('node-b');
+      expect(await s.a.epochNode(1, second.epoch + 1)).toBeUndefined();
+      expect(await s.a.acquire(1, 'node-a')).toBeUndefined(); // a refused acquisition records nothing
+      expect(await s.a.epochNode(1, second.epoch + 1)).toBeUndefined();
+    });
+
     it('forgets a deleted stream', async () => {
       await s.a.acquire(1, 'node-a');
       await s.a.forget(1);
+      expect(await s.b.epochNode(1, 1)).toBeUndefined();
       expect(await s.b.holder(1)).toBeUndefined();
       expect(await s.b.acquire(1, 'node-b')).toMatchObject({ epoch: 1 });
     });

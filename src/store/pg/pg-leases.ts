@@ -46,12 +46,19 @@ export class PgStreamLeaseStore implements StreamLeaseStore {
   }
 
   async acquire(streamId: number, nodeId: string, options: { minEpoch?: number } = {}): Promise<StreamLease | undefined> {
+    // The epoch's owner goes into stream_epochs in the same statement (migration 0009).
     const { rows } = await this.pool.query<LeaseRow>(
-      `INSERT INTO stream_leases AS l (stream_id, node_id, epoch, expires_at)
-       VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
-       ON CONFLICT (stream_id) DO UPDATE SET node_id = excluded.node_id, epoch = GREATEST(l.epoch + 1, excluded.epoch), expires_at = excluded.expires_at
-       WHERE l.expires_at <= now() OR l.node_id = excluded.node_id
-       RETURNING ${LEASE_COLUMNS}`,
+      `WITH acquired AS (
+         INSERT INTO stream_leases AS l (stream_id, node_id, epoch, expires_at)
+         VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
+         ON CONFLICT (stream_id) DO UPDATE SET node_id = excluded.node_id, epoch = GREATEST(l.epoch + 1, excluded.epoch), expires_at = excluded.expires_at
+         WHERE l.expires_at <= now() OR l.node_id = excluded.node_id
+         RETURNING ${LEASE_COLUMNS}
+       ), recorded AS (
+         INSERT INTO stream_epochs (stream_id, epoch, node_id) SELECT stream_id, epoch, node_id FROM acquired
+         ON CONFLICT (stream_id, epoch) DO UPDATE SET node_id = excluded.node_id
+       )
+       SELECT * FROM acquired`,
       [streamId, nodeId, Math.max(1, options.minEpoch ?? 1), this.ttlMs],
     );
     return rows[0] && toLease(rows[0]);
@@ -112,8 +119,14 @@ export class PgStreamLeaseStore implements StreamLeaseStore {
     );
   }
 
+  async epochNode(streamId: number, epoch: number): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ node_id: string }>('SELECT node_id FROM stream_epochs WHERE stream_id = $1 AND epoch = $2', [streamId, epoch]);
+    return rows[0]?.node_id;
+  }
+
   async forget(streamId: number): Promise<void> {
     await this.pool.query('DELETE FROM stream_leases WHERE stream_id = $1', [streamId]);
+    await this.pool.query('DELETE FROM stream_epochs WHERE stream_id = $1', [streamId]);
   }
 
   /** The pool belongs to the composition root. */
