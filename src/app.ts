@@ -61,6 +61,7 @@ import { bootstrapIdentities, isLoopbackHost } from './auth/bootstrap.ts';
 import { authMiddleware, sigv4Authenticator, type Authenticator } from './auth/http-auth.ts';
 import type { IdentityStore } from './auth/types.ts';
 import { usersRouter } from './api/users-routes.ts';
+import { nodesRouter } from './api/nodes-routes.ts';
 import { createEdgePull } from './app-edge-pull.ts';
 import { createViewerSessions } from './app-sessions.ts';
 import { startLiveBus } from './app-bus.ts';
@@ -290,7 +291,9 @@ export class KestrelServer {
     app.use(eventsRouter({ store: eventStore, feed: eventFeed, snapshots: localSnapshots }));
     app.use(jobsRouter({ jobs: jobs.runner, maxPendingJobs: limits.maxPendingJobs, refused: refusedJobs }));
     app.use(detectionConfigRouter({ config: detectConfig, streamExists: async (name) => (await streams.getByName(name)) !== undefined }));
-    app.use(uiRouter({ listStreams: (limit) => streams.list({ limit }), overview: new StreamOverview({ index, clock }), clock }));
+    app.use(nodesRouter({ leases: ownership.leases, streams, nodeId: ownership.nodeId }));
+    const owners = async () => new Map((await ownership.leases.liveLeases()).map((l) => [l.streamId, l.nodeId]));
+    app.use(uiRouter({ listStreams: (limit) => streams.list({ limit }), overview: new StreamOverview({ index, clock }), clock, owners }));
     app.use((_req, res) => sendKvsError(res, new KvsError('UnknownOperationException', 'Unknown operation.')));
     app.use(errorHandler(log.child({ component: 'http' })));
 

@@ -19,6 +19,8 @@ export interface UiDeps {
   listStreams: (limit: number) => Promise<StreamRecord[]>;
   overview: StreamOverview;
   clock: Clock;
+  /** Which node owns each stream now (stream id → node id); the grid shows it when there are several nodes. */
+  owners?: () => Promise<Map<number, string>>;
   /** Where index.html and the modules live (default: src/web next to this file). */
   webRoot?: string;
 }
@@ -77,7 +79,8 @@ export function uiRouter(deps: UiDeps): express.Router {
     const dayStartMs = parseDayStart(req.query.dayStart, now);
     const records = await deps.listStreams(MAX_STREAMS);
     deps.overview.forgetExcept(new Set(records.map((r) => r.id)));
-    const streams = await deps.overview.summarize(records, dayStartMs);
+    const [summaries, owners] = await Promise.all([deps.overview.summarize(records, dayStartMs), deps.owners?.() ?? new Map<number, string>()]);
+    const streams = summaries.map((s, i) => ({ ...s, ownerNode: owners.get(records[i]!.id) ?? null }));
     res.set('cache-control', 'no-store').type('application/json');
     res.send(JSON.stringify({ serverTimeMs: deps.clock.now(), dayStartMs, streams, truncated: records.length >= MAX_STREAMS }));
   }));

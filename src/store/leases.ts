@@ -55,6 +55,8 @@ export interface StreamLeaseStore {
   release(streamId: number, nodeId: string, epoch: number): Promise<boolean>;
   /** The live lease on the stream, if any. */
   holder(streamId: number): Promise<StreamLease | undefined>;
+  /** Every live lease, by stream id (which node owns what: `GET /api/v1/nodes`, the viewer). */
+  liveLeases(): Promise<StreamLease[]>;
   /**
    * The node that acquired the stream's lease at `epoch` (recorded with every acquisition), so a
    * reader can find who wrote a fragment from its number. Undefined for epochs never recorded.

@@ -70,6 +70,7 @@ export class SqliteStreamLeaseStore implements StreamLeaseStore {
         RETURNING stream_id, node_id, epoch, expires_at`),
       release: db.prepare('UPDATE stream_leases SET expires_at = min(expires_at, ?) WHERE stream_id = ? AND node_id = ? AND epoch = ?'),
       holder: db.prepare('SELECT stream_id, node_id, epoch, expires_at FROM stream_leases WHERE stream_id = ? AND expires_at > ?'),
+      liveLeases: db.prepare('SELECT stream_id, node_id, epoch, expires_at FROM stream_leases WHERE expires_at > ? ORDER BY stream_id'),
       current: db.prepare('SELECT 1 FROM stream_leases WHERE stream_id = ? AND node_id = ? AND epoch = ?'),
       heartbeat: db.prepare(`INSERT INTO cluster_nodes (node_id, public_url, ingest_bytes_per_sec, heartbeat_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (node_id) DO UPDATE SET public_url = excluded.public_url, ingest_bytes_per_sec = excluded.ingest_bytes_per_sec, heartbeat_at = excluded.heartbeat_at`),
@@ -114,6 +115,10 @@ export class SqliteStreamLeaseStore implements StreamLeaseStore {
   async holder(streamId: number): Promise<StreamLease | undefined> {
     const row = this.stmts.holder.get(streamId, this.clock.now()) as LeaseRow | undefined;
     return row && toLease(row);
+  }
+
+  async liveLeases(): Promise<StreamLease[]> {
+    return (this.stmts.liveLeases.all(this.clock.now()) as LeaseRow[]).map(toLease);
   }
 
   async isCurrent(streamId: number, fence: LeaseFence): Promise<boolean> {

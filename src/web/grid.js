@@ -153,18 +153,19 @@ function makeCard(stream) {
   const rate = h('span');
   const today = h('span');
   const keep = h('span');
+  const node = h('span.node', { hidden: true });
   const link = h(
     'a.card',
     { href: `#/streams/${encodeURIComponent(stream.name)}`, dataset: { stream: stream.name } },
     h('div.thumb', {}, placeholder, img, badge, events, time),
-    h('div.card-body', {}, title, h('p.meta', {}, seen, h('span.sep', { 'aria-hidden': 'true' }, '·'), rate), h('p.meta.dim', {}, today, h('span.sep', { 'aria-hidden': 'true' }, '·'), keep)),
+    h('div.card-body', {}, title, h('p.meta', {}, seen, h('span.sep', { 'aria-hidden': 'true' }, '·'), rate), h('p.meta.dim', {}, today, h('span.sep', { 'aria-hidden': 'true' }, '·'), keep, node)),
   );
   const el = h('li.card-item', {}, link);
   img.addEventListener('load', () => {
     img.hidden = false;
     placeholder.hidden = true;
   });
-  return { el, link, img, placeholder, badge, events, time, seen, rate, today, keep };
+  return { el, link, img, placeholder, badge, events, time, seen, rate, today, keep, node };
 }
 
 /** "3" people events in the last hour on the thumbnail; pulsing while someone is still there. */
@@ -194,6 +195,10 @@ function updateCard(card, s, now) {
   setText(card.rate, s.state === 'LIVE' ? bitrate(s.recentBitrateBps) : last ? `was ${bitrate(s.recentBitrateBps)}` : '–');
   setText(card.today, `${count(s.fragmentsToday)} fragment${s.fragmentsToday === 1 ? '' : 's'} today`);
   setText(card.keep, retention(s.dataRetentionInHours));
+  // In a cluster, which node owns the stream now (its producer's node); nothing while no one does.
+  card.node.hidden = !s.ownerNode;
+  setText(card.node, s.ownerNode ? ` · on ${s.ownerNode}` : '');
+  card.link.dataset.node = s.ownerNode ?? '';
   card.link.setAttribute('aria-label', `${s.name}: ${label}${last ? `, last video ${ago(last.serverTimestampMs + last.durationMs, now)}, ${bitrate(s.recentBitrateBps)}` : ', no video yet'}`);
   const still = stills.get(s.name);
   if (still?.url && card.img.getAttribute('src') !== still.url) card.img.src = still.url;

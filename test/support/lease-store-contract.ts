@@ -107,12 +107,14 @@ export function leaseStoreContract(name: string, open: () => Promise<LeaseContra
       await s.a.acquire(2, 'node-a');
       const nodes = await s.b.liveNodes();
       expect(nodes.map((n) => [n.nodeId, n.streams])).toEqual([['node-b', 0], ['node-a', 2]]);
+      expect((await s.b.liveLeases()).map((l) => [l.streamId, l.nodeId])).toEqual([[1, 'node-a'], [2, 'node-a']]);
       expect(nodes[1]).toMatchObject({ publicUrl: 'http://a.example:8080', ingestBytesPerSec: 100 });
       await s.a.heartbeat({ nodeId: 'node-a', publicUrl: 'http://a2.example:8080', ingestBytesPerSec: 0 });
       expect((await s.b.liveNodes()).find((n) => n.nodeId === 'node-a')?.publicUrl).toBe('http://a2.example:8080');
       await s.a.leave('node-a');
       expect((await s.b.liveNodes()).map((n) => n.nodeId)).toEqual(['node-b']);
       expect(await s.b.holder(1)).toBeUndefined();
+      expect(await s.b.liveLeases()).toEqual([]);
       expect(await s.b.acquire(1, 'node-b')).toMatchObject({ nodeId: 'node-b', epoch: 2 });
     });
 

@@ -86,6 +86,11 @@ export class PgStreamLeaseStore implements StreamLeaseStore {
     return rows[0] && toLease(rows[0]);
   }
 
+  async liveLeases(): Promise<StreamLease[]> {
+    const { rows } = await this.pool.query<LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM stream_leases WHERE expires_at > now() ORDER BY stream_id`);
+    return rows.map(toLease);
+  }
+
   async isCurrent(streamId: number, fence: LeaseFence): Promise<boolean> {
     const { rows } = await this.pool.query('SELECT 1 FROM stream_leases WHERE stream_id = $1 AND node_id = $2 AND epoch = $3', [streamId, fence.nodeId, fence.epoch]);
     return rows.length > 0;
