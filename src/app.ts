@@ -319,13 +319,15 @@ export class KestrelServer {
       () => ingest.close(),
       () => reader.close(),
       () => diskPressure.stop(),
+      // Hand-over order: producers ended (ingest.close), the unsealed tail sealed and uploaded, then the
+      // leases released so another node takes the streams at once.
+      () => mediaTier.stop(),
       () => ownership.stop(),
       () => kvsDelivery.close(),
       () => outbound.close(),
       () => viewer.stop(),
       () => playback.close(),
       () => nodeBus.close(),
-      () => mediaTier.stop(),
       () => media.close(),
       () => stores.close(),
       () => {
