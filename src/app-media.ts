@@ -4,6 +4,7 @@
  * object store: a Sealer uploads closed segments every `--seal-interval`, reads of sealed fragments
  * go to the object store through a bounded cache (src/store/objects/README.md).
  */
+import type { HousekeepingLeader } from './store/leader.ts';
 import type { Logger } from './shared/logger.ts';
 import type { FragmentIndex, MediaLocationIndex, MediaStore, StreamRepository } from './store/types.ts';
 import type { PersistedFragment } from './ingest/ingest-service.ts';
@@ -56,12 +57,14 @@ export function createMediaTier(deps: {
   log: Logger;
   /** Tests may hand in an object store (e.g. a folder); default S3 from the settings. */
   objects?: ObjectStore;
+  /** Who runs the cluster-wide expired-object sweep (default: this node). */
+  leader?: HousekeepingLeader;
 }): MediaTier {
   const { settings, local } = deps;
   if (!settings) return { media: local, stats: () => ({}), metricValues: () => ({}), streamDeleted: async () => undefined, start: () => undefined, stop: async () => undefined };
   const { bucket, prefix } = parseMediaUrl(settings.url);
   const objects = deps.objects ?? new S3ObjectStore({ bucket, ...(settings.s3Endpoint ? { endpoint: settings.s3Endpoint } : {}) });
-  const sealer = new Sealer({ streams: deps.streams, index: deps.index, local, objects, prefix, intervalMs: settings.sealIntervalMs, replicated: settings.durability === 'replicated', log: deps.log });
+  const sealer = new Sealer({ streams: deps.streams, index: deps.index, local, objects, prefix, intervalMs: settings.sealIntervalMs, replicated: settings.durability === 'replicated', ...(deps.leader ? { leader: deps.leader } : {}), log: deps.log });
   const media = new TieredMediaStore(local, objects, settings.readCacheBytes);
   deps.log.info({ objects: objects.description, prefix, durability: settings.durability, sealIntervalMs: settings.sealIntervalMs }, 'media goes to the object store');
   return {

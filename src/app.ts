@@ -67,6 +67,7 @@ import { createViewerSessions } from './app-sessions.ts';
 import { startLiveBus } from './app-bus.ts';
 import { ReaderQueueStats } from './store/reader-queue.ts';
 import { createMediaTier, type MediaTier } from './app-media.ts';
+import { PgHousekeepingLeader, alwaysLeader } from './store/leader.ts';
 
 export class KestrelServer {
   /** KVS image generation and fragment notifications (tests wait on `idle()`). */
@@ -113,7 +114,9 @@ export class KestrelServer {
     if (insecureNoAuth) log.warn('AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach this port can read, write and delete everything. Development only.');
     const localMedia = new SegmentMediaStore(path.join(config.dataDir, 'media'), { maxSegmentBytes: segmentBytesFor(config.dataDir, config.storage) });
     // With --media s3://…, reads of sealed fragments go to the object store (app-media.ts).
-    const mediaTier = createMediaTier({ settings: config.media, local: localMedia, streams, index, log: log.child({ component: 'media' }) });
+    // Cluster-wide sweeps (index retention, expired objects) run on one node: an advisory lock with a shared index.
+    const leader = stores.pool ? new PgHousekeepingLeader(stores.pool) : alwaysLeader;
+    const mediaTier = createMediaTier({ settings: config.media, local: localMedia, streams, index, leader, log: log.child({ component: 'media' }) });
     const media = mediaTier.media;
     await recoverStorage({ streams, index, media, log: log.child({ component: 'recovery' }), sharedIndex: stores.shared });
     const diskPressure = new DiskPressure({ dataDir: config.dataDir, index, media, settings: config.storage, log: log.child({ component: 'disk' }) });
@@ -231,6 +234,7 @@ export class KestrelServer {
       feed,
       clock,
       intervalMs: config.retentionSweepMs,
+      leader,
       log: log.child({ component: 'retention' }),
     });
 
@@ -328,6 +332,7 @@ export class KestrelServer {
       () => viewer.stop(),
       () => playback.close(),
       () => nodeBus.close(),
+      () => leader.close(),
       () => media.close(),
       () => stores.close(),
       () => {

@@ -1,3 +1,4 @@
+import { alwaysLeader, type HousekeepingLeader } from '../store/leader.ts';
 import { epochOf } from '../shared/fragment-number.ts';
 import type { Logger } from '../shared/logger.ts';
 import { buildSealedObject, sealedObjectKey, type SealedFragmentInput } from '../mkv/sealed-object.ts';
@@ -30,6 +31,8 @@ export interface SealerDeps {
   intervalMs: number;
   /** How often expired objects are looked for (a listing of the stream folders); default 60 s. */
   retentionSweepMs?: number;
+  /** Whether this node runs the cluster-wide expired-object sweep (default: yes). */
+  leader?: HousekeepingLeader;
   /** Fencing epoch override (tests); default: the epoch inside the group's first fragment number. */
   epoch?: (streamId: number) => number;
   /**
@@ -95,7 +98,7 @@ export class Sealer {
   private async pass(opts: { closeOpen: boolean } = { closeOpen: true }): Promise<void> {
     if (this.now() - this.lastRetentionSweep >= (this.deps.retentionSweepMs ?? 60_000)) {
       this.lastRetentionSweep = this.now();
-      await this.deleteExpiredObjects().catch((err: unknown) => this.deps.log.warn({ err }, 'object retention sweep failed'));
+      if (await (this.deps.leader ?? alwaysLeader).isLeader()) await this.deleteExpiredObjects().catch((err: unknown) => this.deps.log.warn({ err }, 'object retention sweep failed'));
     }
     for (const streamId of await this.deps.local.streamIds()) {
       try {

@@ -131,4 +131,26 @@ describe('retention', () => {
     await cleaner.sweep();
     expect(await index.after(s.id, undefined, 10)).toEqual([]);
   });
+
+  it('with a shared index only the leader drops expired rows; a follower frees its own segments once they are unreferenced and quiet', async () => {
+    const s = await streams.create(streamRecord('shared', 1));
+    const hour = 3_600_000;
+    // The follower's quiet check reads the segments' real modification times: a clock 2 minutes ahead.
+    const now = Date.now() + 120_000;
+    for (let i = 0; i < 6; i++) await store(s.id, i + 1, i < 3 ? now - 2 * hour : now - 600_000, Buffer.alloc(1000, i));
+    let leading = false;
+    const leader = { isLeader: async () => leading, close: async () => {} };
+    const follower = new RetentionCleaner({ streams, index, media, feed: new LiveFeed(), clock: { now: () => now }, intervalMs: 1e9, log: silentLogger(), leader });
+    await follower.sweep();
+    expect(await index.after(s.id, undefined, 10)).toHaveLength(6);
+    expect(await media.segments(s.id)).toHaveLength(2);
+    // The leader (here: the same index) drops the rows; the follower then frees the quiet, unreferenced segment.
+    leading = true;
+    await new RetentionCleaner({ streams, index, media: { ...media, removeSegments: async () => undefined } as unknown as SegmentMediaStore, feed: new LiveFeed(), clock: { now: () => now }, intervalMs: 1e9, log: silentLogger(), leader }).sweep();
+    expect(await index.after(s.id, undefined, 10)).toHaveLength(3);
+    expect(await media.segments(s.id)).toHaveLength(2);
+    leading = false;
+    await follower.sweep();
+    expect(await media.segments(s.id)).toHaveLength(1);
+  });
 });
