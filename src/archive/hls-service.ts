@@ -8,12 +8,10 @@ import { buildMediaPlaylist, targetDurationSec, type LowLatencySpec, type OpenFr
 import type { PlannedPart } from '../hls/parts.ts';
 import type { PlaylistFragment, PlaylistPart } from '../hls/types.ts';
 import { initSegmentUri, mediaPlaylistUri, mp4PartUri, mp4SegmentUri, tsSegmentUri, MUXED_TRACK_NUMBER } from '../hls/uris.ts';
-import { TsContinuityState } from '../ts/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { KvsError, invalidArgument } from '../shared/errors.ts';
 import type { FragmentIndex, FragmentRecord } from '../store/types.ts';
 import type { LiveParts, PartedFragment } from './live-parts.ts';
-import { LruCache } from './lru-cache.ts';
 import type { OpenSession, PlaybackSessions } from './playback-sessions.ts';
 import { describeRendition, renditionOf } from './rendition.ts';
 import type { SegmentBuilder } from './segment-builder.ts';
@@ -59,7 +57,6 @@ interface LiveSnapshot {
 }
 
 export class HlsService {
-  private readonly tsContinuity = new LruCache<string, Array<[number, number]>>(4096);
 
   constructor(private readonly deps: HlsServiceDeps) {}
 
@@ -119,14 +116,7 @@ export class HlsService {
   async tsFragment(token: unknown, fragmentNumber: unknown): Promise<PlaybackResult> {
     const s = await this.deps.sessions.open(token, 'HLS');
     const record = await this.fragment(s, fragmentNumber);
-    // Continuity counters continue from the previous segment of the session when it was served.
-    const entries = this.deps.timelines.peek(s.key) ?? [];
-    const i = entries.findIndex((e) => e.record.fragmentNumber === record.fragmentNumber);
-    const prev = i > 0 ? this.tsContinuity.get(`${s.key}|${entries[i - 1]!.record.fragmentNumber}`) : undefined;
-    const continuity = new TsContinuityState(prev ?? []);
-    const body = await this.deps.builder.tsSegment(record, continuity);
-    this.tsContinuity.set(`${s.key}|${record.fragmentNumber}`, continuity.snapshot());
-    return { body, final: true };
+    return { body: await this.deps.builder.tsSegment(record), final: true };
   }
 
   /**

@@ -6,7 +6,7 @@
 import { demuxFragment } from '../media/demux-mkv.ts';
 import type { DemuxedFragment, MediaSample } from '../media/types.ts';
 import { buildMediaSegment, withSequenceNumber } from '../mp4/index.ts';
-import { buildTsSegment, type TsContinuityState } from '../ts/index.ts';
+import { buildTsSegment } from '../ts/index.ts';
 import type { LiveFeed } from '../store/live-feed.ts';
 import type { FragmentIndex, FragmentRecord, MediaStore } from '../store/types.ts';
 import { indexedMediaBytes, type FragmentBytesSource } from '../store/fragment-bytes.ts';
@@ -62,11 +62,11 @@ export class SegmentBuilder {
     return withSequenceNumber(segment, sequenceNumber);
   }
 
-  /** `continuity` carries MPEG-TS continuity counters over from the previous segment of the session. */
-  async tsSegment(record: FragmentRecord, continuity: TsContinuityState): Promise<Buffer> {
+  /** The MPEG-TS segment of one fragment: the same bytes on every node, in any request order. */
+  async tsSegment(record: FragmentRecord): Promise<Buffer> {
     const fragment = requireSamples(await this.demux(record), record.fragmentNumber);
     try {
-      return buildTsSegment(fragment, { continuity });
+      return buildTsSegment(fragment);
     } catch (err) {
       throw packagingError(err, record.fragmentNumber);
     }

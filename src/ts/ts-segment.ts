@@ -6,7 +6,6 @@
 import type { Buffer } from 'node:buffer';
 import { aacFrameToAdts, describeTrack, h264SampleToAnnexB, h265SampleToAnnexB, type TrackCodecInfo } from '../codec/index.ts';
 import type { DemuxedFragment, MediaSample, MediaTrack } from '../media/types.ts';
-import { TsContinuityState } from './continuity.ts';
 import { TsPacketizer } from './packetizer.ts';
 import { msTo90kHz, pesPacket, TIMESTAMP_MODULO } from './pes.ts';
 import { PAT_PID, PMT_PID, STREAM_TYPE, patSection, pmtSection } from './psi.ts';
@@ -14,8 +13,6 @@ import { PAT_PID, PMT_PID, STREAM_TYPE, patSection, pmtSection } from './psi.ts'
 export interface TsSegmentOptions {
   /** Tracks to include, in PMT order; default every track of the fragment. */
   trackNumbers?: number[];
-  /** Continuity counters carried from the previous segment of the session (updated in place). */
-  continuity?: TsContinuityState;
 }
 
 /** Elementary PIDs are 0x100 + MKV track number, so they stay stable across a session. */
@@ -39,12 +36,12 @@ export function buildTsSegment(fragment: DemuxedFragment, opts: TsSegmentOptions
   const es = esTracks(tracks);
   const pcrTrack = [...es.values()].find((t) => t.info.kind === 'video') ?? [...es.values()][0];
   if (pcrTrack === undefined) throw new RangeError('an MPEG-TS segment needs at least one track');
-  const out = new TsPacketizer(opts.continuity ?? new TsContinuityState());
-  out.writeSection(PAT_PID, patSection());
-  out.writeSection(
-    PMT_PID,
-    pmtSection(pcrTrack.pid, [...es.values()].map((t) => ({ pid: t.pid, streamType: streamTypeOf(t.info) }))),
-  );
+  // Continuity counters need no session state: each segment completes whole 16-packet cycles per PID.
+  const out = new TsPacketizer();
+  out.writeTables([
+    { pid: PAT_PID, section: patSection() },
+    { pid: PMT_PID, section: pmtSection(pcrTrack.pid, [...es.values()].map((t) => ({ pid: t.pid, streamType: streamTypeOf(t.info) }))) },
+  ]);
   const cut = new Set<number>();
   for (const sample of fragment.samples) {
     const t = es.get(sample.track);
