@@ -6,11 +6,12 @@ import {
   paginateListFragments,
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import { CreateStreamCommand, GetDataEndpointCommand, KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sdkConfig, startTestServer, type TestServer } from '../support/server.ts';
 import { rawPutMedia } from '../support/raw-put-media.ts';
 import { mkvCluster, mkvClusters, mkvHeader } from '../support/synthetic-mkv.ts';
 import { collect } from '../support/get-media-reader.ts';
+import { until } from '../support/wait.ts';
 
 const T0 = 1_700_000_000_000;
 let srv: TestServer;
@@ -35,6 +36,11 @@ beforeAll(async () => {
   const res = await rawPutMedia(srv.url, 'cam', [Buffer.concat([mkvHeader(), ...mkvClusters(6, T0)])]);
   numbers = res.acks.filter((a) => a.EventType === 'PERSISTED').map((a) => a.FragmentNumber!);
   expect(numbers).toHaveLength(6);
+});
+// A reader the client dropped frees its slot (3 per stream) once the server sees the close; on a
+// loaded machine that can trail the next test's request.
+afterEach(async () => {
+  await until(() => srv.server.getMediaReaders?.() === 0, 'GetMedia readers of the previous test gone', 10_000);
 });
 afterAll(async () => {
   await srv.close();
