@@ -1,7 +1,7 @@
 /**
  * Three `kestrel serve` nodes on one fresh PostgreSQL database and NATS, local durability (each
  * node's own data folder, no object store). The producer goes where GetDataEndpoint sends it (node
- * A); GetMedia NOW readers on the two other nodes get every fragment live, and every read API
+ * A); GetMedia NOW and HLS LIVE readers on the two other nodes get every fragment live, and every read API
  * (ListFragments, GetMediaForFragmentList, GetClip, HLS ON_DEMAND segments) answers the same bytes
  * on all three nodes — B and C can only have them by edge-pull from A.
  */
@@ -9,10 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetMediaCollector } from '../support/get-media-reader.ts';
 import { clipOfLastHour, fragmentList, getMediaNow, onDemandSegments, startCluster, type ClusterNode, type TestCluster } from '../support/cluster.ts';
-import { createStream, kvsCall, listAll } from '../support/live-push.ts';
+import { createStream, hlsUrl, kvsCall, listAll } from '../support/live-push.ts';
+import { mediaPlaylistUrl, parsePlaylist, text } from '../support/playlists.ts';
 import { rawPutMedia, type Ack } from '../support/raw-put-media.ts';
 import { mkvCluster, mkvHeader } from '../support/synthetic-mkv.ts';
-import { until } from '../support/wait.ts';
+import { eventually, until } from '../support/wait.ts';
 
 const FRAGMENTS = 6;
 let cluster: TestCluster;
@@ -50,15 +51,30 @@ describe('three nodes, local durability', () => {
     let persisted = 0;
     let finish!: () => void;
     const finished = new Promise<void>((r) => (finish = r));
+    let goOn!: () => void;
+    const liveSessionsOpen = new Promise<void>((r) => (goOn = r));
     const t0 = Date.now() - 60_000;
     async function* producer(): AsyncGenerator<Buffer> {
       yield mkvHeader();
-      for (let i = 0; i < FRAGMENTS; i++) yield mkvCluster({ timecode: t0 + i * 1000, frameBytes: 2000, seed: i + 1 });
+      for (let i = 0; i < FRAGMENTS; i++) {
+        yield mkvCluster({ timecode: t0 + i * 1000, frameBytes: 2000, seed: i + 1 });
+        if (i === 0) await liveSessionsOpen; // an HLS LIVE session needs a fragment to start from
+      }
       await finished;
     }
     const putting = rawPutMedia(a!.url, stream, producer(), {}, (ack: Ack) => {
       if (ack.EventType === 'PERSISTED') persisted++;
     });
+    // HLS LIVE sessions on B and C, opened once the first fragment is there.
+    const liveSessions = await Promise.all(
+      others.map((node) =>
+        eventually(async () => {
+          const session = await hlsUrl(node.url, { StreamName: stream, PlaybackMode: 'LIVE', MaxMediaPlaylistFragmentResults: 100 });
+          return mediaPlaylistUrl(await text(session), session);
+        }, () => true, `an HLS LIVE session on ${node.nodeId}`, 20_000),
+      ),
+    );
+    goOn();
     try {
       await until(() => persisted === FRAGMENTS, `${FRAGMENTS} fragments persisted on ${a!.nodeId}`, 30_000);
       for (const r of readers) await until(() => r.collector.complete.length >= FRAGMENTS, `${FRAGMENTS} fragments at the GetMedia NOW reader on ${r.node.nodeId}`, 30_000);
@@ -74,6 +90,16 @@ describe('three nodes, local durability', () => {
     for (const r of readers) {
       expect(r.collector.numbers).toEqual(numbers);
       expect(r.collector.fragments.every((f) => f.blocks === 25)).toBe(true);
+    }
+
+    // HLS LIVE on B and C: the playlist lists every fragment while the producer is still connected.
+    const liveSegments: Buffer[][] = [];
+    for (const [i, playlistUrl] of liveSessions.entries()) {
+      const listed = await eventually(async () => parsePlaylist(await text(playlistUrl)), (p) => p.segments.length >= FRAGMENTS, `all fragments in the LIVE playlist on ${others[i]!.nodeId}`, 20_000);
+      expect(listed.segments.map((x) => x.fragmentNumber)).toEqual(numbers);
+      expect(listed.ended).toBe(false);
+      const lines = listed.text.split('\n').filter((l) => l.startsWith('get'));
+      liveSegments.push(await Promise.all(lines.map(async (l) => Buffer.from(await (await fetch(new URL(l, playlistUrl))).arrayBuffer()))));
     }
 
     // GetMediaForFragmentList, GetClip and HLS ON_DEMAND segments: A's bytes on B and C.
@@ -95,6 +121,8 @@ describe('three nodes, local durability', () => {
       const seg = await onDemandSegments(node.url, stream);
       expect(seg.map((x) => x.toString('base64')), `HLS segments on ${node.nodeId}`).toEqual(segA.map((x) => x.toString('base64')));
     }
+    // A segment is the same bytes whichever node packages it, LIVE or ON_DEMAND.
+    for (const live of liveSegments) expect(live.map((x) => x.toString('base64'))).toEqual(segA.map((x) => x.toString('base64')));
 
     finish();
     const put = await putting;
