@@ -12,14 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fragmentList, startCluster, type ClusterNode, type TestCluster } from '../support/cluster.ts';
 import { MkvStreamParser } from '../../src/mkv/index.ts';
 import { GetMediaCollector } from '../support/get-media-reader.ts';
-import { createStream, kvsCall, listAll } from '../support/live-push.ts';
-import { rawPutMedia, type Ack } from '../support/raw-put-media.ts';
+import { createStream, listAll } from '../support/live-push.ts';
+import { rawPutMedia } from '../support/raw-put-media.ts';
+import { ResilientProducer } from '../support/resilient-producer.ts';
 import { mkvCluster, mkvHeader } from '../support/synthetic-mkv.ts';
 import { until } from '../support/wait.ts';
 
 const FRAGMENTS = 24;
 const KILL_AFTER = 6;
-const PACE_MS = 300;
 let cluster: TestCluster;
 
 beforeAll(async () => {
@@ -29,91 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.close();
 });
-
-interface Persisted {
-  index: number;
-  fragmentNumber: string;
-  nodeUrl: string;
-  at: number;
-}
-
-/**
- * A producer that outlives nodes: fragment i has producer timecode t0 + i s. Each attempt resolves
- * the data endpoint through any control node that answers, then streams from the first fragment
- * not ACKed PERSISTED; a refused, reset or failed request ends the attempt.
- */
-class ResilientProducer {
-  readonly persisted = new Map<number, Persisted>();
-  readonly attempts: Array<{ url: string; outcome: string }> = [];
-  private readonly t0 = Date.now() - 120_000;
-  readonly clusters = Array.from({ length: FRAGMENTS }, (_, i) => mkvCluster({ timecode: this.t0 + i * 1000, frameBytes: 1500, seed: i * 7 + 3 }));
-
-  private releaseLast!: () => void;
-  /** The last upload stays open after the last fragment (so its node keeps the lease) until this. */
-  private readonly held = new Promise<void>((r) => (this.releaseLast = r));
-
-  constructor(private readonly stream: string, private readonly controlUrls: () => string[]) {}
-
-  release(): void {
-    this.releaseLast();
-  }
-
-  private nextToSend(): number {
-    let i = 0;
-    while (this.persisted.has(i)) i++;
-    return i;
-  }
-
-  private async resolveEndpoint(): Promise<string | undefined> {
-    for (const url of this.controlUrls()) {
-      try {
-        const r = await kvsCall<{ DataEndpoint: string }>(url, 'getDataEndpoint', { StreamName: this.stream, APIName: 'PUT_MEDIA' });
-        return r.DataEndpoint.replace(/\/$/, '');
-      } catch {
-        // that control node is down: try the next
-      }
-    }
-    return undefined;
-  }
-
-  async run(deadline: number): Promise<void> {
-    while (this.nextToSend() < FRAGMENTS) {
-      if (Date.now() > deadline) throw new Error(`producer: ${this.persisted.size}/${FRAGMENTS} persisted; attempts ${JSON.stringify(this.attempts.slice(-5))}`);
-      const url = await this.resolveEndpoint();
-      if (url) this.attempts.push({ url, outcome: await this.attempt(url) });
-      // Back off a little before asking again (a dead owner keeps its lease until it expires).
-      if (this.nextToSend() < FRAGMENTS) await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-
-  private async attempt(url: string): Promise<string> {
-    let done = false;
-    const from = this.nextToSend();
-    const { clusters, held } = this;
-    async function* body(): AsyncGenerator<Buffer> {
-      yield mkvHeader();
-      for (let i = from; i < FRAGMENTS && !done; i++) {
-        yield clusters[i]!;
-        await new Promise((r) => setTimeout(r, PACE_MS));
-      }
-      await held;
-    }
-    const onAck = (ack: Ack) => {
-      if (ack.EventType !== 'PERSISTED' || ack.FragmentTimecode === undefined) return;
-      const index = (ack.FragmentTimecode - this.t0) / 1000;
-      if (!this.persisted.has(index)) this.persisted.set(index, { index, fragmentNumber: ack.FragmentNumber!, nodeUrl: url, at: Date.now() });
-    };
-    try {
-      const r = await rawPutMedia(url, this.stream, body(), {}, onAck);
-      const errors = r.acks.filter((a) => a.EventType === 'ERROR');
-      return `${r.status} ${r.headers['x-amzn-errortype'] ?? ''} ${errors.length ? JSON.stringify(errors[0]) : ''}`.trim();
-    } catch (err) {
-      return (err as Error).message;
-    } finally {
-      done = true;
-    }
-  }
-}
 
 /** The SimpleBlock elements (track, timecode, flags, frame) of an MKV byte stream, in order. */
 function blocksOf(parts: Buffer[]): Buffer[] {
@@ -128,7 +43,7 @@ describe('failover, replicated durability on S3', () => {
     const all = [...cluster.nodes.values()];
     const stream = `failover-${randomUUID().slice(0, 8)}`;
     await createStream(all[0]!.url, stream);
-    const producer = new ResilientProducer(stream, () => [...cluster.nodes.values()].filter((n) => n.alive()).map((n) => n.url));
+    const producer = new ResilientProducer(stream, () => [...cluster.nodes.values()].filter((n) => n.alive()).map((n) => n.url), FRAGMENTS);
     const running = producer.run(Date.now() + 75_000);
     running.catch(() => undefined); // awaited at the end; a failure there names the attempts
 
