@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { GET_MEDIA_END_WAIT_HEADER } from '../../src/api/data-routes.ts';
 import { signedFetch, signedHeaders } from './auth.ts';
 import { hlsUrl } from './live-push.ts';
 import { NATS_URL } from './nats.ts';
@@ -102,11 +103,15 @@ export async function metricValue(url: string, series: string): Promise<number> 
   return Number(new RegExp(`^${escaped} (\\d+(?:\\.\\d+)?)`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-/** GetMedia from NOW as a raw signed request (the response streams until destroyed). */
+/**
+ * GetMedia from NOW as a raw signed request (the response streams until destroyed). It may be
+ * opened before the producer connects: a node that has not yet heard of a producer would end the
+ * response after the end-of-data wait (3 s), too short on a loaded machine, so it asks for 60 s.
+ */
 export function getMediaNow(url: string, stream: string): Promise<http.IncomingMessage> {
   const target = `${url}/getMedia`;
   const body = Buffer.from(JSON.stringify({ StreamName: stream, StartSelector: { StartSelectorType: 'NOW' } }));
-  const headers = signedHeaders('POST', target, { 'content-type': 'application/json' }, body);
+  const headers = signedHeaders('POST', target, { 'content-type': 'application/json', [GET_MEDIA_END_WAIT_HEADER]: '60000' }, body);
   return new Promise((resolve, reject) => {
     const req = http.request(target, { method: 'POST', headers }, resolve);
     req.setTimeout(60_000, () => req.destroy(new Error('GetMedia NOW: no traffic for 60 s')));
