@@ -49,7 +49,7 @@ export class LiveFeedBusBridge {
       if (a.nodeId === this.deps.nodeId) return; // this node's feed already delivered it, with its bytes
       this.remoteFragments++;
       this.deps.feed.announceRemote(a.record);
-    });
+    }, () => this.deps.feed.resync(streamId)); // announcements before the subscription held are in the index
     this.subscriptions.set(streamId, off);
   }
 

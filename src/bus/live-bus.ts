@@ -46,8 +46,12 @@ export class BusUnavailableError extends Error {
 export interface LiveBus {
   /** Sends an announcement; throws BusUnavailableError at once (never blocks) when the bus is down. */
   publish(announcement: FragmentAnnouncement): void;
-  /** Announcements for one stream (by its cluster-wide id, as in the shared index). */
-  subscribe(streamId: number, listener: (a: FragmentAnnouncement) => void): () => void;
+  /**
+   * Announcements for one stream (by its cluster-wide id, as in the shared index). `onReady` runs
+   * once the bus is known to deliver them (NATS: the server confirmed the subscription); anything
+   * published before that may have been missed, so a subscriber re-reads the index then.
+   */
+  subscribe(streamId: number, listener: (a: FragmentAnnouncement) => void, onReady?: () => void): () => void;
   /** Called after the connection came back: announcements may have been missed meanwhile. */
   onResync(listener: () => void): () => void;
   health(): BusHealth;
@@ -114,10 +118,11 @@ export class InProcessLiveBus implements LiveBus {
     for (const l of [...set]) l(a);
   }
 
-  subscribe(streamId: number, listener: (a: FragmentAnnouncement) => void): () => void {
+  subscribe(streamId: number, listener: (a: FragmentAnnouncement) => void, onReady?: () => void): () => void {
     let set = this.listeners.get(streamId);
     if (!set) this.listeners.set(streamId, (set = new Set()));
     set.add(listener);
+    if (onReady) queueMicrotask(onReady); // in-process delivery starts at once
     return () => {
       set.delete(listener);
       if (set.size === 0 && this.listeners.get(streamId) === set) this.listeners.delete(streamId);

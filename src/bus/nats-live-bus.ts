@@ -151,11 +151,15 @@ export class NatsLiveBus implements LiveBus {
     this.stats.published++;
   }
 
-  subscribe(streamId: number, listener: (a: FragmentAnnouncement) => void): () => void {
+  subscribe(streamId: number, listener: (a: FragmentAnnouncement) => void, onReady?: () => void): () => void {
     let set = this.listeners.get(streamId);
     if (!set) this.listeners.set(streamId, (set = new Set()));
     set.add(listener);
     this.ensureSub(streamId);
+    // The SUB reaches the server asynchronously: a round trip (flush) proves it is in place, and
+    // until then another node's announcement can pass by unseen. (Down: the resync covers it.)
+    const nc = this.nc;
+    if (onReady && nc && !nc.isClosed()) nc.flush().then(onReady, () => undefined);
     return () => {
       set.delete(listener);
       if (set.size > 0 || this.listeners.get(streamId) !== set) return;

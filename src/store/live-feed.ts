@@ -139,6 +139,12 @@ export class LiveFeed {
     for (const l of [...f.storedListeners]) l({ record });
   }
 
+  /** Announcements for the stream may have been missed (its bus subscription just took hold): its subscribers re-read the index. */
+  resync(streamId: number): void {
+    const f = this.streams.get(streamId);
+    if (f) for (const l of [...f.storedListeners]) l({});
+  }
+
   /** Announcements may have been missed (the bus reconnected): every stored-notice subscriber re-reads the index. */
   resyncAll(): void {
     for (const f of this.streams.values()) for (const l of [...f.storedListeners]) l({});

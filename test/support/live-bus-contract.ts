@@ -54,6 +54,20 @@ export function liveBusContract(name: string, open: () => Promise<BusWorld>): vo
       expect(b.stats.received).toBe(got.length);
     });
 
+    it('onReady: an announcement published from then on reaches the subscriber, without a resend', async () => {
+      const [a, b] = [await world.handle(), await world.handle()];
+      const got: FragmentAnnouncement[] = [];
+      const sent = announcement(43, 1);
+      let ready = 0;
+      b.subscribe(43, (x) => got.push(x), () => {
+        ready++;
+        a.publish(sent);
+      });
+      await until(() => got.length > 0, 'the announcement published once the subscription held', 10_000);
+      expect(ready).toBe(1);
+      expect(got).toEqual([sent]);
+    });
+
     it('keeps per-stream order and delivers only the subscribed stream', async () => {
       const [a, b] = [await world.handle(), await world.handle()];
       const s1: string[] = [];
