@@ -40,6 +40,7 @@ function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConf
   const publicUrl = opts.string('public-url');
   const indexUrl = opts.string('index');
   const nodeId = opts.string('node-id');
+  const leaseTtlMs = opts.number('lease-ttl');
   const metricsToken = opts.string('metrics-token');
   const metricsMaxStreams = opts.number('metrics-max-streams');
   const config = defaultConfig({
@@ -48,7 +49,7 @@ function serveConfig(opts: ResolvedOptions, env: NodeJS.ProcessEnv): KestrelConf
     dataDir: path.resolve(opts.string('data')!),
     ...(publicUrl ? { publicUrl } : {}),
     ...(indexUrl ? { indexUrl } : {}),
-    ...(nodeId ? { cluster: { nodeId } } : {}),
+    ...(nodeId || leaseTtlMs ? { cluster: { ...(nodeId ? { nodeId } : {}), ...(leaseTtlMs ? { leaseTtlMs } : {}) } } : {}),
     clipMaxFragments: opts.number('clip-max-fragments')!,
     clipMaxBytes: opts.number('clip-max-bytes')!,
     llPartTargetMs: opts.number('ll-part-target-ms')!,

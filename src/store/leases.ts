@@ -86,9 +86,8 @@ export class StaleFenceError extends Error {
   }
 }
 
-export const DEFAULT_LEASE_TTL_MS = 10_000;
-/** A node without a heartbeat for this long is not offered to new producers. */
-export const DEFAULT_NODE_TTL_MS = 15_000;
+/** Renewed every third of it; a crashed owner's streams move after at most this (plus the producer's retry). */
+export const DEFAULT_LEASE_TTL_MS = 6_000;
 
 /** Least loaded first: fewest streams, then fewest ingest bytes/s, then node id (stable). */
 export function byLoad(a: LiveNode, b: LiveNode): number {

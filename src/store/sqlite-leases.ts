@@ -7,7 +7,7 @@
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-import { DEFAULT_LEASE_TTL_MS, DEFAULT_NODE_TTL_MS, byLoad, type LeaseFence, type LiveNode, type NodeHeartbeat, type StreamLease, type StreamLeaseStore } from './leases.ts';
+import { DEFAULT_LEASE_TTL_MS, byLoad, type LeaseFence, type LiveNode, type NodeHeartbeat, type StreamLease, type StreamLeaseStore } from './leases.ts';
 
 export const SQLITE_LEASE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS stream_leases (
@@ -57,7 +57,8 @@ export class SqliteStreamLeaseStore implements StreamLeaseStore {
     options: SqliteLeaseOptions = {},
   ) {
     this.ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
-    this.nodeTtlMs = options.nodeTtlMs ?? DEFAULT_NODE_TTL_MS;
+    // A node that missed heartbeats for a whole lease time is as gone as its leases: new producers go elsewhere.
+    this.nodeTtlMs = options.nodeTtlMs ?? this.ttlMs;
     this.clock = options.clock ?? systemClock;
     db.exec(SQLITE_LEASE_SCHEMA);
     this.stmts = {

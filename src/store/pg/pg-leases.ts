@@ -4,7 +4,7 @@
  * an upsert that only updates a row that expired or is already ours, and returns the new epoch.
  */
 import type pg from 'pg';
-import { DEFAULT_LEASE_TTL_MS, DEFAULT_NODE_TTL_MS, StaleFenceError, byLoad, type LeaseFence, type LiveNode, type NodeHeartbeat, type StreamLease, type StreamLeaseStore } from '../leases.ts';
+import { DEFAULT_LEASE_TTL_MS, StaleFenceError, byLoad, type LeaseFence, type LiveNode, type NodeHeartbeat, type StreamLease, type StreamLeaseStore } from '../leases.ts';
 
 /** SQLSTATE raised by kestrel_check_fence() when the fence is stale. */
 export const STALE_FENCE_SQLSTATE = 'KS409';
@@ -42,7 +42,8 @@ export class PgStreamLeaseStore implements StreamLeaseStore {
     options: { ttlMs?: number; nodeTtlMs?: number } = {},
   ) {
     this.ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
-    this.nodeTtlMs = options.nodeTtlMs ?? DEFAULT_NODE_TTL_MS;
+    // A node that missed heartbeats for a whole lease time is as gone as its leases: new producers go elsewhere.
+    this.nodeTtlMs = options.nodeTtlMs ?? this.ttlMs;
   }
 
   async acquire(streamId: number, nodeId: string, options: { minEpoch?: number } = {}): Promise<StreamLease | undefined> {
