@@ -45,11 +45,13 @@ export class LiveFeedBusBridge {
 
   private follow(streamId: number): void {
     if (this.subscriptions.has(streamId)) return;
+    // Announcements published before a network subscription held are only in the index. An in-process
+    // bus misses nothing, and a needless resync wakes every blocking playlist reload of the stream.
     const off = this.deps.bus.subscribe(streamId, (a) => {
       if (a.nodeId === this.deps.nodeId) return; // this node's feed already delivered it, with its bytes
       this.remoteFragments++;
       this.deps.feed.announceRemote(a.record);
-    }, () => this.deps.feed.resync(streamId)); // announcements before the subscription held are in the index
+    }, this.deps.bus.mayMiss ? () => this.deps.feed.resync(streamId) : undefined);
     this.subscriptions.set(streamId, off);
   }
 

@@ -44,6 +44,8 @@ export class BusUnavailableError extends Error {
 }
 
 export interface LiveBus {
+  /** Whether an announcement can be missed (a network bus); then subscribers re-read the index when a subscription takes hold. */
+  readonly mayMiss: boolean;
   /** Sends an announcement; throws BusUnavailableError at once (never blocks) when the bus is down. */
   publish(announcement: FragmentAnnouncement): void;
   /**
@@ -91,6 +93,7 @@ export class InProcessBusHub {
  * publisher never runs subscribers on its own stack). Always connected.
  */
 export class InProcessLiveBus implements LiveBus {
+  readonly mayMiss = false;
   readonly stats = emptyBusStats();
   private readonly listeners = new Map<number, Set<(a: FragmentAnnouncement) => void>>();
   private closed = false;

@@ -43,6 +43,7 @@ export interface NatsBusOptions {
 }
 
 export class NatsLiveBus implements LiveBus {
+  readonly mayMiss = true;
   readonly stats = emptyBusStats();
   private nc: NatsConnection | undefined;
   private state: BusState = 'connecting';
