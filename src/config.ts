@@ -70,7 +70,7 @@ export interface KestrelConfig {
 export interface ClusterSettings {
   /** This node's name in the lease and node tables (`--node-id`, KESTREL_NODE_ID); default the host name. */
   nodeId?: string;
-  /** How long a stream lease lasts without renewal (`--lease-ttl`, default 6 s); heartbeats run every third of it. */
+  /** How long a stream lease lasts without renewal (`--lease-ttl`, default 10 s); heartbeats run every third of it. */
   leaseTtlMs?: number;
 }
 

@@ -58,7 +58,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'node-id', env: 'KESTREL_NODE_ID', arg: 'ID', type: nodeId,
     help: 'this node\'s name in a cluster: stream leases and the node list use it (default the host name)' },
   { name: 'lease-ttl', env: 'KESTREL_LEASE_TTL', arg: 'DURATION', type: interval,
-    help: 'how long a stream\'s ownership lease lasts without renewal (default 6s): a crashed node\'s\nstreams move to another node after about this long' },
+    help: 'how long a stream\'s ownership lease lasts without renewal (default 10s): a crashed node\'s\nstreams move to another node after about this long' },
   { name: 'log-level', env: 'KESTREL_LOG_LEVEL', arg: 'LEVEL', type: types.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', help: 'fatal, error, warn, info (default), debug, trace or silent' },
   { name: 'clip-max-fragments', env: 'KESTREL_CLIP_MAX_FRAGMENTS', arg: 'N', type: types.int(1), default: 200, help: 'GetClip stops after this many fragments (KVS: 200)' },
   { name: 'clip-max-bytes', env: 'KESTREL_CLIP_MAX_BYTES', arg: 'N', type: types.int(1), default: 100 * 1024 * 1024, help: 'GetClip stops after this many bytes (KVS: 100 MB)' },

@@ -87,7 +87,7 @@ export class StaleFenceError extends Error {
 }
 
 /** Renewed every third of it; a crashed owner's streams move after at most this (plus the producer's retry). */
-export const DEFAULT_LEASE_TTL_MS = 6_000;
+export const DEFAULT_LEASE_TTL_MS = 10_000;
 
 /** Least loaded first: fewest streams, then fewest ingest bytes/s, then node id (stable). */
 export function byLoad(a: LiveNode, b: LiveNode): number {
