@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { until } from './wait.ts';
 
 export const NATS_URL = process.env.KESTREL_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -33,13 +34,10 @@ export class PrivateNatsServer {
   async start(timeoutMs = 10_000): Promise<void> {
     const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port)], { stdio: 'ignore' });
     this.child = child;
-    const end = Date.now() + timeoutMs;
-    for (;;) {
+    await until(async () => {
       if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}`);
-      if (await accepts(this.port)) return;
-      if (Date.now() > end) throw new Error('nats-server did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      return accepts(this.port);
+    }, `nats-server accepting on port ${this.port}`, timeoutMs);
   }
 
   async stop(): Promise<void> {
