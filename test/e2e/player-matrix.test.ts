@@ -13,51 +13,21 @@
  * Command-line players are in test/integration/player-matrix.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FfmpegProcess } from '../../src/media-tools/ffmpeg.ts';
 import { launchBrowser, openHarness, openShakaHarness, playFrames, type FramesReport, type TestBrowser } from '../support/browser.ts';
-import { createStream, kvsCall, pushLive, waitForFragments, type ListedFragment } from '../support/live-push.ts';
-import { makeH264Mkv } from '../support/media.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { EXPECTED_FRAMES, LIVE_SECONDS, RANGE_FRAGMENTS, startMatrixStream, type Format, type MatrixStream, type Mode } from '../support/player-matrix.ts';
 
-let srv: TestServer;
-let producer: FfmpegProcess;
+let matrix: MatrixStream;
 let browser: TestBrowser;
-let range: ListedFragment[];
-
-const RANGE_FRAGMENTS = 4;
-const EXPECTED_FRAMES = RANGE_FRAGMENTS * 25;
-const LIVE_SECONDS = 6;
 
 beforeAll(async () => {
-  srv = await startTestServer();
-  await createStream(srv.url, 'cam');
-  const source = await makeH264Mkv({ seconds: 10, fps: 25, gop: 25, audio: true, bframes: 0 });
-  producer = pushLive(srv.url, 'cam', source);
+  matrix = await startMatrixStream();
   browser = await launchBrowser();
-  range = (await waitForFragments(srv.url, 'cam', RANGE_FRAGMENTS + 1)).slice(0, RANGE_FRAGMENTS);
 }, 90_000);
 
 afterAll(async () => {
-  await producer?.stop(2000);
   await browser?.close();
-  await srv?.close();
+  await matrix?.stop();
 });
-
-type Format = 'HLS fMP4' | 'HLS TS' | 'DASH';
-type Mode = 'LIVE' | 'LIVE_REPLAY' | 'ON_DEMAND';
-
-async function sessionUrl(format: Format, mode: Mode): Promise<string> {
-  const selector =
-    mode === 'LIVE'
-      ? undefined
-      : { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: range[0]!.ServerTimestamp, EndTimestamp: range.at(-1)!.ServerTimestamp } };
-  if (format === 'DASH') {
-    const body = { StreamName: 'cam', PlaybackMode: mode, Expires: 3600, ...(selector ? { DASHFragmentSelector: selector } : {}) };
-    return (await kvsCall<{ DASHStreamingSessionURL: string }>(srv.url, 'getDASHStreamingSessionURL', body)).DASHStreamingSessionURL;
-  }
-  const body = { StreamName: 'cam', PlaybackMode: mode, Expires: 3600, ContainerFormat: format === 'HLS TS' ? 'MPEG_TS' : 'FRAGMENTED_MP4', ...(selector ? { HLSFragmentSelector: selector } : {}) };
-  return (await kvsCall<{ HLSStreamingSessionURL: string }>(srv.url, 'getHLSStreamingSessionURL', body)).HLSStreamingSessionURL;
-}
 
 const PLAYERS = [
   { name: 'hls.js' as const, formats: ['HLS fMP4', 'HLS TS'] as Format[] },
@@ -74,9 +44,9 @@ for (const player of PLAYERS) {
         it(`${format} ${mode}`, async () => {
           const page = await browser.newPage({ width: 640, height: 360 });
           try {
-            if (player.name === 'shaka') await openShakaHarness(page, srv.url);
-            else await openHarness(page, srv.url);
-            const url = await sessionUrl(format, mode);
+            if (player.name === 'shaka') await openShakaHarness(page, matrix.srv.url);
+            else await openHarness(page, matrix.srv.url);
+            const url = await matrix.sessionUrl(format, mode);
             if (mode === 'LIVE') {
               const r = await playFrames(page, player.name, url, { liveSeconds: LIVE_SECONDS });
               expect(r.errors, failure(r)).toEqual([]);

@@ -13,60 +13,20 @@
  * Browsers (hls.js, Shaka) are in test/e2e/player-matrix.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FfmpegProcess } from '../../src/media-tools/ffmpeg.ts';
-import { createStream, kvsCall, pushLive, waitForFragments, type ListedFragment } from '../support/live-push.ts';
-import { makeH264Mkv } from '../support/media.ts';
 import { playFfmpeg, playGstreamer, playVlc, ptsSpan, type PlayResult } from '../support/players.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { EXPECTED_FRAMES, LIVE_SECONDS, RANGE_FRAGMENTS, startMatrixStream, type Format, type MatrixStream, type Mode } from '../support/player-matrix.ts';
 
-let srv: TestServer;
-let producer: FfmpegProcess;
-/** The four fragments ON_DEMAND and LIVE_REPLAY sessions cover. */
-let range: ListedFragment[];
-
-/** Fragments (1 s GOPs at 25 fps) in the ON_DEMAND / LIVE_REPLAY range, and their frames. */
-const RANGE_FRAGMENTS = 4;
-const EXPECTED_FRAMES = RANGE_FRAGMENTS * 25;
-/** How long a LIVE case plays, seconds. */
-const LIVE_SECONDS = 6;
+let matrix: MatrixStream;
 
 beforeAll(async () => {
-  srv = await startTestServer();
-  await createStream(srv.url, 'cam');
-  const source = await makeH264Mkv({ seconds: 10, fps: 25, gop: 25, audio: true, bframes: 0 });
-  producer = pushLive(srv.url, 'cam', source);
-  const listed = await waitForFragments(srv.url, 'cam', RANGE_FRAGMENTS + 1);
-  range = listed.slice(0, RANGE_FRAGMENTS);
+  matrix = await startMatrixStream();
 }, 90_000);
 
 afterAll(async () => {
-  await producer?.stop(2000);
-  await srv?.close();
+  await matrix?.stop();
 });
-
-type Format = 'HLS fMP4' | 'HLS TS' | 'DASH';
-type Mode = 'LIVE' | 'LIVE_REPLAY' | 'ON_DEMAND';
 const FORMATS: Format[] = ['HLS fMP4', 'HLS TS', 'DASH'];
 const MODES: Mode[] = ['LIVE', 'LIVE_REPLAY', 'ON_DEMAND'];
-
-/** A session URL; `extra` carries player-specific request fields (VLC: DiscontinuityMode). */
-async function sessionUrl(format: Format, mode: Mode, extra: Record<string, unknown> = {}): Promise<string> {
-  const selector =
-    mode === 'LIVE'
-      ? {}
-      : { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: range[0]!.ServerTimestamp, EndTimestamp: range.at(-1)!.ServerTimestamp } };
-  if (format === 'DASH') {
-    const body = { StreamName: 'cam', PlaybackMode: mode, Expires: 3600, ...(mode === 'LIVE' ? {} : { DASHFragmentSelector: selector }) };
-    return (await kvsCall<{ DASHStreamingSessionURL: string }>(srv.url, 'getDASHStreamingSessionURL', body)).DASHStreamingSessionURL;
-  }
-  const body = {
-    StreamName: 'cam', PlaybackMode: mode, Expires: 3600,
-    ContainerFormat: format === 'HLS TS' ? 'MPEG_TS' : 'FRAGMENTED_MP4',
-    ...(mode === 'LIVE' ? {} : { HLSFragmentSelector: selector }),
-    ...extra,
-  };
-  return (await kvsCall<{ HLSStreamingSessionURL: string }>(srv.url, 'getHLSStreamingSessionURL', body)).HLSStreamingSessionURL;
-}
 
 interface Player {
   name: string;
@@ -91,7 +51,7 @@ for (const player of PLAYERS) {
     for (const format of player.formats) {
       for (const mode of MODES) {
         it(`${format} ${mode}`, async () => {
-          const url = await sessionUrl(format, mode, player.extra?.(format));
+          const url = await matrix.sessionUrl(format, mode, player.extra?.(format));
           if (mode === 'LIVE') {
             // VLC pauses about 4 s after its first burst of DASH segments, then plays on: 12 s.
             const r = await player.play(url, player.name === 'VLC' && format === 'DASH' ? 2 * LIVE_SECONDS : LIVE_SECONDS);
