@@ -4,8 +4,9 @@
  * KvsErrors that the api layer turns into status + x-amzn-ErrorType.
  */
 import { KvsError, invalidArgument, streamNotFound, type KvsErrorName } from '../shared/errors.ts';
+import { writeWithRetry } from './optimistic-write.ts';
 import type { Clock } from '../shared/clock.ts';
-import { StaleStreamError, type StreamRecord, type StreamRepository } from '../store/types.ts';
+import type { StreamRecord, StreamRepository } from '../store/types.ts';
 import { newVersion, toStreamInfo, type StreamInfo } from './stream-info.ts';
 import { parseImageGenerationConfig, parseNotificationConfig } from './media-configs.ts';
 import { decodePageToken, encodePageToken } from './page-token.ts';
@@ -59,8 +60,6 @@ const RETENTION_OPERATIONS = ['INCREASE_DATA_RETENTION', 'DECREASE_DATA_RETENTIO
  * the last one the conflict surfaces as VersionMismatchException. A short random pause between
  * attempts spreads writers that collided, so a burst on one stream settles in a few rounds.
  */
-const MAX_WRITE_ATTEMPTS = 25;
-const retryPause = (attempt: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
 
 export class StreamService {
   private readonly maxStreams: number;
@@ -152,7 +151,7 @@ export class StreamService {
     if (!target) throw streamNotFound();
     // Marking DELETING is a checked write: an Update* racing it either lands first (and a given
     // CurrentVersion then mismatches) or finds the stream DELETING.
-    const deleting = await this.writeWithRetry(target.id, (rec) => {
+    const deleting = await writeWithRetry(this.opts.repo, target.id, (rec) => {
       checkVersion(rec, currentVersion);
       rec.status = 'DELETING';
     });
@@ -160,7 +159,7 @@ export class StreamService {
       await this.opts.onStreamDeleted?.(deleting);
     } catch (err) {
       // Leave a usable stream rather than a half-deleted one; the client may retry.
-      await this.writeWithRetry(target.id, (rec) => {
+      await writeWithRetry(this.opts.repo, target.id, (rec) => {
         rec.status = 'ACTIVE';
       }).catch(() => undefined);
       throw err;
@@ -358,27 +357,12 @@ export class StreamService {
     change: (rec: StreamRecord) => void,
     bumpVersion = true,
   ): Promise<void> {
-    await this.writeWithRetry(target.id, (rec) => {
+    await writeWithRetry(this.opts.repo, target.id, (rec) => {
       if (rec.status !== 'ACTIVE') throw new KvsError('ResourceInUseException', `The stream is ${rec.status}.`);
       checkVersion(rec, currentVersion);
       change(rec);
       if (bumpVersion) rec.version = newVersion();
     });
-  }
-
-  /** Reads the stream, applies `change` and saves; on a concurrent write, reads again and re-applies. */
-  private async writeWithRetry(id: number, change: (rec: StreamRecord) => void): Promise<StreamRecord> {
-    for (let attempt = 1; ; attempt++) {
-      const rec = await this.opts.repo.getById(id);
-      if (!rec) throw streamNotFound();
-      change(rec);
-      try {
-        return await this.opts.repo.save(rec);
-      } catch (err) {
-        if (!(err instanceof StaleStreamError) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
-      }
-      await retryPause(attempt);
-    }
   }
 
   /** Tag changes do not touch Version (only Update* operations do). */
